@@ -1,0 +1,88 @@
+"""Input validation shared by the numpy-facing functions.
+
+Every public function of :mod:`sarsr.radar` validates its arrays with these helpers so a
+bad input fails early with a ``ValueError`` that names the argument and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+#: Largest working set a single call may allocate before we refuse (bytes). Defaults to
+#: half the physical memory; override with the environment variable SARSR_MAX_BYTES.
+def max_bytes() -> int:
+    env = os.environ.get("SARSR_MAX_BYTES")
+    if env:
+        return int(float(env))
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 8 * 2**30
+
+
+def as_array(x, name: str, *, dtype=np.float64, ndim: int | None = None,
+             last: int | None = None, allow_empty: bool = False, finite: bool = True) -> np.ndarray:
+    """Convert ``x`` to a contiguous array and check its shape and values.
+
+    Parameters
+    ----------
+    x : array_like
+    name : str
+        Argument name used in error messages.
+    dtype : numpy dtype
+        Target dtype (real or complex).
+    ndim : int, optional
+        Required number of dimensions.
+    last : int, optional
+        Required size of the last axis (e.g. 3 for positions).
+    allow_empty : bool
+        Whether a zero-size array is acceptable.
+    finite : bool
+        Reject NaN and infinity.
+    """
+    try:
+        a = np.ascontiguousarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: cannot convert to a {np.dtype(dtype).name} array ({exc})") from None
+    if ndim is not None and a.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D array, got shape {a.shape}")
+    if last is not None and (a.ndim == 0 or a.shape[-1] != last):
+        raise ValueError(f"{name}: last axis must have length {last}, got shape {a.shape}")
+    if not allow_empty and a.size == 0:
+        raise ValueError(f"{name}: array is empty (shape {a.shape})")
+    if finite and a.size and not np.all(np.isfinite(a)):
+        bad = int(np.count_nonzero(~np.isfinite(a)))
+        raise ValueError(f"{name}: contains {bad} NaN or infinite value(s)")
+    return a
+
+
+def wavenumbers(k) -> np.ndarray:
+    """Validate a 1-D array of strictly increasing, positive wavenumbers (rad/m)."""
+    k = as_array(k, "k", ndim=1)
+    if np.any(k <= 0):
+        raise ValueError("k: wavenumbers must be positive (rad/m)")
+    if k.size > 1 and np.any(np.diff(k) <= 0):
+        raise ValueError("k: wavenumbers must be strictly increasing")
+    return k
+
+
+def uniform_step(k: np.ndarray, rtol: float = 1e-9) -> float | None:
+    """Return the common spacing of ``k`` if it is uniform, else ``None``."""
+    if k.size < 2:
+        return None
+    d = np.diff(k)
+    if np.allclose(d, d[0], rtol=rtol, atol=0.0):
+        return float((k[-1] - k[0]) / (k.size - 1))
+    return None
+
+
+def check_memory(nbytes: float, what: str) -> None:
+    """Raise ``ValueError`` when an allocation of ``nbytes`` would exceed :func:`max_bytes`."""
+    limit = max_bytes()
+    if nbytes > limit:
+        raise ValueError(
+            f"{what} would need {nbytes / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB allowed "
+            "(set SARSR_MAX_BYTES to raise the limit, or use a smaller grid / fewer samples)"
+        )

@@ -1,0 +1,221 @@
+"""Scenes of point scatterers, solid shapes rasterised into scatterers, and ideal (label) images.
+
+Label convention (the paper's ``computeIdeal2D``): every scatterer contributes a Gaussian
+``exp(-(dx^2 + dy^2) / o^2)`` (o = 1.2 mm, FWHM 2.0 mm) normalised to its peak over the pixel
+grid and weighted by its amplitude; contributions are summed and clipped to [0, 1]. Solid
+shapes are dense scatterer lattices whose amplitude is chosen so the label interior forms a
+plateau of ~0.6, as in the paper's labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validate import as_array
+from .grid import ImageGrid
+
+#: Label Gaussian width o (m).
+LABEL_WIDTH = 1.2e-3
+#: Default interior level of solid shapes in the label.
+SHAPE_PLATEAU = 0.6
+
+
+@dataclass
+class Scene:
+    """Point scatterers.
+
+    Attributes
+    ----------
+    points : ndarray (M, 3)   scatterer positions (m)
+    amplitudes : ndarray (M,) reflectivities (real, >= 0)
+    objects : list of dict    JSON-serialisable description of what generated the scatterers
+    """
+
+    points: np.ndarray
+    amplitudes: np.ndarray
+    objects: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.points = as_array(self.points, "points", ndim=2, last=3, allow_empty=True).reshape(-1, 3)
+        self.amplitudes = as_array(self.amplitudes, "amplitudes", ndim=1, allow_empty=True)
+        if self.amplitudes.shape[0] != self.points.shape[0]:
+            raise ValueError(f"amplitudes has {self.amplitudes.shape[0]} entries for {self.points.shape[0]} points")
+
+    def __add__(self, other: "Scene") -> "Scene":
+        return Scene(np.concatenate([self.points, other.points]),
+                     np.concatenate([self.amplitudes, other.amplitudes]), self.objects + other.objects)
+
+    @property
+    def n_scatterers(self) -> int:
+        return self.points.shape[0]
+
+
+def point_scene(points, amplitudes=None) -> Scene:
+    """Scene from explicit scatterers; ``amplitudes`` default to 1."""
+    p = as_array(points, "points", last=3).reshape(-1, 3)
+    a = np.ones(len(p)) if amplitudes is None else np.broadcast_to(np.asarray(amplitudes, float), (len(p),)).copy()
+    return Scene(p, a, [dict(kind="points", n=len(p))])
+
+
+# ------------------------------------------------------------------------------ shapes
+def _polygon(n_vertices, inner=None, phase=np.pi / 2):
+    """Regular polygon (or star when ``inner`` radius given), unit circumradius."""
+    if inner is None:
+        ang = phase + 2 * np.pi * np.arange(n_vertices) / n_vertices
+        return np.c_[np.cos(ang), np.sin(ang)]
+    ang = phase + np.pi * np.arange(2 * n_vertices) / n_vertices
+    rad = np.where(np.arange(2 * n_vertices) % 2 == 0, 1.0, inner)
+    return np.c_[rad * np.cos(ang), rad * np.sin(ang)]
+
+
+def _inside_polygon(u, v, poly):
+    """Even-odd rule point-in-polygon, vectorised over points."""
+    inside = np.zeros(u.shape, bool)
+    x0, y0 = poly[-1]
+    for x1, y1 in poly:
+        cond = (y1 > v) != (y0 > v)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xc = x1 + (v - y1) * (x0 - x1) / (y0 - y1)
+        inside ^= cond & (u < xc)
+        x0, y0 = x1, y1
+    return inside
+
+
+def _mask(name: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Indicator of a unit shape on normalised coordinates (shape spans [-1, 1])."""
+    au, av = np.abs(u), np.abs(v)
+    r2 = u * u + v * v
+    if name == "circle":
+        return r2 <= 1
+    if name == "square":
+        return (au <= 0.85) & (av <= 0.85)
+    if name == "rectangle":
+        return (au <= 1) & (av <= 0.55)
+    if name == "diamond":
+        return au + av <= 1
+    if name == "cross":
+        return ((au <= 0.3) & (av <= 1)) | ((av <= 0.3) & (au <= 1))
+    if name == "ring":
+        return (r2 <= 1) & (r2 >= 0.55 ** 2)
+    if name == "ellipse":
+        return u * u + (v / 0.6) ** 2 <= 1
+    if name == "triangle":
+        return _inside_polygon(u, v, _polygon(3))
+    if name == "hexagon":
+        return _inside_polygon(u, v, _polygon(6))
+    if name == "star":
+        return _inside_polygon(u, v, _polygon(5, inner=0.42))
+    if name == "star4":
+        return _inside_polygon(u, v, _polygon(4, inner=0.4))
+    if name == "cutout":  # plate with two slots, like the paper's copper cutout
+        plate = (au <= 1) & (av <= 0.65)
+        slots = ((np.abs(u + 0.45) <= 0.12) | (np.abs(u - 0.45) <= 0.12)) & (av <= 0.4)
+        return plate & ~slots
+    raise ValueError(f"unknown shape {name!r}; choose from {sorted(SHAPES)}")
+
+
+#: Shapes :func:`shape_scene` can rasterise.
+SHAPES = ("circle", "square", "rectangle", "diamond", "cross", "ring", "ellipse", "triangle",
+          "hexagon", "star", "star4", "cutout")
+
+
+def lattice_gain(spacing: float, width: float = LABEL_WIDTH) -> float:
+    """Sum of ``exp(-d^2/o^2)`` over an infinite square lattice of pitch ``spacing``: the label
+    value inside a dense lattice of unit-amplitude scatterers."""
+    i = np.arange(-200, 201) * spacing
+    s = np.exp(-(i ** 2) / width ** 2).sum()
+    return float(s * s)
+
+
+def shape_scene(shape: str, center=(0.0, 0.0), size: float = 0.03, rotation: float = 0.0,
+                z0: float = 0.25, spacing: float = 1e-3, plateau: float = SHAPE_PLATEAU) -> Scene:
+    """A solid shape rasterised into a square lattice of scatterers in the plane z = z0.
+
+    Parameters
+    ----------
+    shape : str          one of :data:`SHAPES`
+    center : (x, y)      shape centre (m)
+    size : float         full width of the shape's bounding square before rotation (m)
+    rotation : float     counter-clockwise rotation (rad)
+    z0 : float           depth (m)
+    spacing : float      scatterer lattice pitch (m); <= label width keeps the label smooth
+    plateau : float      label level of the interior; sets the scatterer amplitude
+    """
+    if size <= 0 or spacing <= 0:
+        raise ValueError("shape_scene: size and spacing must be > 0 (m)")
+    half = size / 2
+    n = int(np.ceil(size * 1.5 / spacing / 2))
+    g = np.arange(-n, n + 1) * spacing
+    X, Y = np.meshgrid(g, g, indexing="ij")
+    c, s = np.cos(rotation), np.sin(rotation)
+    # rotate lattice coordinates back into the shape frame
+    u = (c * X + s * Y) / half
+    v = (-s * X + c * Y) / half
+    m = _mask(shape, u, v)
+    pts = np.c_[X[m] + center[0], Y[m] + center[1], np.full(m.sum(), float(z0))]
+    amp = np.full(len(pts), plateau / lattice_gain(spacing))
+    desc = dict(kind="shape", shape=shape, center=[float(center[0]), float(center[1])], size=float(size),
+                rotation=float(rotation), z0=float(z0), spacing=float(spacing), plateau=float(plateau),
+                n_scatterers=int(len(pts)))
+    return Scene(pts, amp, [desc])
+
+
+def random_points(rng, n: int, extent: float = 0.095, z0: float = 0.25, amplitude_range=(0.5, 1.0),
+                  min_spacing: float = 4 * LABEL_WIDTH, avoid=None, max_tries: int = 200) -> Scene:
+    """``n`` random points, uniform over ``[-extent, extent]^2`` at depth z0, amplitudes
+    U[amplitude_range], each at least ``min_spacing`` from the others and from ``avoid`` (K, 3)."""
+    rng = np.random.default_rng(rng)
+    taken = np.empty((0, 2)) if avoid is None else np.asarray(avoid, float)[:, :2]
+    pts = []
+    for _ in range(int(n)):
+        for _ in range(max_tries):
+            p = rng.uniform(-extent, extent, 2)
+            if taken.size == 0 or np.min(np.sum((taken - p) ** 2, axis=1)) >= min_spacing ** 2:
+                pts.append(p)
+                taken = np.vstack([taken, p])
+                break
+    pts = np.asarray(pts).reshape(-1, 2)
+    amp = rng.uniform(*amplitude_range, len(pts))
+    p3 = np.c_[pts, np.full(len(pts), float(z0))]
+    return Scene(p3, amp, [dict(kind="points", n=len(pts), positions=p3.tolist(), amplitudes=amp.tolist())])
+
+
+def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPES, n_shapes: int = 1,
+                 size_range=(0.025, 0.035), center_range: float = 0.03, extent: float = 0.095,
+                 shape_spacing: float = 1e-3) -> tuple[Scene, float]:
+    """The paper's scene distribution: ``n_shapes`` solid shapes plus U{n_points} random points.
+
+    Returns ``(scene, z0)`` with z0 ~ U[z0_range] the depth of the planar scene (m).
+    """
+    rng = np.random.default_rng(rng)
+    z0 = float(rng.uniform(*z0_range))
+    scene = Scene(np.empty((0, 3)), np.empty(0), [])
+    for _ in range(n_shapes):
+        name = str(rng.choice(list(shapes)))
+        scene = scene + shape_scene(name, center=rng.uniform(-center_range, center_range, 2),
+                                    size=float(rng.uniform(*size_range)), rotation=float(rng.uniform(0, 2 * np.pi)),
+                                    z0=z0, spacing=shape_spacing)
+    npts = int(rng.integers(n_points[0], n_points[1] + 1))
+    scene = scene + random_points(rng, npts, extent=extent, z0=z0, avoid=scene.points if scene.n_scatterers else None)
+    return scene, z0
+
+
+def label_image(scene: Scene, grid: ImageGrid, width: float = LABEL_WIDTH) -> np.ndarray:
+    """Ideal image of ``scene`` on ``grid``, shape (nx, ny) float32 in [0, 1].
+
+    Each scatterer adds ``a * exp(-((x-xm)^2 + (y-ym)^2) / o^2)`` normalised to its maximum over
+    the pixel grid; the sum is clipped to [0, 1]. Depth (z) is ignored: scatterers are projected
+    onto the image plane. Computed as one matrix product of separable Gaussians.
+    """
+    if width <= 0:
+        raise ValueError("label width must be > 0 (m)")
+    if scene.n_scatterers == 0:
+        return np.zeros(grid.shape, np.float32)
+    gx = np.exp(-((grid.x[None, :] - scene.points[:, :1]) ** 2) / width ** 2)  # (M, nx)
+    gy = np.exp(-((grid.y[None, :] - scene.points[:, 1:2]) ** 2) / width ** 2)  # (M, ny)
+    peak = gx.max(axis=1) * gy.max(axis=1)
+    w = np.where(peak > 0, scene.amplitudes / np.where(peak > 0, peak, 1.0), 0.0)
+    img = gx.T @ (w[:, None] * gy)
+    return np.clip(img, 0.0, 1.0).astype(np.float32)
