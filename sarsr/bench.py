@@ -1,0 +1,125 @@
+"""Side-by-side benchmarks (``sarsr bench radar``).
+
+Each row times the project's kernel and a straightforward vectorised numpy implementation
+(:mod:`sarsr.radar.reference`) on the same problem. numpy runs on a slice of the problem when
+the full one would not fit in memory or time; rates are reported per unit of work, so the
+columns compare directly. Figures: backprojection in G backprojections/s (one channel position
+x one pixel = 1 BP), simulation in G path-frequency terms/s (channel x scatterer x wavenumber).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Problem sizes: (x positions, y steps (x 8 channels), image pixels per side, scatterers).
+SIZES = {
+    "paper": dict(nx=200, ny_steps=25, npix=200, n_scatterers=1000),
+    "small": dict(nx=64, ny_steps=8, npix=64, n_scatterers=100),
+    "smoke": dict(nx=16, ny_steps=2, npix=16, n_scatterers=10),
+}
+
+
+@dataclass
+class Row:
+    task: str
+    work: float  # units of work in the full problem
+    unit: str
+    fast_s: float
+    numpy_s: float  # extrapolated to the full problem
+
+    @property
+    def fast_rate(self):
+        return self.work / self.fast_s
+
+    @property
+    def numpy_rate(self):
+        return self.work / self.numpy_s
+
+
+def _best(fn, repeat=2):
+    fn()  # warm-up (JIT compile, caches)
+    t = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - t0)
+    return min(t)
+
+
+def bench_radar(size: str = "paper", repeat: int = 2, progress=print) -> list[Row]:
+    """Run the radar benchmark; returns one :class:`Row` per task."""
+    from . import radar
+    from .radar import reference
+
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+    cfg = SIZES[size]
+    rng = np.random.default_rng(0)
+    wave = radar.waveform("iwr1443")
+    k = wave.k
+    scan = radar.freehand_scan("awr1443", nx=cfg["nx"], ny_steps=cfg["ny_steps"], rng=0)
+    n = scan.n_samples
+    pts = np.c_[rng.uniform(-0.05, 0.05, (cfg["n_scatterers"], 2)), np.full(cfg["n_scatterers"], 0.3)]
+    grid = radar.image_grid(n=cfg["npix"], z=0.3)
+    npix = grid.x.size * grid.y.size
+    rows = []
+
+    def sub(frac_items, total):
+        return max(1, min(total, int(frac_items)))
+
+    # --- simulation
+    progress(f"simulate_echo: {n} channels x {len(pts)} scatterers x {k.size} wavenumbers")
+    t_fast = _best(lambda: radar.simulate_echo(scan.tx, scan.rx, k, pts), repeat)
+    m = sub(2e7 / (len(pts) * k.size), n)  # numpy on m channels (~20M terms)
+    t_np = _best(lambda: reference.simulate_echo_numpy(scan.tx[:m], scan.rx[:m], k, pts), 1) * n / m
+    rows.append(Row("simulate_echo", n * len(pts) * k.size, "Gterm/s", t_fast, t_np))
+    echo = radar.simulate_echo(scan.tx, scan.rx, k, pts[:20])
+
+    # --- backprojection (interp)
+    progress(f"backproject interp: {n} channels -> {grid.shape[0]}x{grid.shape[1]} pixels")
+    t_fast = _best(lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, k, grid.points), repeat)
+    pp = grid.points.reshape(-1, 3)
+    q = sub(4e6 / n, npix)
+    t_np = _best(lambda: reference.backproject_interp_numpy(echo, scan.tx_est, scan.rx_est, k, pp[:q], 8), 1) * npix / q
+    rows.append(Row("backproject interp", n * npix, "GBP/s", t_fast, t_np))
+
+    # --- backprojection (exact), on a pixel subset
+    q = sub(max(64, 2e8 / (n * k.size)), npix)
+    progress(f"backproject exact: {n} channels -> {q} pixels")
+    t_fast = _best(lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, k, pp[:q], method="exact"), 1)
+    qn = sub(2e6 / (n * k.size) * 8, q)
+    t_np = _best(lambda: reference.backproject_numpy(echo, scan.tx_est, scan.rx_est, k, pp[:qn]), 1) * q / qn
+    rows.append(Row("backproject exact", n * q, "GBP/s", t_fast, t_np))
+
+    # --- EMPM (the numpy column is the same pipeline with the numpy focusing step)
+    progress(f"EMPM: {scan.lattice_shape[0]}x{scan.lattice_shape[1]} lattice x {k.size} wavenumbers, nfft 512")
+    kw = dict(lattice_shape=scan.lattice_shape)
+    t_fast = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), repeat)
+    from .radar import fourier, kernels as _k
+
+    def numpy_focus(spec_re, spec_im, kk, kx, ky, depth, out_re, out_im):
+        r = reference.spectral_focus_numpy(spec_re + 1j * spec_im, kk, kx, ky, depth)
+        out_re += r.real
+        out_im += r.imag
+
+    orig = _k.spectral_focus
+    try:
+        fourier.kernels.spectral_focus = numpy_focus
+        t_np = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), 1)
+    finally:
+        fourier.kernels.spectral_focus = orig
+    rows.append(Row("empm", 1.0, "images/s", t_fast, t_np))
+    return rows
+
+
+def format_rows(rows: list[Row]) -> str:
+    head = f"{'task':<22}{'unit':<10}{'sarsr':>12}{'numpy':>12}{'speed-up':>10}{'sarsr time':>13}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        scale = 1e9 if r.unit.startswith("G") else 1.0
+        lines.append(f"{r.task:<22}{r.unit:<10}{r.fast_rate / scale:>12.4g}{r.numpy_rate / scale:>12.4g}"
+                     f"{r.numpy_s / r.fast_s:>9.1f}x{r.fast_s:>12.3f}s")
+    return "\n".join(lines)

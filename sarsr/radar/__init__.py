@@ -1,0 +1,37 @@
+"""Near-field FMCW MIMO SAR physics: waveforms, arrays, scans, scenes, simulation, imaging.
+
+Plain functions over numpy arrays (SI units: m, rad/m, Hz, dB). Typical use::
+
+    from sarsr import radar
+    wave = radar.waveform("iwr1443")                      # 77 GHz, 4 GHz, 64 samples
+    scan = radar.freehand_scan("awr1443", error=radar.PositionError(1e-3), rng=0)
+    scene, z0 = radar.random_scene(rng=0)
+    echo = radar.simulate_scan(scan, scene, wave, snr_db=20, rng=0)
+    grid = radar.image_grid(z=z0)                          # 200 x 200 over [-0.1, 0.1) m
+    img = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
+    bp = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points)
+    label = radar.label_image(scene, grid)
+"""
+
+from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
+from .backprojection import backproject, path_window, range_profiles
+from .constants import C0
+from .fourier import empm, rma_planar
+from .grid import ImageGrid, image_grid, line_points, volume_points
+from .noise import add_awgn
+from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
+from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
+from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene,
+                    shape_scene)
+from .simulate import simulate_echo, simulate_scan
+from .waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
+
+__all__ = [
+    "C0", "FMCWWaveform", "WAVEFORM_PRESETS", "waveform",
+    "MIMOArray", "awr1443_array", "monostatic_array", "mimo_array",
+    "Scan", "raster_scan", "freehand_scan", "freehand_surface", "linear_track",
+    "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
+    "Scene", "SHAPES", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
+    "ImageGrid", "image_grid", "volume_points", "line_points",
+    "simulate_echo", "simulate_scan", "backproject", "path_window", "range_profiles", "empm", "rma_planar",
+]

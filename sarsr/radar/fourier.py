@@ -1,0 +1,190 @@
+"""Fourier-domain reconstruction on a virtual planar monostatic array.
+
+:func:`empm` is the efficient irregular-geometry method of the paper (Smith & Torlak, IEEE
+Access 2022; "FFH" in the paper's code): every multistatic sample at a multi-planar position is
+phase-projected onto a virtual *monostatic* element on the reference plane ``z_ref``,
+
+    s_hat(n, k) = s(n, k) exp(-j k beta_n),   beta_n = -2 dz_n + (dx_n^2 + dy_n^2) / (4 Z),
+
+(dz_n: offset of the virtual element from the reference plane towards the target, (dx, dy): the
+Tx-Rx separation, Z: reference plane to image plane), then focused on the image plane with
+plane-wave decomposition: per wavenumber a zero-padded 2-D FFT over the lattice, multiplication
+by ``exp(-j kz Z)``, ``kz = sqrt(4 k^2 - kx^2 - ky^2)``, summed over k, one inverse 2-D FFT, and
+bilinear interpolation onto the requested image points.
+
+:func:`rma_planar` is the naive planar range-migration baseline: the same focusing, but the
+multi-planar z offsets are ignored (it fails on freehand scans, as in the paper).
+
+Both need samples on a uniform virtual lattice (``Scan.lattice_shape``); lateral deviations
+from the lattice are not compensated (use :func:`~sarsr.radar.backproject` for those).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft as sfft
+from scipy import ndimage
+
+from .. import _validate as V
+from . import kernels
+from .grid import ImageGrid
+
+#: Wavenumbers transformed per batch (bounds memory to K_BATCH * nfft^2 * 8 bytes).
+K_BATCH = 8
+
+
+def _plane_points(grid):
+    """Return (points (..., 3), z of the plane) for an ImageGrid or an array of coplanar points."""
+    g = grid.points if isinstance(grid, ImageGrid) else V.as_array(grid, "grid", last=3)
+    z = g[..., 2]
+    z0 = float(z.reshape(-1)[0])
+    if not np.allclose(z, z0, rtol=0, atol=1e-9):
+        raise ValueError("Fourier reconstruction focuses one plane: all grid points must share one z "
+                         "(use backproject for tilted planes or volumes)")
+    return g, z0
+
+
+def _lattice_axes(v, name="virtual positions"):
+    """Least-squares uniform lattice (x0, dx), (y0, dy) through (nx, ny, 3) virtual positions.
+
+    Position errors and jitter are allowed (EMPM does not compensate lateral deviations; they
+    simply degrade the image); samples that do not follow the lattice order at all (residual
+    above 10 % of the aperture) are rejected.
+    """
+    nx, ny = v.shape[:2]
+    out = []
+    for ax, n, coord in (("x", nx, v[:, :, 0]), ("y", ny, v[:, :, 1])):
+        if n < 2:
+            raise ValueError(f"the lattice needs at least 2 samples along {ax}")
+        idx = np.arange(n, dtype=float)
+        c = coord.mean(axis=1 - (ax == "y")) if ax == "x" else coord.mean(axis=0)
+        step, start = np.polyfit(idx, c, 1)
+        resid = np.sqrt(np.mean((c - (start + step * idx)) ** 2))
+        if step <= 0 or resid > 0.1 * step * (n - 1):
+            raise ValueError(f"{name} do not form a lattice increasing along {ax} in sample order "
+                             f"n = ix * ny + iy (fit residual {resid * 1e3:.1f} mm); use backproject")
+        out.append((float(start), float(step)))
+    return out
+
+
+def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None,
+                  compensate_depth: bool = True, nfft: int | None = 512, upsample: int = 1,
+                  workers: int | None = None) -> np.ndarray:
+    """Shared implementation of :func:`empm` and :func:`rma_planar` (see their docstrings)."""
+    k = V.wavenumbers(k)
+    tx = V.as_array(tx, "tx", ndim=2, last=3)
+    rx = V.as_array(rx, "rx", ndim=2, last=3)
+    echo = V.as_array(echo, "echo", dtype=np.complex64, ndim=2)
+    if tx.shape != rx.shape or echo.shape != (tx.shape[0], k.size):
+        raise ValueError(f"shape mismatch: echo {echo.shape}, tx {tx.shape}, rx {rx.shape}, k {k.shape}; "
+                         "expected echo (N, K) with tx, rx (N, 3)")
+    try:
+        nx, ny = (int(v) for v in lattice_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"lattice_shape must be (nx, ny), got {lattice_shape!r}") from None
+    if nx * ny != tx.shape[0]:
+        raise ValueError(f"lattice_shape {nx}x{ny} does not match {tx.shape[0]} samples")
+    if int(upsample) < 1:
+        raise ValueError(f"upsample must be >= 1, got {upsample}")
+    pts, z_img = _plane_points(grid)
+    v = 0.5 * (tx + rx)
+    (x0, dx), (y0, dy) = _lattice_axes(v.reshape(nx, ny, 3))
+    z_ref = float(v[:, 2].mean()) if z_ref is None else float(z_ref)
+    depth = z_img - z_ref
+    if abs(depth) < 1e-6:
+        raise ValueError("the image plane coincides with the reference plane (Z = 0)")
+    nfx = nfy = None
+    if nfft is None:
+        nfx, nfy = int(sfft.next_fast_len(2 * nx)), int(sfft.next_fast_len(2 * ny))
+    else:
+        nfx = nfy = int(nfft)
+    if nfx < nx or nfy < ny:
+        raise ValueError(f"nfft={nfft} is smaller than the lattice {nx}x{ny}")
+    V.check_memory((K_BATCH + 4) * nfx * nfy * 8 * upsample ** 2, "the Fourier reconstruction")
+
+    # 1) projection onto a virtual planar monostatic array at z_ref
+    sep = tx - rx
+    beta = (sep[:, 0] ** 2 + sep[:, 1] ** 2) / (4.0 * abs(depth))
+    if compensate_depth:
+        beta = beta - 2.0 * (v[:, 2] - z_ref) * np.sign(depth)
+    phase = np.exp(-1j * np.outer(beta, k)).astype(np.complex64)
+    s_hat = (echo * phase).reshape(nx, ny, k.size)
+
+    # 2) per-wavenumber 2-D FFT + plane-wave focusing, summed over k
+    kx = (2 * np.pi * np.fft.fftfreq(nfx, dx)).astype(np.float64)
+    ky = (2 * np.pi * np.fft.fftfreq(nfy, dy)).astype(np.float64)
+    acc_re = np.zeros((nfx, nfy))
+    acc_im = np.zeros((nfx, nfy))
+    workers = workers or kernels.nb.get_num_threads()
+    buf = np.zeros((K_BATCH, nfx, nfy), np.complex64)
+    for i0 in range(0, k.size, K_BATCH):
+        i1 = min(i0 + K_BATCH, k.size)
+        b = buf[: i1 - i0]
+        b[:] = 0
+        b[:, :nx, :ny] = np.moveaxis(s_hat[:, :, i0:i1], -1, 0)
+        # FFT along y only over the nx non-zero rows, then along x over everything
+        b[:, :nx, :] = sfft.fft(b[:, :nx, :ny], n=nfy, axis=2, workers=workers)
+        b[:] = sfft.fft(b, axis=1, workers=workers, overwrite_x=True)
+        kernels.spectral_focus(np.ascontiguousarray(b.real), np.ascontiguousarray(b.imag), k[i0:i1], kx, ky,
+                               depth, acc_re, acc_im)
+    spec = (acc_re + 1j * acc_im).astype(np.complex64)
+
+    # 3) back to space (optionally upsampled by spectral zero padding)
+    u = int(upsample)
+    if u > 1:
+        big = np.zeros((u * nfx, u * nfy), np.complex64)
+        sh = np.fft.fftshift(spec)
+        ox, oy = (u * nfx - nfx) // 2, (u * nfy - nfy) // 2
+        big[ox:ox + nfx, oy:oy + nfy] = sh
+        spec = np.fft.ifftshift(big) * (u * u)
+    img = np.fft.fftshift(sfft.ifft2(spec, workers=workers))
+    mx, my = img.shape
+    # array index i <-> lattice coordinate x0 + (i - mx // 2) * dx / u
+    fx = (pts[..., 0] - x0) / (dx / u) + mx // 2
+    fy = (pts[..., 1] - y0) / (dy / u) + my // 2
+    coords = np.stack([fx.reshape(-1), fy.reshape(-1)])
+    re = ndimage.map_coordinates(img.real, coords, order=1, mode="constant", cval=0.0)
+    im = ndimage.map_coordinates(img.imag, coords, order=1, mode="constant", cval=0.0)
+    return (re + 1j * im).astype(np.complex64).reshape(pts.shape[:-1])
+
+
+def empm(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None, nfft: int | None = 512,
+         upsample: int = 1, workers: int | None = None) -> np.ndarray:
+    """Efficient multi-planar multistatic (EMPM) reconstruction of an irregular scan.
+
+    Parameters
+    ----------
+    echo : array_like complex (N, K)
+        Samples in lattice order ``n = ix * ny + iy`` (see :class:`~sarsr.radar.Scan`).
+    tx, rx : array_like (N, 3)
+        Estimated Tx/Rx positions (m); their midpoints must form a uniform (nx, ny) lattice in
+        x and y; their z (the multi-planar offsets) may vary freely.
+    k : array_like (K,)
+        Wavenumbers (rad/m).
+    grid : ImageGrid or array_like (..., 3)
+        Image points on one plane z = const (m).
+    lattice_shape : (nx, ny)
+    z_ref : float, optional
+        Reference plane of the virtual array (m); default the mean virtual z.
+    nfft : int or None
+        Zero-padded FFT size per axis (the paper: 512); None picks a fast size >= 2 x lattice.
+    upsample : int
+        Spectral zero-padding factor for a finer intermediate image (before interpolation).
+    workers : int, optional
+        FFT threads (default: numba's thread count).
+
+    Returns
+    -------
+    ndarray complex64 with the grid's shape (without the last axis).
+    """
+    return fourier_image(echo, tx, rx, k, grid, lattice_shape=lattice_shape, z_ref=z_ref,
+                         compensate_depth=True, nfft=nfft, upsample=upsample, workers=workers)
+
+
+def rma_planar(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None, nfft: int | None = 512,
+               upsample: int = 1, workers: int | None = None) -> np.ndarray:
+    """Naive planar range-migration reconstruction: like :func:`empm` but treats every sample as
+    lying on the reference plane (ignores the multi-planar z offsets). The paper's failing
+    baseline on freehand scans; correct for truly planar scans."""
+    return fourier_image(echo, tx, rx, k, grid, lattice_shape=lattice_shape, z_ref=z_ref,
+                         compensate_depth=False, nfft=nfft, upsample=upsample, workers=workers)
