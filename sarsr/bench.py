@@ -121,5 +121,5 @@ def format_rows(rows: list[Row]) -> str:
     for r in rows:
         scale = 1e9 if r.unit.startswith("G") else 1.0
         lines.append(f"{r.task:<22}{r.unit:<10}{r.fast_rate / scale:>12.4g}{r.numpy_rate / scale:>12.4g}"
-                     f"{r.numpy_s / r.fast_s:>9.1f}x{r.fast_s:>12.3f}s")
+                     f"{r.numpy_s / r.fast_s:>9.1f}x{r.fast_s:>12.4g}s")
     return "\n".join(lines)
