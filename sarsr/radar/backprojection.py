@@ -18,7 +18,9 @@ METHODS = ("interp", "exact")
 
 
 def _validate_bp(echo, tx, rx, k, grid):
-    echo = V.as_array(echo, "echo", dtype=np.complex128 if np.iscomplexobj(echo) and np.asarray(echo).dtype == np.complex128 else np.complex64, ndim=2)
+    # keep complex128 input in double precision (the exact method sums in float64)
+    dtype = np.complex128 if np.asarray(echo).dtype == np.complex128 else np.complex64
+    echo = V.as_array(echo, "echo", dtype=dtype, ndim=2)
     tx = V.as_array(tx, "tx", ndim=2, last=3)
     rx = V.as_array(rx, "rx", ndim=2, last=3)
     k = V.wavenumbers(k)

@@ -53,11 +53,10 @@ def _lattice_axes(v, name="virtual positions"):
     """
     nx, ny = v.shape[:2]
     out = []
-    for ax, n, coord in (("x", nx, v[:, :, 0]), ("y", ny, v[:, :, 1])):
+    for ax, n, c in (("x", nx, v[:, :, 0].mean(axis=1)), ("y", ny, v[:, :, 1].mean(axis=0))):
         if n < 2:
             raise ValueError(f"the lattice needs at least 2 samples along {ax}")
         idx = np.arange(n, dtype=float)
-        c = coord.mean(axis=1 - (ax == "y")) if ax == "x" else coord.mean(axis=0)
         step, start = np.polyfit(idx, c, 1)
         resid = np.sqrt(np.mean((c - (start + step * idx)) ** 2))
         if step <= 0 or resid > 0.1 * step * (n - 1):
@@ -93,7 +92,6 @@ def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None =
     depth = z_img - z_ref
     if abs(depth) < 1e-6:
         raise ValueError("the image plane coincides with the reference plane (Z = 0)")
-    nfx = nfy = None
     if nfft is None:
         nfx, nfy = int(sfft.next_fast_len(2 * nx)), int(sfft.next_fast_len(2 * ny))
     else:
