@@ -86,3 +86,22 @@ def check_memory(nbytes: float, what: str) -> None:
             f"{what} would need {nbytes / 2**30:.1f} GiB, more than the {limit / 2**30:.1f} GiB allowed "
             "(set SARSR_MAX_BYTES to raise the limit, or use a smaller grid / fewer samples)"
         )
+
+
+def channel_positions(tx, rx) -> tuple[np.ndarray, np.ndarray]:
+    """Validate Tx and Rx positions: finite (N, 3) arrays of the same shape (m)."""
+    tx = as_array(tx, "tx", ndim=2, last=3)
+    rx = as_array(rx, "rx", ndim=2, last=3)
+    if tx.shape != rx.shape:
+        raise ValueError(f"tx and rx must have the same shape, got {tx.shape} and {rx.shape}")
+    return tx, rx
+
+
+def echo_geometry(echo, tx, rx, k, echo_dtype=np.complex64):
+    """Validate an echo (N, K) with its channel positions tx, rx (N, 3) and wavenumbers k (K,)."""
+    echo = as_array(echo, "echo", dtype=echo_dtype, ndim=2)
+    tx, rx = channel_positions(tx, rx)
+    k = wavenumbers(k)
+    if echo.shape != (tx.shape[0], k.size):
+        raise ValueError(f"echo must have shape (N, K) = ({tx.shape[0]}, {k.size}) to match tx and k, got {echo.shape}")
+    return echo, tx, rx, k

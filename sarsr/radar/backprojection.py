@@ -20,14 +20,7 @@ METHODS = ("interp", "exact")
 def _validate_bp(echo, tx, rx, k, grid):
     # keep complex128 input in double precision (the exact method sums in float64)
     dtype = np.complex128 if np.asarray(echo).dtype == np.complex128 else np.complex64
-    echo = V.as_array(echo, "echo", dtype=dtype, ndim=2)
-    tx = V.as_array(tx, "tx", ndim=2, last=3)
-    rx = V.as_array(rx, "rx", ndim=2, last=3)
-    k = V.wavenumbers(k)
-    if tx.shape != rx.shape:
-        raise ValueError(f"tx and rx must have the same shape, got {tx.shape} and {rx.shape}")
-    if echo.shape != (tx.shape[0], k.size):
-        raise ValueError(f"echo must have shape (N, K) = ({tx.shape[0]}, {k.size}) to match tx and k, got {echo.shape}")
+    echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k, dtype)
     g = np.asarray(grid)
     if g.ndim < 1 or g.shape[-1] != 3:
         raise ValueError(f"grid must be an array of points with shape (..., 3), got {g.shape}")

@@ -70,13 +70,7 @@ def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None =
                   compensate_depth: bool = True, nfft: int | None = 512, upsample: int = 1,
                   workers: int | None = None) -> np.ndarray:
     """Shared implementation of :func:`empm` and :func:`rma_planar` (see their docstrings)."""
-    k = V.wavenumbers(k)
-    tx = V.as_array(tx, "tx", ndim=2, last=3)
-    rx = V.as_array(rx, "rx", ndim=2, last=3)
-    echo = V.as_array(echo, "echo", dtype=np.complex64, ndim=2)
-    if tx.shape != rx.shape or echo.shape != (tx.shape[0], k.size):
-        raise ValueError(f"shape mismatch: echo {echo.shape}, tx {tx.shape}, rx {rx.shape}, k {k.shape}; "
-                         "expected echo (N, K) with tx, rx (N, 3)")
+    echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
     try:
         nx, ny = (int(v) for v in lattice_shape)
     except (TypeError, ValueError):

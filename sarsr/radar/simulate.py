@@ -15,14 +15,6 @@ from .waveform import FMCWWaveform, waveform as _waveform
 SCATTERER_CHUNK = 8192
 
 
-def _check_positions(tx, rx):
-    tx = V.as_array(tx, "tx", ndim=2, last=3)
-    rx = V.as_array(rx, "rx", ndim=2, last=3)
-    if tx.shape != rx.shape:
-        raise ValueError(f"tx and rx must have the same shape, got {tx.shape} and {rx.shape}")
-    return tx, rx
-
-
 def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False,
                   backend: str = "numba", device=None) -> np.ndarray:
     """Simulate the dechirped echo of point scatterers.
@@ -52,7 +44,7 @@ def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False
     -------
     ndarray complex64 (N, K). Relative error vs. a float64 evaluation < 1e-5.
     """
-    tx, rx = _check_positions(tx, rx)
+    tx, rx = V.channel_positions(tx, rx)
     k = V.wavenumbers(k)
     pts = V.as_array(points, "points", ndim=2, last=3)
     if amplitudes is None:
