@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
+TIMM_PIN := timm==1.0.31
 
 .PHONY: demo test bench install clean
 
@@ -13,6 +14,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIN)
 	$(PY) -m pip install -q -e ".[dev]"
+	# timm is a test-only reference for parity tests; it declares torchvision (none exists for
+	# CPU torch) so it is installed without dependencies, then its light ones.
+	$(PY) -m pip install -q --no-deps $(TIMM_PIN)
+	$(PY) -m pip install -q huggingface_hub safetensors pyyaml
 	touch $@
 
 install: $(VENV)/.installed
@@ -25,6 +30,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/sarsr bench radar
+	$(VENV)/bin/sarsr bench models
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -123,3 +123,56 @@ def format_rows(rows: list[Row]) -> str:
         lines.append(f"{r.task:<22}{r.unit:<10}{r.fast_rate / scale:>12.4g}{r.numpy_rate / scale:>12.4g}"
                      f"{r.numpy_s / r.fast_s:>9.1f}x{r.fast_s:>12.4g}s")
     return "\n".join(lines)
+
+
+@dataclass
+class ModelRow:
+    name: str
+    task: str
+    input_size: tuple
+    params: int
+    macs: int
+    ms_eager: float  # CPU ms/image, eval mode, unfused
+    ms_fused: float  # CPU ms/image after reparameterize()
+
+
+def bench_models(pattern: str = "*", size: int | None = None, repeat: int = 3, batch: int = 1,
+                 progress=print) -> list[ModelRow]:
+    """Params, MACs and CPU latency of every registered model matching ``pattern``.
+
+    ``size`` overrides the square input side (default: each model's registered input size,
+    224/256 for classifiers and 256x256x1 for SR networks). Latency is the median of
+    ``repeat`` eval-mode forward passes (fp32, batch ``batch``, all torch CPU threads)
+    after one warm-up, before and after :func:`sarsr.models.reparameterize`.
+    """
+    import torch
+
+    from .models import (count_macs, count_params, cpu_latency_ms, create_model, list_models,
+                         model_entry, reparameterize)
+
+    names = list_models(pattern)
+    if not names:
+        raise ValueError(f"no registered model matches {pattern!r}; see sarsr.models.list_models()")
+    rows = []
+    for name in names:
+        e = model_entry(name)
+        shape = e.input_size if size is None else (e.input_size[0], size, size)
+        progress(f"{name} @ {'x'.join(map(str, shape))}")
+        torch.manual_seed(0)
+        model = create_model(name).eval()
+        params = count_params(model)
+        macs = count_macs(model, shape)
+        eager = cpu_latency_ms(model, shape, batch, repeat)
+        fused = cpu_latency_ms(reparameterize(model), shape, batch, repeat)
+        rows.append(ModelRow(name, e.task, shape, params, macs, eager, fused))
+    return rows
+
+
+def format_model_rows(rows: list[ModelRow]) -> str:
+    head = (f"{'model':<18}{'task':<18}{'input':<12}{'params':>12}{'GMACs':>9}"
+            f"{'ms/img':>10}{'fused ms':>10}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r.name:<18}{r.task:<18}{'x'.join(map(str, r.input_size)):<12}{r.params:>12,}"
+                     f"{r.macs / 1e9:>9.3f}{r.ms_eager:>10.1f}{r.ms_fused:>10.1f}")
+    return "\n".join(lines)

@@ -12,10 +12,21 @@ class CLIError(Exception):
 
 
 def _cmd_bench(args) -> int:
-    from .bench import bench_radar, format_rows
+    from .bench import bench_models, bench_radar, format_model_rows, format_rows
 
-    if args.what != "radar":
-        raise CLIError(f"unknown benchmark {args.what!r}; available: radar")
+    if args.what == "models":
+        import torch
+
+        size = f" --size {args.size}" if args.size else ""
+        print(f"sarsr bench models --models '{args.models}'{size} (torch {torch.__version__}, "
+              f"{torch.get_num_threads()} CPU threads, fp32, batch 1)", flush=True)
+        rows = bench_models(args.models, int(args.size) if args.size else None, repeat=args.repeat,
+                            progress=lambda m: print("  running " + m, flush=True))
+        print(format_model_rows(rows))
+        return 0
+    if args.size and args.size not in ("paper", "small", "smoke"):
+        raise CLIError(f"bench radar --size must be paper, small or smoke, not {args.size!r}")
+    args.size = args.size or "paper"
     import numba
 
     print(f"sarsr bench radar --size {args.size} (numba threads: {numba.get_num_threads()})", flush=True)
@@ -44,14 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    b = sub.add_parser("bench", help="side-by-side benchmarks of the kernels vs numpy",
-                       description="Time the project's kernels against straightforward numpy, side by side.",
-                       epilog="Example: sarsr bench radar --size paper",
+    b = sub.add_parser("bench", help="side-by-side benchmarks (radar kernels vs numpy; models)",
+                       description="radar: time the project's kernels against straightforward numpy, side "
+                                   "by side. models: params, MACs and CPU ms/image of every registered "
+                                   "model, unfused and fused.",
+                       epilog="Examples:\n  sarsr bench radar --size paper\n"
+                              "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("what", choices=["radar"], help="what to benchmark")
-    b.add_argument("--size", default="paper", choices=["paper", "small", "smoke"],
-                   help="problem size (paper: 40,000 channels, 200x200 image, 1,000 scatterers)")
-    b.add_argument("--repeat", type=int, default=2, help="timed repetitions (best is reported)")
+    b.add_argument("what", choices=["radar", "models"], help="what to benchmark")
+    b.add_argument("--size", default=None,
+                   help="radar: paper (default; 40,000 channels, 200x200 image, 1,000 scatterers), "
+                        "small or smoke. models: square input side in pixels (default: each "
+                        "model's registered input size)")
+    b.add_argument("--models", default="*", help="models: shell pattern of model names (default all)")
+    b.add_argument("--repeat", type=int, default=2, help="timed repetitions")
     b.set_defaults(func=_cmd_bench)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",

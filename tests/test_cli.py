@@ -41,3 +41,12 @@ def test_demo_writes_figure_and_metrics(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--size", "smoke"]) == 2
     err = capsys.readouterr().err
     assert "--force" in err and "Traceback" not in err
+
+
+def test_bench_models_prints_one_table(capsys):
+    assert main(["bench", "models", "--models", "s*_s1", "--size", "64", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    line = [l for l in out.splitlines() if l.startswith("shvit_s1")][0]
+    assert "6,330,808" in line and "3x64x64" in line
+    assert main(["bench", "models", "--models", "nope*"]) == 2
+    assert "no registered model" in capsys.readouterr().err

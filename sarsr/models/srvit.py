@@ -1,0 +1,196 @@
+"""Image-to-image super-resolution networks for SAR magnitude images.
+
+- :class:`MobileSRViT` — the paper's network (Smith et al., "A Vision Transformer Approach for
+  Efficient Near-Field Irregular SAR Super-Resolution", 2022) exactly as released: stride 1
+  everywhere, 16x16 patches, 69,122 parameters for the default configuration.
+- :class:`EfficientSR` — faster variants built from the shared blocks: pixel-unshuffle to a
+  reduced internal resolution, a stack of blocks with a chosen global mixer (SHViT single-head
+  attention, EfficientViM HSM-SSD, STViT-R semantic tokens, or none = plain CNN), pixel-shuffle
+  back, plus a global residual from the input.
+- :class:`PlainCNN` — a plain 3x3-conv baseline of about 80k parameters.
+
+All take (B, in_chans, H, W) and return (B, out_chans, H, W) for any H, W.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..nn import (FFN, ConvNorm, EfficientViMBlock, InvertedResidual, LayerNorm2d, MobileViTBlock,
+                  Residual, SemanticTokenAttention, SHViTBlock, pad_to_multiple, partial_dim)
+from .registry import register_model
+
+__all__ = ["MobileSRViT", "EfficientSR", "PlainCNN", "MIXERS"]
+
+
+class MobileSRViT(nn.Module):
+    """Mobile-SRViT (released ``HFFH_ViT`` v3/v31 configuration).
+
+    conv 3x3 (BN, SiLU) → 4 MV2 (expansion 1) → 3 x [MV2 + MobileViT block] → 1x1 conv to one
+    channel (BN, SiLU). MobileViT blocks: 1x1 local projection with BN+SiLU, 4 heads x 8, no qkv
+    bias, no final LayerNorm, MLP = (2, 4, 4) x d, ``patch`` x ``patch`` patches.
+    """
+
+    def __init__(self, in_chans=1, out_chans=1, dims=(8, 8, 16),
+                 channels=(16, 16, 16, 16, 16, 16, 16, 16, 32, 32), depths=(2, 4, 3),
+                 mlp_mult=(2, 4, 4), patch=16, expansion=1.0, heads=4, head_dim=8):
+        super().__init__()
+        c = channels
+        self.conv1 = ConvNorm(in_chans, c[0], 3, act=nn.SiLU)
+        self.stem = nn.Sequential(InvertedResidual(c[0], c[1], 1, expansion),
+                                  InvertedResidual(c[1], c[2], 1, expansion),
+                                  InvertedResidual(c[2], c[3], 1, expansion),
+                                  InvertedResidual(c[2], c[3], 1, expansion))
+        trunk = []
+        for j in range(3):
+            cin, cout = c[3 + 2 * j], c[4 + 2 * j]
+            trunk.append(nn.Sequential(
+                InvertedResidual(cin, cout, 1, expansion),
+                MobileViTBlock(c[5 + 2 * j] if 5 + 2 * j < len(c) else cout, dims[j], depths[j],
+                               (patch, patch), heads=heads, head_dim=head_dim,
+                               mlp_hidden=int(mlp_mult[j] * dims[j]), qkv_bias=False,
+                               final_norm=False, local_proj_norm=True)))
+        self.trunk = nn.Sequential(*trunk)
+        self.condense = ConvNorm(c[-1], out_chans, 1, act=nn.SiLU)
+
+    def forward_features(self, x):
+        return self.trunk(self.stem(self.conv1(x)))
+
+    def forward(self, x):
+        return self.condense(self.forward_features(x))
+
+
+class _TokenMixerBlock(nn.Module):
+    """DW-conv residual → global mixer → FFN residual (the SHViT macro block with a pluggable
+    mixer that already contains its own residual)."""
+
+    def __init__(self, dim, mixer: nn.Module, ffn_ratio=2.0):
+        super().__init__()
+        self.conv = Residual(ConvNorm(dim, dim, 3, groups=dim, bn_weight_init=0.0))
+        self.mixer = mixer
+        self.ffn = Residual(FFN(dim, int(dim * ffn_ratio)))
+
+    def forward(self, x):
+        return self.ffn(self.mixer(self.conv(x)))
+
+
+class _NormedMobileViT(nn.Module):
+    def __init__(self, dim, patch):
+        super().__init__()
+        self.block = MobileViTBlock(dim, dim // 2, 1, (patch, patch), heads=2, mlp_hidden=dim)
+
+    def forward(self, x):
+        return self.block(x)
+
+
+def _block(mixer, dim, opts):
+    if mixer == "shsa":
+        return SHViTBlock(dim, opts.get("pdim") or partial_dim(dim), 16, True, opts.get("window", 16))
+    if mixer == "hsm":
+        return EfficientViMBlock(dim, opts.get("state_dim", 32), mlp_ratio=2.0)
+    if mixer == "stvit":
+        mix = SemanticTokenAttention(dim, opts.get("grid", (8, 8)), depth=1,
+                                     heads=opts.get("heads", 2), mlp_ratio=2.0)
+        return _TokenMixerBlock(dim, mix)
+    if mixer == "mobilevit":
+        return _TokenMixerBlock(dim, _NormedMobileViT(dim, opts.get("patch", 8)))
+    if mixer == "none":
+        return SHViTBlock(dim, attention=False)
+    raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
+
+
+MIXERS = ("shsa", "hsm", "stvit", "mobilevit", "none")
+
+
+class EfficientSR(nn.Module):
+    """Efficient SR body at reduced resolution.
+
+    pixel-unshuffle by ``scale`` → 3x3 Conv-BN to ``dim`` → ``depth`` blocks with ``mixer`` →
+    3x3 conv to ``out_chans·scale²`` → pixel-shuffle → + input (channel 0, when
+    ``global_residual``). Inputs whose size is not a multiple of ``scale`` are reflect-padded
+    and cropped back.
+    """
+
+    def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
+                 global_residual=True, **mixer_opts):
+        super().__init__()
+        if mixer not in MIXERS:
+            raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
+        self.scale, self.global_residual, self.out_chans = scale, global_residual, out_chans
+        r2 = scale * scale
+        self.unshuffle = nn.PixelUnshuffle(scale)
+        self.head = ConvNorm(in_chans * r2, dim, 3, act=nn.SiLU)
+        self.body = nn.Sequential(*[_block(mixer, dim, mixer_opts) for _ in range(depth)])
+        self.body_norm = LayerNorm2d(dim)
+        self.tail = nn.Conv2d(dim, out_chans * r2, 3, padding=1)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+        self.shuffle = nn.PixelShuffle(scale)
+
+    def forward_features(self, x):
+        return self.body_norm(self.body(self.head(self.unshuffle(x))))
+
+    def forward(self, x):
+        xp, (H, W) = pad_to_multiple(x, self.scale, self.scale)
+        y = self.shuffle(self.tail(self.forward_features(xp)))[..., :H, :W]
+        if self.global_residual:
+            y = y + x[:, : self.out_chans]
+        return y
+
+
+class PlainCNN(nn.Module):
+    """Plain full-resolution CNN baseline: 3x3 conv in→width (ReLU), ``depth`` x [3x3 conv
+    (ReLU)], 3x3 conv width→out, plus the input (global residual)."""
+
+    def __init__(self, in_chans=1, out_chans=1, width=32, depth=8):
+        super().__init__()
+        layers = [nn.Conv2d(in_chans, width, 3, padding=1), nn.ReLU()]
+        for _ in range(depth):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+        layers.append(nn.Conv2d(width, out_chans, 3, padding=1))
+        self.body = nn.Sequential(*layers)
+        self.out_chans = out_chans
+
+    def forward(self, x):
+        return self.body(x) + x[:, : self.out_chans]
+
+
+_SR = (1, 256, 256)
+_PAPER = "Smith et al., Mobile-SRViT, WMCS 2022 / arXiv 2305.02074"
+
+
+@register_model("super_resolution", _SR, _PAPER)
+def mobile_srvit(in_chans=1, out_chans=1, patch=16):
+    """The paper's Mobile-SRViT: 69,122 parameters, about 14 GMAC per 256x256 image."""
+    return MobileSRViT(in_chans, out_chans, patch=patch)
+
+
+@register_model("super_resolution", _SR, "SHViT single-head attention mixer (CVPR 2024)")
+def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
+    """Efficient SR: SHViT blocks (windowed single-head attention) at 1/scale resolution."""
+    return EfficientSR(in_chans, out_chans, dim, depth, "shsa", scale, window=window)
+
+
+@register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
+def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32):
+    """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution."""
+    return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim)
+
+
+@register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")
+def srvit_stvit(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, grid=8):
+    """Efficient SR: semantic-token global mixers (grid x grid tokens) at 1/scale resolution."""
+    return EfficientSR(in_chans, out_chans, dim, depth, "stvit", scale, grid=(grid, grid))
+
+
+@register_model("super_resolution", _SR, "MobileViT block mixer (ICLR 2022)")
+def srvit_mobilevit(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, patch=8):
+    """Efficient SR: MobileViT mixers (patch x patch) at 1/scale resolution."""
+    return EfficientSR(in_chans, out_chans, dim, depth, "mobilevit", scale, patch=patch)
+
+
+@register_model("super_resolution", _SR, "plain CNN baseline (cf. Mobile-SRGAN, ICIP 2022)")
+def sr_cnn(in_chans=1, out_chans=1, width=32, depth=8):
+    """Plain 3x3 CNN at full resolution, about 84k parameters."""
+    return PlainCNN(in_chans, out_chans, width, depth)

@@ -1,0 +1,84 @@
+"""EfficientViM hidden-state-mixer SSD (Lee et al., "EfficientViM: Efficient Vision Mamba with
+Hidden State Mixer based State Space Duality", CVPR 2025)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import FFN, ConvNorm, LayerNorm2d, fold_identity_into_depthwise
+
+__all__ = ["HSMSSD", "EfficientViMBlock"]
+
+
+class HSMSSD(nn.Module):
+    """Hidden-state mixer SSD: N hidden-state tokens, each a softmax-over-tokens weighted sum of
+    the L = H·W input tokens, mixed along channels (gated linear units) and read back out.
+
+    ``forward(x)`` with x (B, D, H, W) returns ``(y, h)``: y (B, D, H, W) and the mixed hidden
+    states h (B, D, N). Cost O(L·N·D + N·D²): linear in the number of tokens.
+    """
+
+    def __init__(self, dim, state_dim=64, ssd_expand=1.0, a_init=(1.0, 16.0)):
+        super().__init__()
+        self.state_dim = N = int(state_dim)
+        self.d_inner = int(ssd_expand * dim)
+        self.bcdt_proj = nn.Conv1d(dim, 3 * N, 1, bias=False)
+        self.dw = nn.Conv2d(3 * N, 3 * N, 3, padding=1, groups=3 * N, bias=False)
+        self.hz_proj = nn.Conv1d(dim, 2 * self.d_inner, 1, bias=False)
+        self.out_proj = nn.Conv1d(self.d_inner, dim, 1, bias=False)
+        self.A = nn.Parameter(torch.empty(N).uniform_(*a_init))
+        self.D = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        B, _, H, W = x.shape
+        x = x.flatten(2)  # (B, D, L)
+        bcdt = self.dw(self.bcdt_proj(x).reshape(B, -1, H, W)).flatten(2)
+        b, c, dt = bcdt.split(self.state_dim, dim=1)  # each (B, N, L)
+        a = torch.softmax(dt + self.A[None, :, None], dim=-1)  # softmax over tokens, per state
+        h = x @ (a * b).transpose(1, 2)  # (B, D, N)
+        h, z = self.hz_proj(h).split(self.d_inner, dim=1)
+        h = self.out_proj(h * F.silu(z) + h * self.D)  # (B, D, N)
+        y = (h @ c).reshape(B, -1, H, W)
+        return y, h
+
+
+class EfficientViMBlock(nn.Module):
+    """EfficientViM block: four branches (DW3x3-BN, HSM-SSD on LayerNorm'd input, DW3x3-BN,
+    FFN ratio 4), each merged as a gated convex combination ``x ← (1-a)·x + a·f(x)`` with
+    ``a = sigmoid(alpha)`` per branch and channel. ``fuse()`` folds the two gated depthwise
+    branches into single convolutions. ``forward`` returns x; :meth:`forward_with_state` also
+    returns the mixer's hidden states (B, C, N) for the multi-stage fusion head."""
+
+    def __init__(self, dim, state_dim=64, mlp_ratio=4.0, ssd_expand=1.0):
+        super().__init__()
+        self.dwconv1 = ConvNorm(dim, dim, 3, groups=dim, bn_weight_init=0.0)
+        self.norm = LayerNorm2d(dim)
+        self.mixer = HSMSSD(dim, state_dim, ssd_expand)
+        self.dwconv2 = ConvNorm(dim, dim, 3, groups=dim, bn_weight_init=0.0)
+        self.ffn = FFN(dim, int(dim * mlp_ratio))
+        self.alpha = nn.Parameter(torch.full((4, dim), 1e-4))
+        self.fused = False
+
+    def forward_with_state(self, x):
+        a = torch.sigmoid(self.alpha)[:, None, :, None, None]  # (4, 1, C, 1, 1)
+        x = self.dwconv1(x) if self.fused else x + a[0] * (self.dwconv1(x) - x)
+        y, h = self.mixer(self.norm(x))
+        x = x + a[1] * (y - x)
+        x = self.dwconv2(x) if self.fused else x + a[2] * (self.dwconv2(x) - x)
+        x = x + a[3] * (self.ffn(x) - x)
+        return x, h
+
+    def forward(self, x):
+        return self.forward_with_state(x)[0]
+
+    @torch.no_grad()
+    def fuse(self):
+        if not self.fused:
+            a = torch.sigmoid(self.alpha)
+            for conv_norm, g in ((self.dwconv1, a[0]), (self.dwconv2, a[2])):
+                conv_norm.fuse()
+                fold_identity_into_depthwise(conv_norm.conv, g)
+            self.fused = True
+        return self

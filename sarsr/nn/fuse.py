@@ -1,0 +1,33 @@
+"""Inference re-parameterisation: fold every foldable unit of a model."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["reparameterize"]
+
+
+@torch.no_grad()
+def _fuse_children(module: nn.Module) -> None:
+    for name, child in list(module.named_children()):
+        _fuse_children(child)
+        fuse = getattr(child, "fuse", None)
+        if callable(fuse):
+            new = fuse()
+            if new is not None and new is not child:
+                setattr(module, name, new)
+
+
+@torch.no_grad()
+def reparameterize(model: nn.Module) -> nn.Module:
+    """Switch ``model`` to eval mode and fold, bottom-up, every module exposing ``fuse()``
+    (BN into convs/linears, identity and gated residuals into depthwise kernels). Returns the
+    model (modified in place); outputs equal the unfused eval-mode model to float rounding.
+    """
+    model.eval()
+    _fuse_children(model)
+    fuse = getattr(model, "fuse", None)
+    if callable(fuse):
+        model = fuse() or model
+    return model

@@ -1,0 +1,202 @@
+"""Registry sweep (every registered model): build, forward/backward on non-square input,
+fusion equivalence, state-dict round trip, features API; published parameter counts; TORE."""
+
+import io
+
+import pytest
+import torch
+
+from sarsr.models import (count_macs, count_params, create_model, list_models, model_entry,
+                          reparameterize)
+from sarsr.nn import TokenRecycler, grid_divisions
+
+from .timm_compat import randomize_
+
+ALL = list_models()
+CLS = list_models(task="classification")
+SR = list_models(task="super_resolution")
+
+
+def _input(name, batch=2):
+    e = model_entry(name)
+    if e.task == "classification":
+        return torch.randn(batch, 3, 96, 144)
+    return torch.rand(batch, 1, 40, 52)  # not a multiple of 16 (mobile_srvit patches)
+
+
+def test_registry_lists_required_models():
+    required = {"shvit_s1", "shvit_s2", "shvit_s3", "shvit_s4", "efficientvim_m1", "efficientvim_m2",
+                "efficientvim_m3", "efficientvim_m4", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s",
+                "stvit_r_tiny", "vit_tiny", "mobile_srvit"}
+    assert required <= set(ALL)
+    assert list_models("shvit*") == ["shvit_s1", "shvit_s2", "shvit_s3", "shvit_s4"]
+    assert set(SR) >= {"mobile_srvit", "srvit_shsa", "srvit_hsm", "srvit_stvit", "sr_cnn"}
+
+
+def test_create_model_errors_are_clear():
+    with pytest.raises(ValueError, match="unknown model 'shvit_s9'.*shvit_s1"):
+        create_model("shvit_s9")
+    with pytest.raises(TypeError, match="unknown option"):
+        create_model("shvit_s1", num_clases=3)
+    with pytest.raises(FileNotFoundError, match="no shipped weights"):
+        create_model("shvit_s1", pretrained=True)
+
+
+def test_overrides_and_default_cfg():
+    m = create_model("shvit_s1", num_classes=7, in_chans=1)
+    assert m.eval()(torch.randn(1, 1, 64, 64)).shape == (1, 7)
+    assert m.default_cfg["num_classes"] == 7 and m.default_cfg["name"] == "shvit_s1"
+
+
+@pytest.mark.parametrize("name,published,tol", [
+    ("shvit_s1", 6.3e6, 0.03), ("efficientvim_m1", 6.7e6, 0.03), ("mobilevit_xxs", 1.27e6, 0.03),
+    ("shvit_s2", 11.4e6, 0.03), ("shvit_s3", 14.2e6, 0.03), ("shvit_s4", 16.5e6, 0.03),
+    ("efficientvim_m2", 13.9e6, 0.03), ("efficientvim_m3", 16.6e6, 0.03),
+    ("efficientvim_m4", 19.6e6, 0.03), ("mobilevit_xs", 2.3e6, 0.03), ("mobilevit_s", 5.6e6, 0.03),
+    ("vit_tiny", 5.7e6, 0.03)])
+def test_published_parameter_counts(name, published, tol):
+    n = count_params(create_model(name))
+    assert abs(n - published) / published < tol, n
+
+
+def test_mobile_srvit_is_the_paper_network():
+    m = create_model("mobile_srvit")
+    assert count_params(m) == 69_122
+    macs = count_macs(m, (1, 256, 256))
+    assert 13.0e9 < macs < 15.5e9  # ≈ 14.1 GMAC per 256x256 image (reference notes)
+    y = m(torch.rand(1, 1, 256, 256))
+    assert y.shape == (1, 1, 256, 256)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_forward_backward_non_square(name):
+    torch.manual_seed(0)
+    m = create_model(name)
+    m.train()
+    x = _input(name)
+    y = m(x)
+    if model_entry(name).task == "classification":
+        assert y.shape == (2, 1000)
+    else:
+        assert y.shape == x.shape
+    assert torch.isfinite(y).all()
+    loss = y.float().square().mean()
+    if model_entry(name).task == "classification":  # dense path too (STViT-R recovery)
+        loss = loss + m.forward_features(x).float().mean()
+    loss.backward()
+    missing = [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_fused_equals_unfused(name):
+    torch.manual_seed(0)
+    m = create_model(name)
+    randomize_(m, seed=2)
+    m.eval()
+    x = _input(name, batch=1)
+    with torch.no_grad():
+        ref = m(x)
+        fused = reparameterize(m)
+        out = fused(x)
+    scale = max(1.0, float(ref.abs().max()))
+    torch.testing.assert_close(out, ref, atol=1e-5 * scale, rtol=1e-5)
+    assert not any(isinstance(mod, torch.nn.BatchNorm2d) for mod in fused.modules())
+
+
+@pytest.mark.parametrize("name", ["shvit_s1", "efficientvim_m1", "mobilevit_xxs", "mobile_srvit",
+                                  "srvit_hsm", "stvit_r_tiny"])
+def test_state_dict_round_trip(name, tmp_path):
+    torch.manual_seed(0)
+    a = create_model(name)
+    randomize_(a)
+    path = tmp_path / "w.pt"
+    torch.save(a.state_dict(), path)
+    b = create_model(name, checkpoint_path=path)
+    a.eval(), b.eval()
+    x = _input(name, batch=1)
+    with torch.no_grad():
+        torch.testing.assert_close(a(x), b(x))
+    buf = io.BytesIO()
+    torch.save({"model": a.state_dict(), "step": 3}, buf)  # a training checkpoint also loads
+    buf.seek(0)
+    (tmp_path / "ck.pt").write_bytes(buf.read())
+    create_model(name, checkpoint_path=tmp_path / "ck.pt")
+
+
+@pytest.mark.parametrize("name", CLS)
+def test_features_api(name):
+    m = create_model(name).eval()
+    x = torch.randn(1, 3, 128, 192)
+    with torch.no_grad():
+        feats = m.forward_intermediates(x)
+        f = m.forward_features(x)
+    assert len(feats) >= 1
+    for fm in feats:
+        assert fm.ndim == 4 and fm.shape[0] == 1
+    if name.startswith(("shvit", "efficientvim", "mobilevit")):
+        for fm, info in zip(feats, m.feature_info):
+            assert fm.shape[1] == info["num_chs"]
+            assert fm.shape[-2:] == (-(-128 // info["reduction"]), -(-192 // info["reduction"]))
+    if name.startswith("stvit"):
+        assert f.shape == (1, 192, 8, 12)  # recovered dense token map at stride 16
+    pooled = m.forward_head(f, pre_logits=True) if not name.startswith("stvit") else None
+    if pooled is not None:
+        assert pooled.shape[0] == 1
+
+
+def test_efficientvim_msf_head_uses_hidden_states():
+    m = create_model("efficientvim_m1").eval()
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        maps, states = m._run(x)
+        assert [h.shape[-1] for h in states] == [49, 25, 9]
+        full = m.forward_head(m.norm(maps[-1]), states)
+        torch.testing.assert_close(full, m(x))
+
+
+# --- TORE --------------------------------------------------------------------------------
+
+def _vit():
+    torch.manual_seed(0)
+    m = create_model("vit_tiny", num_classes=5).eval()
+    return m
+
+
+def test_tore_single_piece_equals_full_forward():
+    m = _vit()
+    x = torch.randn(2, 3, 64, 96)
+    gh, gw = m.patch_grid(64, 96)
+    rec = TokenRecycler(m, split=6)
+    with torch.no_grad():
+        out = rec.add(x, torch.ones(gh, gw, dtype=torch.bool))
+        torch.testing.assert_close(out, m(x), atol=1e-5, rtol=1e-5)
+
+
+def test_tore_caches_iterator_and_matches_batched_path():
+    m = _vit()
+    x = torch.randn(1, 3, 64, 96)
+    masks = grid_divisions(*m.patch_grid(64, 96), rows=2, cols=3)
+    assert len(masks) == 6 and torch.stack(masks).sum(0).eq(1).all()
+    rec = TokenRecycler(m, split=8)
+    calls = {"n": 0}
+    hook = m.blocks[0].register_forward_hook(lambda *a: calls.__setitem__("n", calls["n"] + 1))
+    with torch.no_grad():
+        outs = [rec.add(x, mk) for mk in masks]
+        assert calls["n"] == len(masks)  # the iterator ran once per piece, never re-run
+        assert rec.num_cached_tokens == 24
+        batched = rec(x, masks)
+    hook.remove()
+    torch.testing.assert_close(outs[-1], batched, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(outs[0], outs[-1])  # more pieces, different prediction
+
+
+def test_tore_bad_input():
+    m = _vit()
+    rec = TokenRecycler(m, split=3)
+    with pytest.raises(ValueError, match="patch grid"):
+        rec.add(torch.randn(1, 3, 64, 64), torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="empty piece"):
+        rec.add(torch.randn(1, 3, 64, 64), torch.zeros(4, 4, dtype=torch.bool))
+    with pytest.raises(ValueError, match="split"):
+        TokenRecycler(m, split=13)
