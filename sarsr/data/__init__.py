@@ -1,0 +1,19 @@
+"""Simulated datasets: scenario presets (TOML), record simulation, HDF5 shards, resumable
+parallel / Dask generation, and a lazy PyTorch dataset with the paper's preprocessing."""
+
+from .generate import MANIFEST, generate_dataset, plan_shards, read_manifest, run_shard
+from .scenario import SIMULATORS_DIR, Scenario, ScenarioError, list_scenarios, load_scenario
+from .shards import verify_shard, write_shard
+from .simulate import record_rng, simulate_record
+
+__all__ = ["generate_dataset", "plan_shards", "read_manifest", "run_shard", "MANIFEST", "Scenario",
+           "ScenarioError", "list_scenarios", "load_scenario", "SIMULATORS_DIR", "verify_shard",
+           "write_shard", "record_rng", "simulate_record", "SARDataset", "preprocess_input"]
+
+
+def __getattr__(name):  # torch is imported only when the torch dataset is used
+    if name in ("SARDataset", "preprocess_input", "resize_image"):
+        from . import torch_dataset
+
+        return getattr(torch_dataset, name)
+    raise AttributeError(name)

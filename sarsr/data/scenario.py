@@ -1,0 +1,192 @@
+"""Scenario presets: a TOML file that fully defines an acquisition (waveform, array, trajectory,
+position error, noise, scene distribution, image grid and which reconstructions to store).
+
+Presets live in the repository's ``simulators/`` folder; :func:`load_scenario` accepts a preset
+name or a path to a user's edited copy. Every key is validated: unknown keys and bad values are
+rejected with a message naming the key. See ``simulators/README.md`` for the schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["Scenario", "ScenarioError", "load_scenario", "list_scenarios", "SIMULATORS_DIR", "SCHEMA"]
+
+SIMULATORS_DIR = Path(__file__).resolve().parents[2] / "simulators"
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the offending key."""
+
+
+# schema: section -> key -> (type, check, default). Types: "int", "float", "bool", "str",
+# "range" (two floats lo <= hi), "irange" (two ints), "list[str]".
+_POS = lambda v: v > 0  # noqa: E731
+_NONNEG = lambda v: v >= 0  # noqa: E731
+_ANY = lambda v: True  # noqa: E731
+_REQUIRED = object()
+
+SCHEMA: dict[str, dict[str, tuple]] = {
+    "": {"name": ("str", _ANY, _REQUIRED), "description": ("str", _ANY, "")},
+    "waveform": {"preset": ("str", lambda v: v in ("iwr1443", "fmcw_v2", "fmcw_v1"), "iwr1443")},
+    "array": {"preset": ("str", lambda v: v in ("awr1443", "monostatic"), "awr1443")},
+    "trajectory": {
+        "kind": ("str", lambda v: v in ("freehand", "raster", "linear_track"), _REQUIRED),
+        "nx": ("int", _POS, 200), "ny_steps": ("int", _POS, 25),
+        "surface_peak_to_peak_m": ("float", _NONNEG, 0.03), "surface_filter_width": ("float", _POS, 3.0),
+        "lateral_jitter_m": ("float", _NONNEG, 0.0), "jitter_correlation_m": ("float", _POS, 0.02),
+        "n_positions": ("int", _POS, 256), "passes": ("int", _POS, 1),
+        "drift_sigma_m": ("float", _NONNEG, 0.0), "drift_correlation_m": ("float", _POS, 0.05),
+        "z_m": ("float", _ANY, 0.0),
+    },
+    "position_error": {"sigma_m": ("float", _NONNEG, 1e-3), "correlation_length_m": ("float", _NONNEG, 0.05),
+                       "iid": ("bool", _ANY, False)},
+    "noise": {"snr_db": ("range", _ANY, (-10.0, 50.0))},
+    "scene": {
+        "z0_range_m": ("range", lambda v: v[0] > 0, (0.25, 0.30)), "n_points": ("irange", lambda v: v[0] >= 0, (1, 32)),
+        "n_shapes": ("int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
+        "size_range_m": ("range", lambda v: v[0] > 0, (0.025, 0.035)),
+        "center_range_m": ("float", _NONNEG, 0.03), "extent_m": ("float", _POS, 0.095),
+    },
+    "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},
+    "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8)},
+    "store": {"empm": ("bool", _ANY, True), "backprojection": ("bool", _ANY, False),
+              "rma": ("bool", _ANY, False), "label": ("bool", _ANY, True)},
+}
+
+
+def _check_value(key, kind, v):
+    def bad(what):
+        return ScenarioError(f"{key}: expected {what}, got {v!r}")
+
+    if kind == "int":
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise bad("an integer")
+        return v
+    if kind == "float":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise bad("a number")
+        return float(v)
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise bad("true or false")
+        return v
+    if kind == "str":
+        if not isinstance(v, str):
+            raise bad("a string")
+        return v
+    if kind in ("range", "irange"):
+        num = int if kind == "irange" else (int, float)
+        if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, num) for x in v)
+                or v[0] > v[1]):
+            raise bad("[low, high] with low <= high" + (" (integers)" if kind == "irange" else ""))
+        return tuple(int(x) if kind == "irange" else float(x) for x in v)
+    if kind == "list[str]":
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
+            raise bad("a non-empty list of strings")
+        return tuple(v)
+    raise AssertionError(kind)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. ``config`` holds every section with defaults filled in; ``text``
+    is the source TOML (stored in datasets for provenance)."""
+
+    name: str
+    config: dict
+    text: str
+    source: str
+
+    def __getitem__(self, section):
+        return self.config[section]
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the normalised config: two files meaning the same acquisition match."""
+        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+
+    def with_store(self, keep) -> "Scenario":
+        """Copy with ``[store]`` set to exactly the names in ``keep``."""
+        valid = set(SCHEMA["store"])
+        bad = set(keep) - valid
+        if bad:
+            raise ScenarioError(f"store: unknown item(s) {sorted(bad)}; valid: {', '.join(sorted(valid))}")
+        cfg = json.loads(json.dumps(self.config))
+        cfg["store"] = {k: k in keep for k in SCHEMA["store"]}
+        if not (cfg["store"]["empm"] or cfg["store"]["backprojection"] or cfg["store"]["rma"]):
+            raise ScenarioError("store: at least one of empm, backprojection, rma must be kept")
+        lines = [l for l in self.text.splitlines()]
+        text = "\n".join(lines) + "\n# --store override: " + ",".join(sorted(keep)) + "\n"
+        return Scenario(self.name, cfg, text, self.source)
+
+    @classmethod
+    def from_text(cls, text: str, source: str = "<string>") -> "Scenario":
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+        cfg: dict = {}
+        for key in raw:
+            if key not in SCHEMA and not (key in SCHEMA[""] and not isinstance(raw[key], dict)):
+                raise ScenarioError(f"{source}: unknown key '{key}' (valid: {', '.join(k for k in SCHEMA if k)}, "
+                                    f"name, description)")
+        from ..radar.scene import SHAPES
+
+        for section, keys in SCHEMA.items():
+            given = raw if section == "" else raw.get(section, {})
+            if section and not isinstance(given, dict):
+                raise ScenarioError(f"{source}: '{section}' must be a table ([{section}])")
+            out = {}
+            for k, v in given.items():
+                full = f"{section}.{k}" if section else k
+                if section == "" and isinstance(v, dict):
+                    continue
+                if k not in keys:
+                    raise ScenarioError(f"{source}: unknown key '{full}' (valid: {', '.join(sorted(keys))})")
+                kind, check, _ = keys[k]
+                val = _check_value(full, kind, v)
+                if not check(val):
+                    raise ScenarioError(f"{source}: {full}: value {v!r} out of range")
+                if k == "shapes" and any(s not in SHAPES for s in val):
+                    raise ScenarioError(f"{source}: {full}: unknown shape(s) {sorted(set(val) - set(SHAPES))}; "
+                                        f"valid: {', '.join(SHAPES)}")
+                out[k] = val
+            for k, (_, _, default) in keys.items():
+                if k not in out:
+                    if default is _REQUIRED:
+                        full = f"{section}.{k}" if section else k
+                        raise ScenarioError(f"{source}: missing required key '{full}'")
+                    out[k] = default
+            if section:
+                cfg[section] = out
+            else:
+                cfg.update(out)
+        if not (cfg["store"]["empm"] or cfg["store"]["backprojection"] or cfg["store"]["rma"]):
+            raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma must be true")
+        return cls(cfg["name"], cfg, text, source)
+
+
+def list_scenarios() -> list[str]:
+    """Names of the presets in ``simulators/``."""
+    return sorted(p.stem for p in SIMULATORS_DIR.glob("*.toml"))
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """Load a preset by name (``"paper_freehand"``) or a TOML file by path."""
+    p = Path(name_or_path)
+    if not p.suffix and not p.exists():
+        p = SIMULATORS_DIR / f"{name_or_path}.toml"
+    if not p.exists():
+        raise FileNotFoundError(f"no scenario {str(name_or_path)!r}: not a file and not a preset "
+                                f"(presets: {', '.join(list_scenarios())})")
+    return Scenario.from_text(p.read_text(), str(p))

@@ -1,0 +1,132 @@
+"""PyTorch dataset over generated shards, with the paper's preprocessing.
+
+Preprocessing (documented once here, used by training and evaluation):
+
+1. input = ``|image|`` of the chosen reconstruction (``empm`` by default), or, with
+   ``complex_input=True``, two channels (real, imag);
+2. bilinear resize (``align_corners=False``) from the stored n x n grid to ``size`` x ``size``
+   (the paper: 200 → 256), applied identically to the label;
+3. normalisation: the input is divided by its own maximum magnitude (per image), so the
+   network never sees the simulator's absolute scale; labels stay in [0, 1];
+4. training augmentation (``train=True``): random ``crop`` x ``crop`` window and random
+   horizontal / vertical flips, identical for input and label.
+
+h5py files are opened lazily inside each DataLoader worker (never shared across processes).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .generate import read_manifest
+
+__all__ = ["SARDataset", "preprocess_input", "resize_image"]
+
+
+def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
+    """Bilinear resize of (C, H, W) to (C, size, size); ``None`` keeps the size."""
+    if size is None or tuple(img.shape[-2:]) == (size, size):
+        return img
+    return F.interpolate(img[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+
+
+def preprocess_input(image: np.ndarray, size: int | None = 256, complex_input: bool = False) -> torch.Tensor:
+    """Complex or magnitude image (H, W) → normalised float32 tensor (C, size, size)."""
+    a = np.asarray(image)
+    if complex_input:
+        if not np.iscomplexobj(a):
+            a = a.astype(np.complex64)
+        x = torch.from_numpy(np.stack([a.real, a.imag]).astype(np.float32))
+    else:
+        x = torch.from_numpy(np.abs(a).astype(np.float32))[None]
+    x = resize_image(x, size)
+    peak = x.abs().amax() if complex_input else x.amax()
+    return x / peak if peak > 0 else x
+
+
+class SARDataset(torch.utils.data.Dataset):
+    """(input, label) pairs from a generated dataset folder.
+
+    Parameters
+    ----------
+    root : dataset folder (with ``manifest.json``).
+    source : stored reconstruction used as input: ``"empm"``, ``"backprojection"`` or ``"rma"``.
+    size : resize side (256 as in the paper; None keeps the stored grid).
+    train : random crops / flips.
+    crop : crop side for training (None = full image).
+    indices : subset of record indices (e.g. a validation split).
+    complex_input : two-channel (real, imag) input instead of the magnitude.
+
+    Items are ``(x, y)`` float32 tensors (C, S, S) and (1, S, S).
+    """
+
+    def __init__(self, root, source="empm", size: int | None = 256, train=False, crop: int | None = None,
+                 indices=None, complex_input=False, seed: int = 0):
+        self.root = Path(root)
+        m = read_manifest(self.root)
+        self.manifest = m
+        self.source, self.size, self.train, self.crop = source, size, train, crop
+        self.complex_input = complex_input
+        self._shards = [(s["file"], s["start"], s["count"]) for s in m["shards"]]
+        n = m["count"]
+        self.indices = np.arange(n) if indices is None else np.asarray(indices, int)
+        if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= n):
+            raise IndexError(f"indices out of range [0, {n})")
+        self._files: dict = {}
+        self._pid = None
+        self._rng = np.random.default_rng(seed)
+        import h5py
+
+        with h5py.File(self.root / self._shards[0][0], "r") as f:
+            if source not in f:
+                have = [k for k in ("empm", "backprojection", "rma") if k in f]
+                raise ValueError(f"{root}: source {source!r} not stored (stored: {have})")
+            if "label" not in f:
+                raise ValueError(f"{root}: no labels stored")
+
+    def __len__(self):
+        return len(self.indices)
+
+    def _file(self, name):
+        import h5py
+
+        if self._pid != os.getpid():  # new worker process: never reuse a parent's handle
+            self._files, self._pid = {}, os.getpid()
+            info = torch.utils.data.get_worker_info()
+            self._rng = np.random.default_rng((info.seed if info else 0) % 2 ** 32 + os.getpid())
+        if name not in self._files:
+            self._files[name] = h5py.File(self.root / name, "r")
+        return self._files[name]
+
+    def _locate(self, i):
+        for name, start, count in self._shards:
+            if start <= i < start + count:
+                return name, i - start
+        raise IndexError(i)
+
+    def read(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw stored (image, label) of record ``i``."""
+        name, j = self._locate(int(i))
+        f = self._file(name)
+        return f[self.source][j], f["label"][j]
+
+    def __getitem__(self, k):
+        img, lab = self.read(self.indices[k])
+        x = preprocess_input(img, self.size, self.complex_input)
+        y = resize_image(torch.from_numpy(np.asarray(lab, np.float32))[None], self.size)
+        if self.train:
+            if self.crop is not None and self.crop < x.shape[-1]:
+                H, W = x.shape[-2:]
+                r = int(self._rng.integers(0, H - self.crop + 1))
+                c = int(self._rng.integers(0, W - self.crop + 1))
+                x, y = x[:, r:r + self.crop, c:c + self.crop], y[:, r:r + self.crop, c:c + self.crop]
+            if self._rng.random() < 0.5:
+                x, y = x.flip(-1), y.flip(-1)
+            if self._rng.random() < 0.5:
+                x, y = x.flip(-2), y.flip(-2)
+        return x.contiguous(), y.contiguous()
