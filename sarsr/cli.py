@@ -68,6 +68,33 @@ def _cmd_dataset(args) -> int:
     return 0
 
 
+def _parse_sets(items):
+    import tomllib
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise CLIError(f"--set expects key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = tomllib.loads(f"v = {v}")["v"]
+        except Exception:
+            out[k.strip()] = v
+    return out
+
+
+def _cmd_train(args) -> int:
+    from .train import load_config, train
+
+    cfg = load_config(args.config, _parse_sets(args.set))
+    out = args.out or str(Path("~/.cache/sarsr/runs").expanduser() / cfg["name"])
+    s = train(cfg, out, resume=not args.restart, max_steps=args.max_steps, device=args.device,
+              progress=not args.quiet)
+    if int(__import__("os").environ.get("RANK", "0")) == 0:
+        print(f"{s['out']}: step {s['step']}, best validation PSNR {s['best_val_psnr']:.2f} dB")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sarsr",
@@ -114,6 +141,24 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--list", action="store_true", help="list the scenario presets and exit")
     ds.add_argument("--quiet", action="store_true", help="no progress bar")
     ds.set_defaults(func=_cmd_dataset)
+
+    t = sub.add_parser("train", help="train a super-resolution network from a config (resumable, DDP)",
+                       description="Train the network of a config file (sarsr/train/configs/*.toml or a "
+                                   "path). Re-running the same command resumes from OUT/last.pt exactly. "
+                                   "Data-parallel: torchrun --nproc_per_node N -m sarsr train CONFIG.",
+                       epilog="Examples:\n  sarsr train srvit_hsm --out ~/.cache/sarsr/runs/srvit_hsm\n"
+                              "  sarsr train srvit_hsm --max-steps 2000      # stop early; re-run to continue\n"
+                              "  sarsr train my.toml --set train.lr=5e-4 --set data.crop=96\n"
+                              "  torchrun --nproc_per_node 2 -m sarsr train srvit_hsm",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("config", help="config name (sarsr/train/configs) or TOML path")
+    t.add_argument("--out", default=None, help="run folder (default ~/.cache/sarsr/runs/NAME)")
+    t.add_argument("--max-steps", type=int, default=None, help="stop at this step (schedule unchanged)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. train.lr=5e-4")
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_train)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",
                        description="Simulate a freehand scan with position error, reconstruct it with EMPM, "

@@ -166,3 +166,15 @@ def test_backproject_volume_and_scene_beyond_max_range():
     assert radar.backproject(echo, s.tx, s.rx, k, vol).shape == (3, 4, 2)
     with pytest.raises(ValueError, match="unambiguous"):
         radar.backproject(echo, s.tx, s.rx, k, [[0, 0, 0.3], [0, 0, 3.0]])
+
+
+def test_ssim_matches_scikit_image():
+    skm = pytest.importorskip("skimage.metrics")
+    from sarsr.metrics import ssim
+
+    rng = np.random.default_rng(0)
+    y = rng.random((48, 70))
+    x = np.clip(y + 0.1 * rng.standard_normal(y.shape), 0, 1)
+    want = skm.structural_similarity(x, y, data_range=1.0, gaussian_weights=True, sigma=1.5)
+    assert ssim(x, y) == pytest.approx(want, abs=1e-9)
+    assert ssim(y, y) == pytest.approx(1.0)

@@ -116,17 +116,23 @@ class SARDataset(torch.utils.data.Dataset):
         return f[self.source][j], f["label"][j]
 
     def __getitem__(self, k):
+        """``k`` is a position in ``indices``, or ``(position, augmentation_seed)`` to make the
+        random crop/flip reproducible (used by the trainer for exact resume)."""
+        rng = self._rng
+        if isinstance(k, tuple):
+            k, aug_seed = k
+            rng = np.random.default_rng(aug_seed)
         img, lab = self.read(self.indices[k])
         x = preprocess_input(img, self.size, self.complex_input)
         y = resize_image(torch.from_numpy(np.asarray(lab, np.float32))[None], self.size)
         if self.train:
             if self.crop is not None and self.crop < x.shape[-1]:
                 H, W = x.shape[-2:]
-                r = int(self._rng.integers(0, H - self.crop + 1))
-                c = int(self._rng.integers(0, W - self.crop + 1))
+                r = int(rng.integers(0, H - self.crop + 1))
+                c = int(rng.integers(0, W - self.crop + 1))
                 x, y = x[:, r:r + self.crop, c:c + self.crop], y[:, r:r + self.crop, c:c + self.crop]
-            if self._rng.random() < 0.5:
+            if rng.random() < 0.5:
                 x, y = x.flip(-1), y.flip(-1)
-            if self._rng.random() < 0.5:
+            if rng.random() < 0.5:
                 x, y = x.flip(-2), y.flip(-2)
         return x.contiguous(), y.contiguous()

@@ -1,0 +1,249 @@
+"""Training loop for the super-resolution networks (``sarsr train``).
+
+- Reproducible: the batch of step s (records and crop/flip seeds) is a pure function of
+  (seed, s); model init is seeded. A run resumed from a checkpoint continues exactly as an
+  uninterrupted one (bit-identical on CPU).
+- Checkpoints (``last.pt``: model, optimizer, grad scaler, step, best metric) are written
+  atomically every ``checkpoint_every`` steps; ``best.pt`` holds the best validation weights.
+- ``log.csv`` (step, loss, lr, val PSNR/SSIM, elapsed s) and ``loss.png``; tqdm progress bar
+  with loss and ETA.
+- Data-parallel with ``torchrun --nproc_per_node N -m sarsr train ...`` (gloo on CPU, NCCL on
+  GPU): each rank takes its slice of the global batch; rank 0 writes files.
+- CUDA when available, with automatic mixed precision (``train.amp``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..data import SARDataset
+from ..models import count_params, create_model
+from .config import load_config
+from .losses import get_loss
+
+__all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
+
+LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "elapsed_s"]
+
+
+class StepBatchSampler(torch.utils.data.Sampler):
+    """Yields, for steps ``start..steps-1``, this rank's share of the global batch as a list of
+    ``(position, augmentation_seed)``. Epoch e uses permutation ``rng([seed, e])`` of the
+    ``n`` training records (last incomplete batch dropped)."""
+
+    def __init__(self, n, global_batch, steps, seed=0, start=0, rank=0, world=1):
+        if global_batch > n:
+            raise ValueError(f"batch size {global_batch} > {n} training records")
+        if global_batch % world:
+            raise ValueError(f"batch size {global_batch} not divisible by {world} processes")
+        self.n, self.gb, self.steps, self.seed = n, global_batch, steps, seed
+        self.start, self.rank, self.world = start, rank, world
+
+    def batch(self, step):
+        per_epoch = self.n // self.gb
+        epoch, b = divmod(step, per_epoch)
+        perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+        idx = perm[b * self.gb:(b + 1) * self.gb]
+        seeds = np.random.default_rng([self.seed, epoch, b, 1]).integers(0, 2 ** 63, self.gb)
+        return [(int(i), int(s)) for i, s in zip(idx, seeds)][self.rank::self.world]
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            yield self.batch(step)
+
+    def __len__(self):
+        return max(0, self.steps - self.start)
+
+
+def lr_factor(step, cfg_train) -> float:
+    """Learning-rate multiplier at ``step``: linear warm-up, then cosine / multistep / constant."""
+    t = cfg_train
+    if t["warmup_steps"] and step < t["warmup_steps"]:
+        return (step + 1) / t["warmup_steps"]
+    if t["schedule"] == "cosine":
+        span = max(1, t["steps"] - t["warmup_steps"])
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - t["warmup_steps"]) / span)))
+    if t["schedule"] == "multistep":
+        return t["gamma"] ** sum(step >= m for m in t["milestones"])
+    return 1.0
+
+
+def _atomic_save(obj, path: Path):
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def validate(model, dataset, device, batch_size=8) -> tuple[float, float]:
+    """Mean PSNR (dB) and SSIM of clip(model(x), 0, 1) against the labels (sarsr.metrics)."""
+    from .. import metrics
+
+    was = model.training
+    model.eval()
+    ps, ss = [], []
+    for i in range(0, len(dataset), batch_size):
+        xs, ys = zip(*(dataset[j] for j in range(i, min(len(dataset), i + batch_size))))
+        out = model(torch.stack(xs).to(device)).float().clamp(0, 1).cpu().numpy()
+        for o, y in zip(out, ys):
+            ps.append(metrics.psnr(o[0], y[0].numpy()))
+            ss.append(metrics.ssim(o[0], y[0].numpy()))
+    model.train(was)
+    return float(np.mean(ps)), float(np.mean(ss))
+
+
+def _plot(log_path: Path, out: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(log_path.open()))
+    if not rows:
+        return
+    st = [int(r["step"]) for r in rows if r["loss"]]
+    lo = [float(r["loss"]) for r in rows if r["loss"]]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.semilogy(st, lo, lw=1, label="train loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    vr = [(int(r["step"]), float(r["val_psnr"])) for r in rows if r["val_psnr"]]
+    if vr:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*vr), "o-", color="C1", label="val PSNR (dB)")
+        ax2.set_ylabel("val PSNR (dB)")
+    ax.set_title(out.parent.name)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
+          overrides: dict | None = None, progress: bool = True, log=print) -> dict:
+    """Train (or resume) the run defined by ``config`` into folder ``out``.
+
+    ``max_steps`` stops early at that step (the schedule still follows ``train.steps``), e.g.
+    to spread a run over several sessions. Returns a summary dict.
+    """
+    cfg = config if isinstance(config, dict) else load_config(config, overrides)
+    t, d = cfg["train"], cfg["data"]
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if world > 1 and not dist.is_initialized():
+        if dev.type == "cuda":
+            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(dev)
+        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+    main = rank == 0
+    out = Path(out)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+
+    torch.manual_seed(t["seed"])
+    model = create_model(cfg["model"]["name"], in_chans=2 if d["complex_input"] else 1,
+                         **cfg["model"]["options"]).to(dev)
+    opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
+    opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
+    amp = bool(t["amp"]) and dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    start, best = 0, -float("inf")
+    ckpt_path = out / "last.pt"
+    if resume and ckpt_path.exists():
+        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        scaler.load_state_dict(ck["scaler"])
+        start, best = ck["step"], ck["best_psnr"]
+        if main:
+            log(f"resuming {out} at step {start}")
+    elif main and (out / "log.csv").exists():
+        (out / "log.csv").unlink()
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    loss_fn = get_loss(t["loss"])
+    end = min(t["steps"], max_steps) if max_steps else t["steps"]
+
+    n_total = SARDataset(d["train"], source=d["source"]).manifest["count"]
+    n_val = min(d["val_count"], n_total - 1)
+    train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
+                          indices=range(n_val, n_total), complex_input=d["complex_input"])
+    val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
+                        complex_input=d["complex_input"])
+    sampler = StepBatchSampler(len(train_ds), t["batch_size"], end, t["seed"], start, rank, world)
+    loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=d["num_workers"],
+                                         pin_memory=dev.type == "cuda",
+                                         persistent_workers=d["num_workers"] > 0 and len(sampler) > 0)
+    log_path = out / "log.csv"
+    if main:  # drop log rows written after the checkpoint we resume from
+        rows = list(csv.DictReader(log_path.open())) if log_path.exists() else []
+        with log_path.open("w", newline="") as fh:
+            w = csv.DictWriter(fh, LOG_FIELDS)
+            w.writeheader()
+            w.writerows(r for r in rows if int(r["step"]) <= start)
+        (out / "config.toml").write_text(Path(cfg["_source"]).read_text())
+        log(f"{cfg['name']}: {cfg['model']['name']} ({count_params(model):,} params) on {dev}"
+            f"{f' x{world}' if world > 1 else ''}; {len(train_ds)} train / {len(val_ds)} val records; "
+            f"steps {start} -> {end}")
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=end, initial=start, disable=not (progress and main), unit="step", dynamic_ncols=True)
+    t0, running, step = time.perf_counter(), [], start
+    net.train()
+
+    def checkpoint(step):
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                      "step": step, "best_psnr": best, "config": cfg}, ckpt_path)
+
+    def write_row(**kw):
+        with log_path.open("a", newline="") as fh:
+            csv.DictWriter(fh, LOG_FIELDS).writerow({"elapsed_s": f"{time.perf_counter() - t0:.1f}", **kw})
+
+    for x, y in loader:
+        for g in opt.param_groups:
+            g["lr"] = t["lr"] * lr_factor(step, t)
+        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
+            loss = loss_fn(net(x).float(), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if t["grad_clip"] > 0:
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
+        scaler.step(opt)
+        scaler.update()
+        step += 1
+        running.append(float(loss.detach()))
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(running[-50:]):.4g}", lr=f"{opt.param_groups[0]['lr']:.2e}")
+        if not main:
+            continue
+        if step % t["log_every"] == 0 or step == end:
+            write_row(step=step, loss=f"{np.mean(running[-t['log_every']:]):.6g}", lr=f"{opt.param_groups[0]['lr']:.4g}")
+        if step % t["val_every"] == 0 or step == end:
+            vp, vs = validate(model, val_ds, dev)
+            write_row(step=step, val_psnr=f"{vp:.4f}", val_ssim=f"{vs:.5f}")
+            bar.write(f"step {step}: val PSNR {vp:.2f} dB, SSIM {vs:.4f}")
+            if vp > best:
+                best = vp
+                _atomic_save(model.state_dict(), out / "best.pt")
+            _plot(log_path, out / "loss.png")
+        if step % t["checkpoint_every"] == 0 or step == end:
+            checkpoint(step)
+    bar.close()
+    if world > 1:
+        dist.barrier()
+    summary = {"name": cfg["name"], "model": cfg["model"]["name"], "step": step, "best_val_psnr": best,
+               "out": str(out)}
+    if main:
+        _atomic_save(model.state_dict(), out / "model.pt")
+    return summary
