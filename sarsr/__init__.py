@@ -5,6 +5,14 @@ Subpackages
 radar
     FMCW MIMO physics, scan geometries, echo simulation and image reconstruction
     (backprojection, EMPM, planar RMA). numpy-in / numpy-out functions.
+nn, models
+    Shared efficient-ViT blocks; model registry (``create_model``), backbones, SR networks.
+data
+    Scenario presets, dataset generation (HDF5 shards), torch dataset.
+train
+    Training configs, trainer (resumable, DDP), evaluation.
+sr
+    ``super_resolve``: trained network inference on any image.
 plot
     dB images, PSF cuts and trajectory plots.
 cli
@@ -13,4 +21,11 @@ cli
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "super_resolve"]
+
+
+def super_resolve(image, model=None, size=256, device=None):
+    """Super-resolve a SAR image; see :func:`sarsr.sr.super_resolve`."""
+    from .sr import super_resolve as _sr
+
+    return _sr(image, model, size, device)

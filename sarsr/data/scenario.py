@@ -115,6 +115,28 @@ class Scenario:
         """SHA-256 of the normalised config: two files meaning the same acquisition match."""
         return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
 
+    def with_overrides(self, overrides: dict) -> "Scenario":
+        """Copy with dotted keys replaced (``{"position_error.sigma_m": 0.002}``), validated
+        like a file; the override is recorded in ``text``."""
+        cfg = json.loads(json.dumps(self.config))
+        for key, val in overrides.items():
+            section, _, leaf = key.rpartition(".")
+            if section not in SCHEMA or leaf not in SCHEMA[section] or not section:
+                raise ScenarioError(f"unknown key {key!r}")
+            kind, check, _ = SCHEMA[section][leaf]
+            v = _check_value(key, kind, val)
+            if not check(v):
+                raise ScenarioError(f"{key}: value {val!r} out of range")
+            cfg[section][leaf] = list(v) if isinstance(v, tuple) else v
+        cfg = json.loads(json.dumps(cfg))
+        for section in cfg:  # keep tuples as the loader makes them
+            if isinstance(cfg[section], dict):
+                for k, v in cfg[section].items():
+                    if isinstance(v, list):
+                        cfg[section][k] = tuple(v)
+        note = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        return Scenario(self.name, cfg, self.text.rstrip("\n") + f"\n# override: {note}\n", self.source)
+
     def with_store(self, keep) -> "Scenario":
         """Copy with ``[store]`` set to exactly the names in ``keep``."""
         valid = set(SCHEMA["store"])

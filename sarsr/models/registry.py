@@ -4,7 +4,8 @@
 Each entry carries its default config (the builder's keyword defaults plus metadata such as the
 task, the input size used for benchmarks and the paper); ``create_model`` merges overrides into
 it, builds the model and attaches ``model.default_cfg``. Shipped weights live next to this file
-in ``weights/<name>.pt`` (a plain state dict) and load with ``pretrained=True``.
+in ``weights/<name>.pt`` (a plain state dict, with ``weights/<name>.json`` holding the builder
+options, training config and evaluation) and load with ``pretrained=True``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
         e.g. ``num_classes=10, in_chans=1``.
     """
     entry = model_entry(name)
+    if pretrained and checkpoint_path is None:  # shipped weights may come with non-default options
+        meta = weights_path(name).with_suffix(".json")
+        if meta.exists():
+            import json
+
+            shipped = json.loads(meta.read_text()).get("options", {})
+            overrides = {**shipped, **overrides}
     unknown = set(overrides) - set(entry.cfg)
     if unknown:
         raise TypeError(f"{name}: unknown option(s) {sorted(unknown)}; valid: {sorted(entry.cfg)}")

@@ -1,0 +1,134 @@
+"""Super-resolution inference: :func:`super_resolve` turns a defocused SAR image (EMPM,
+backprojection, ... magnitude or complex, any scale, any size) into a sharp image in label
+units [0, 1] with a trained network (the shipped default weights unless told otherwise)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
+
+#: Registered network whose shipped weights :func:`super_resolve` uses by default.
+DEFAULT_SR_MODEL = "srvit_hsm"
+_CACHE: dict = {}
+
+
+def load_sr_model(model=None, device=None) -> torch.nn.Module:
+    """Resolve ``model``: None (default shipped weights), a registered name (its shipped
+    weights), a checkpoint / state-dict path (a training run's ``model.pt``, ``best.pt`` or
+    ``last.pt``; the architecture is read from the run's config), or an ``nn.Module``.
+    Returned in eval mode, reparameterised."""
+    from .models import create_model, reparameterize
+
+    if isinstance(model, torch.nn.Module):
+        return model.eval()
+    key = (str(model), str(device))
+    if key in _CACHE:
+        return _CACHE[key]
+    if model is None or (isinstance(model, str) and not Path(model).suffix):
+        net = create_model(model or DEFAULT_SR_MODEL, pretrained=True)
+    else:
+        path = Path(model)
+        if not path.exists():
+            raise FileNotFoundError(f"no model file {path}")
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        cfg = ck.get("config") if isinstance(ck, dict) and "model" in ck else None
+        if cfg is None:
+            cfg_path = path.parent / "config.toml"
+            if not cfg_path.exists():
+                raise FileNotFoundError(f"{path}: cannot tell the architecture (no config.toml beside it)")
+            from .train import load_config
+
+            cfg = load_config(cfg_path)
+        state = ck["model"] if isinstance(ck, dict) and "model" in ck else ck
+        net = create_model(cfg["model"]["name"], in_chans=2 if cfg["data"]["complex_input"] else 1,
+                           **cfg["model"]["options"])
+        net.load_state_dict(state)
+    net = reparameterize(net.to(device or "cpu"))
+    _CACHE[key] = net
+    return net
+
+
+@torch.no_grad()
+def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.ndarray:
+    """Super-resolve one image or a batch.
+
+    Parameters
+    ----------
+    image : (H, W) or (B, H, W) array, real magnitude or complex, any scale.
+    model : see :func:`load_sr_model` (default: the shipped ``srvit_hsm`` weights).
+    size : working resolution: the input is bilinearly resized to ``size`` x ``size`` (the
+        paper's 200 -> 256 grid) and the output resized back; None works at the input size.
+
+    Returns float32 of the input's shape, in label units, clipped to [0, 1]. The input is
+    normalised by its own maximum magnitude, so its absolute scale does not matter.
+    """
+    a = np.asarray(image)
+    if a.ndim not in (2, 3) or 0 in a.shape:
+        raise ValueError(f"super_resolve: expected an (H, W) or (B, H, W) image, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("super_resolve: image contains NaN or inf")
+    net = load_sr_model(model, device)
+    dev = next(net.parameters()).device
+    batch = a[None] if a.ndim == 2 else a
+    H, W = batch.shape[-2:]
+    cin = net.default_cfg.get("in_chans", 1) if hasattr(net, "default_cfg") else 1
+    if cin == 2:
+        c = batch.astype(np.complex64)
+        x = torch.from_numpy(np.stack([c.real, c.imag], 1).astype(np.float32))
+    else:
+        x = torch.from_numpy(np.abs(batch).astype(np.float32))[:, None]
+    x = x.to(dev)
+    if size is not None and (H, W) != (size, size):
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    peak = x.abs().flatten(1).amax(1).clamp_min(1e-30)  # same normalisation as training
+    x = x / peak[:, None, None, None]
+    y = net(x).float()
+    if tuple(y.shape[-2:]) != (H, W):
+        y = F.interpolate(y, size=(H, W), mode="bilinear", align_corners=False)
+    y = y.clamp(0, 1)[:, 0].cpu().numpy().astype(np.float32)
+    return y[0] if a.ndim == 2 else y
+
+
+def read_image(path) -> np.ndarray:
+    """Read a 2-D image from .npy, .h5/.hdf5 (first 2-D or 3-D dataset, or ``empm``), .mat
+    (first 2-D numeric variable, v5 or v7.3) or a PNG/JPEG (grey levels)."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {p}")
+    ext = p.suffix.lower()
+    if ext == ".npy":
+        return np.load(p)
+    if ext in (".h5", ".hdf5", ".mat"):
+        try:
+            import h5py
+
+            with h5py.File(p, "r") as f:
+                names = [k for k in ("empm", "image") if k in f] + list(f.keys())
+                for k in names:
+                    d = f[k]
+                    if isinstance(d, h5py.Dataset) and d.ndim in (2, 3):
+                        arr = d[()]
+                        if arr.dtype.names and {"real", "imag"} <= set(arr.dtype.names):
+                            arr = arr["real"] + 1j * arr["imag"]
+                        return arr.T if ext == ".mat" else arr
+        except OSError:
+            if ext != ".mat":
+                raise
+        from scipy.io import loadmat
+
+        m = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
+        for k, v in m.items():
+            if isinstance(v, np.ndarray) and v.ndim in (2, 3) and v.dtype.kind in "fciu":
+                return v if v.ndim == 2 else np.moveaxis(v, -1, 0)
+        raise ValueError(f"{p}: no 2-D numeric variable")
+    if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
+        import matplotlib.image as mpimg
+
+        img = mpimg.imread(p)
+        return img if img.ndim == 2 else img[..., :3].mean(-1)
+    raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
