@@ -41,7 +41,8 @@ def _cmd_demo(args) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise CLIError(f"output folder {out} is not empty; pass --force to overwrite")
-    res = run_demo(out, seed=args.seed, sigma_mm=args.sigma_mm, snr_db=args.snr_db, size=args.size)
+    res = run_demo(out, seed=args.seed, sigma_mm=args.sigma_mm, snr_db=args.snr_db, size=args.size,
+                   model=args.model)
     print("PSNR vs label (dB): " + ", ".join(f"{k} {v:.2f}" for k, v in res["psnr_db"].items()))
     return 0
 
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--snr-db", type=float, default=20.0, help="SNR (dB)")
     d.add_argument("--size", default="paper", choices=["paper", "smoke"], help="scan size")
     d.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    d.add_argument("--model", default=None, help="SR network: registered name or checkpoint (default: shipped)")
     d.set_defaults(func=_cmd_demo)
     return p
 
