@@ -220,3 +220,9 @@ def test_store_override(tmp_path):
         assert set(f) >= {"empm", "label"} and "backprojection" not in f and "rma" not in f
     with pytest.raises(ScenarioError, match="unknown item"):
         sc.with_store(["empm", "bp"])
+
+
+def test_rerun_without_work_keeps_the_generation_rate(tmp_path):
+    m1 = generate_dataset("smoke", tmp_path, 2, workers=1, progress=False)
+    m2 = generate_dataset("smoke", tmp_path, 2, workers=1, progress=False)
+    assert m2["generated_records"] == 0 and m2["scans_per_hour"] == m1["scans_per_hour"]

@@ -102,6 +102,7 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
         spec_path.write_text(json.dumps(spec, indent=2))
     for stale in out.glob(".shard-*.tmp-*"):  # leftovers of killed writers are never data
         stale.unlink()
+    previous = json.loads((out / MANIFEST).read_text()) if (out / MANIFEST).exists() else {}
     (out / MANIFEST).unlink(missing_ok=True)
 
     plan = plan_shards(count, shard_size)
@@ -164,6 +165,9 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
                     scheduler=scheduler)
     if results:
         manifest["scans_per_hour"] = round(3600 * sum(r["count"] for r in results) / elapsed, 1)
+    elif previous.get("scans_per_hour"):  # nothing regenerated: keep the rate of the generating run
+        manifest["scans_per_hour"] = previous["scans_per_hour"]
+        manifest["workers"] = previous.get("workers")
     _write_card(out, sc, manifest)
     tmp = out / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2))
@@ -192,7 +196,7 @@ def _write_card(out: Path, sc: Scenario, m: dict) -> None:
 | generation rate | {rate} |
 | sarsr version | {m['sarsr_version']} |
 
-Reproduce: `sarsr dataset {sc.name} --count {m['count']} --seed {m['seed']} --out DIR`
+Reproduce: `sarsr dataset {sc.name} --count {m['count']} --seed {m['seed']} --store {','.join(stored)} --shard-size {m['shard_size']} --out DIR`
 (the scenario TOML is stored in `manifest.json` and in every shard's attributes).
 Images are complex64 (EMPM / backprojection / RMA) on the grid x, y at the scene depth z0;
 labels are float32 in [0, 1] (Gaussian blobs, o = 1.2 mm, shapes at plateau 0.6).
