@@ -187,3 +187,21 @@ def test_demo_with_a_network(run, tmp_path):
     res = run_demo(tmp_path / "d", size="smoke", model=run / "model.pt", progress=lambda *a: None)
     assert "super-resolved" in res["psnr_db"] and "note" not in res
     assert (tmp_path / "d" / "demo.png").stat().st_size > 10_000
+
+
+def test_export_weights_round_trip(run, tmp_path):
+    import json
+
+    import numpy as np
+
+    from sarsr.models import create_model
+    from sarsr.train import export_weights
+
+    pt = export_weights(run, "best.pt", evaluation={"psnr_db": 1.0}, dest=tmp_path)
+    meta = json.loads(pt.with_suffix(".json").read_text())
+    assert meta["model"] == "srvit_hsm" and meta["options"]["dim"] == 8 and meta["validation"]
+    net = create_model("srvit_hsm", checkpoint_path=pt, **meta["options"])
+    ref = create_model("srvit_hsm", checkpoint_path=run / "best.pt", **meta["options"])
+    x = torch.rand(1, 1, 32, 32)
+    net.eval(), ref.eval()
+    np.testing.assert_allclose(net(x).detach().numpy(), ref(x).detach().numpy())

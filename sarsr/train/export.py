@@ -1,0 +1,49 @@
+"""Ship a trained run as package weights: ``sarsr/models/weights/<name>.pt`` (state dict)
+plus ``<name>.json`` (builder options, training config, final log rows, evaluation)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import torch
+
+from ..models.registry import WEIGHTS_DIR, model_entry
+
+__all__ = ["export_weights"]
+
+MAX_BYTES = 5 * 1024 * 1024
+
+
+def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None = None,
+                   dest=WEIGHTS_DIR) -> Path:
+    """Copy ``run_dir/checkpoint`` into the package as the shipped weights of the run's model.
+    Returns the written ``.pt`` path. Refuses files over 5 MB."""
+    run = Path(run_dir)
+    cfg_text = (run / "config.toml").read_text()
+    from .config import load_config
+
+    cfg = load_config(run / "config.toml")
+    name = cfg["model"]["name"]
+    model_entry(name)
+    state = torch.load(run / checkpoint, map_location="cpu", weights_only=False)
+    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
+        state = state["model"]
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    pt = dest / f"{name}.pt"
+    torch.save({k: v.contiguous() for k, v in state.items()}, pt)
+    if pt.stat().st_size > MAX_BYTES:
+        pt.unlink()
+        raise ValueError(f"{name}: weights exceed 5 MB")
+    rows = list(csv.DictReader((run / "log.csv").open())) if (run / "log.csv").exists() else []
+    val = [r for r in rows if r.get("val_psnr")]
+    meta = {"model": name, "options": cfg["model"]["options"],
+            "in_chans": 2 if cfg["data"]["complex_input"] else 1, "checkpoint": checkpoint,
+            "trained_steps": int(rows[-1]["step"]) if rows else None,
+            "validation": [{k: r[k] for k in ("step", "val_psnr", "val_ssim")} for r in val],
+            "config_toml": cfg_text, "evaluation": evaluation,
+            "reproduce": f"sarsr train {cfg['name']}  # config: sarsr/train/configs/{cfg['name']}.toml"}
+    pt.with_suffix(".json").write_text(json.dumps(meta, indent=2))
+    return pt
