@@ -1,0 +1,135 @@
+"""A real (or simulated) capture: DCA1000 binary + radar config + positions, in one folder.
+
+Folder layout written by :func:`write_capture` and read by :func:`read_capture`::
+
+    adc_data.bin        DCA1000 raw data (layout from the config's device)
+    radar.cfg           mmWave SDK CLI config   (radar.mmwave.json: the same as a Studio export)
+    positions.csv       one board pose per frame (x, y, z in m[, t in s])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .dca1000 import read_dca1000, write_dca1000
+from .mmwave_config import RadarConfig, load_radar_config
+from .positions import read_positions, write_positions
+
+__all__ = ["Capture", "read_capture", "write_capture", "simulate_capture", "capture_channels"]
+
+
+@dataclass
+class Capture:
+    """``adc``: complex64 (frames, loops, n_tx, n_rx, n_samples); ``positions``: (frames, 3) board
+    poses (m) or None; ``report``: reader facts (frames, partial frame bytes, files)."""
+
+    config: RadarConfig
+    adc: np.ndarray
+    positions: np.ndarray | None
+    report: dict
+
+    @property
+    def n_frames(self) -> int:
+        return self.adc.shape[0]
+
+
+def _find(folder: Path, patterns):
+    for pat in patterns:
+        hits = sorted(folder.glob(pat))
+        if hits:
+            return hits
+    return []
+
+
+def read_capture(path, config=None, positions=None, device=None, allow_partial=False,
+                 offset_binary=False) -> Capture:
+    """Read a capture folder (or a .bin file with ``config`` / ``positions`` given)."""
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    if not p.exists():
+        raise FileNotFoundError(f"no such capture: {p}")
+    bins = [p] if p.is_file() else (_find(folder, ["adc_data.bin"]) or _find(folder, ["*_Raw_*.bin"]))
+    if not bins:
+        raise FileNotFoundError(f"{folder}: no adc_data.bin or *_Raw_N.bin")
+    if config is None:
+        cands = _find(folder, ["*.mmwave.json", "*.cfg", "*.lua"])
+        if not cands:
+            raise FileNotFoundError(f"{folder}: no radar config (*.mmwave.json, *.cfg or *.lua); pass config=")
+        config = cands[0]
+    cfg = config if isinstance(config, RadarConfig) else load_radar_config(config, device)
+    report = {"files": [str(b) for b in bins], "config": cfg.source}
+    adc = read_dca1000(bins, cfg.raw_layout(offset_binary), n_frames=cfg.n_frames, allow_partial=allow_partial,
+                       report=report)
+    pos = None
+    if positions is None:
+        cands = _find(folder, ["positions.csv", "positions.npy", "positions.mat"])
+        positions = cands[0] if cands else None
+    if positions is not None:
+        pos, _ = read_positions(positions)
+        if len(pos) != adc.shape[0] and len(pos) != cfg.n_frames:
+            raise ValueError(f"{positions}: {len(pos)} poses for {adc.shape[0]} frames")
+        pos = pos[: adc.shape[0]]
+    return Capture(cfg, adc, pos, report)
+
+
+def write_capture(folder, adc: np.ndarray, config: RadarConfig, positions=None, t=None,
+                  force: bool = False) -> Path:
+    """Write ``adc`` (rounded to int16), ``radar.cfg``, ``radar.mmwave.json`` and ``positions.csv``."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise FileExistsError(f"{folder} is not empty; pass force=True to overwrite")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_dca1000(folder / "adc_data.bin", adc, config.raw_layout())
+    (folder / "radar.cfg").write_text(config.to_cfg())
+    (folder / "radar.mmwave.json").write_text(config.to_mmwave_json())
+    if positions is not None:
+        write_positions(folder / "positions.csv", positions, t)
+    return folder
+
+
+def capture_channels(cap: Capture, array="awr1443"):
+    """Flatten a capture into per-channel geometry: returns ``tx (N, 3), rx (N, 3), echo (N, K)``
+    with N = frames x loops x n_tx x n_rx (loops averaged first) using the array's element
+    offsets on the board (Tx by config index, enabled Rx in order)."""
+    from ..radar import mimo_array
+
+    if cap.positions is None:
+        raise ValueError("capture has no positions; pass a positions file")
+    arr = mimo_array(array)
+    tx_el, rx_el = np.asarray(arr.tx), np.asarray(arr.rx)
+    rx_idx = [r for r in range(4) if cap.config.rx_mask >> r & 1]
+    tx_ids = cap.config.tx_order
+    if max(tx_ids) >= len(tx_el):
+        tx_map = {t: i for i, t in enumerate(sorted(set(tx_ids)))}  # e.g. Tx0/Tx2 on a 2-Tx model
+        tx_ids = [tx_map[t] for t in tx_ids]
+    echo = cap.adc.mean(axis=1)  # (F, T, R, K)
+    F, T, R, K = echo.shape
+    board = cap.positions[:, None, None, :]
+    tx = np.broadcast_to(board + tx_el[tx_ids][None, :, None, :], (F, T, R, 3)).reshape(-1, 3)
+    rx = np.broadcast_to(board + rx_el[rx_idx][None, None, :, :], (F, T, R, 3)).reshape(-1, 3)
+    return tx, rx, echo.reshape(-1, K)
+
+
+def simulate_capture(config: RadarConfig, positions, scene, array="awr1443", snr_db=None, full_scale=8000.0,
+                     rng=None) -> np.ndarray:
+    """Simulated ADC cube (frames, loops, n_tx, n_rx, n_samples) for board ``positions``
+    (frames, 3), scaled so the largest sample is ``full_scale`` counts and rounded to integers
+    (what a DCA1000 file holds)."""
+    from .. import radar
+
+    cfg = config
+    pos = np.asarray(positions, float)
+    if len(pos) != cfg.n_frames:
+        raise ValueError(f"{len(pos)} positions for {cfg.n_frames} frames")
+    cap = Capture(cfg, np.zeros((cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.n_samples), np.complex64), pos, {})
+    tx, rx, _ = capture_channels(cap, array)
+    echo = radar.simulate_echo(tx, rx, cfg.waveform().k, scene.points, scene.amplitudes)
+    if snr_db is not None:
+        echo = radar.add_awgn(echo, snr_db, rng)
+    echo = echo / max(float(np.abs(echo).max()), 1e-30) * full_scale
+    cube = echo.reshape(cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.n_samples)
+    cube = np.repeat(cube, cfg.n_loops, axis=1)
+    return (np.rint(cube.real) + 1j * np.rint(cube.imag)).astype(np.complex64)

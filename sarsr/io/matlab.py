@@ -1,0 +1,65 @@
+"""MATLAB .mat files: v4/v5/v7 through scipy, v7.3 (HDF5) through h5py (axes reversed back to
+MATLAB order, complex stored as ``real``/``imag`` compounds).
+
+>>> d = load_mat("exp1_cutout2_2.mat")        # {"radarImagesBPA": complex (200, 200), ...}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["load_mat", "save_mat", "is_v73"]
+
+
+def is_v73(path) -> bool:
+    """True for MATLAB v7.3 (HDF5) files."""
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    return b"\x89HDF\r\n\x1a\n" in head[:1024] or head[:19] == b"MATLAB 7.3 MAT-file"
+
+
+def _h5_value(obj):
+    import h5py
+
+    if isinstance(obj, h5py.Dataset):
+        a = obj[()]
+        if a.dtype.names and {"real", "imag"} <= set(a.dtype.names):
+            a = a["real"] + 1j * a["imag"]
+        if isinstance(a, np.ndarray) and a.ndim >= 2:
+            a = a.T  # HDF5 is row-major; MATLAB wrote column-major
+        cls = obj.attrs.get("MATLAB_class", b"")
+        if isinstance(cls, bytes) and cls == b"char" and isinstance(a, np.ndarray):
+            return "".join(map(chr, a.ravel()))
+        return a
+    return {k: _h5_value(v) for k, v in obj.items() if not k.startswith("#")}
+
+
+def load_mat(path, variables=None) -> dict:
+    """Variables of a .mat file as numpy arrays (structs as dicts). ``variables`` limits the
+    names read. Raises FileNotFoundError / ValueError with the file name on bad input."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such MATLAB file: {p}")
+    if is_v73(p):
+        import h5py
+
+        with h5py.File(p, "r") as f:
+            names = [k for k in f.keys() if not k.startswith("#")]
+            return {k: _h5_value(f[k]) for k in names if variables is None or k in variables}
+    from scipy.io import loadmat
+
+    try:
+        d = loadmat(p, variable_names=variables, squeeze_me=False)
+    except Exception as exc:
+        raise ValueError(f"{p}: not a readable MATLAB file ({exc})") from None
+    return {k: v for k, v in d.items() if not k.startswith("__")}
+
+
+def save_mat(path, variables: dict) -> Path:
+    """Write variables to a MATLAB v5 file (scipy)."""
+    from scipy.io import savemat
+
+    savemat(path, variables, do_compression=True)
+    return Path(path)

@@ -1,0 +1,200 @@
+"""Real-capture I/O: DCA1000 layouts (hand-computed bytes and round trips), mmWave configs,
+positions, MATLAB v5 / v7.3, simulated capture write → read → image."""
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from sarsr import radar
+from sarsr.io import (CaptureSizeError, ConfigParseError, RadarConfig, RawLayout, capture_channels,
+                      interpolate_positions, load_mat, load_radar_config, read_capture, read_dca1000,
+                      read_positions, simulate_capture, write_capture, write_dca1000, write_positions)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exp1_cutout2_2.mat"
+
+
+def test_xwr14xx_hand_computed_bytes(tmp_path):
+    # TI SWRA581B, 4-lane xWR14xx: per complex sample I_rx0..I_rx3 then Q_rx0..Q_rx3 (int16 LE).
+    # 1 frame, 1 loop, 1 Tx, 4 Rx, 2 samples.
+    words = [1, 2, 3, 4, -1, -2, -3, -4,      # sample 0: I rx0..3, Q rx0..3
+             10, 20, 30, 40, -10, -20, -30, -40]  # sample 1
+    (tmp_path / "a.bin").write_bytes(np.array(words, "<i2").tobytes())
+    cube = read_dca1000(tmp_path / "a.bin", RawLayout(2, 4, 1, 1, "xwr14xx"))
+    assert cube.shape == (1, 1, 1, 4, 2)
+    np.testing.assert_array_equal(cube[0, 0, 0, :, 0], [1 - 1j, 2 - 2j, 3 - 3j, 4 - 4j])
+    np.testing.assert_array_equal(cube[0, 0, 0, 2, :], [3 - 3j, 30 - 30j])
+    # little-endian check on the raw bytes: 1 -> 01 00, -1 -> ff ff
+    assert (tmp_path / "a.bin").read_bytes()[:2] == b"\x01\x00"
+
+
+def test_xwr16xx_hand_computed_bytes(tmp_path):
+    # 2-lane xWR16xx: within a chirp all samples of RX0 then RX1, groups I(n) I(n+1) Q(n) Q(n+1).
+    words = [1, 2, 5, 6, 3, 4, 7, 8,        # rx0: I0 I1 Q0 Q1 I2 I3 Q2 Q3
+             11, 12, 15, 16, 13, 14, 17, 18]  # rx1
+    (tmp_path / "b.bin").write_bytes(np.array(words, "<i2").tobytes())
+    cube = read_dca1000(tmp_path / "b.bin", RawLayout(4, 2, 1, 1, "xwr16xx"))
+    np.testing.assert_array_equal(cube[0, 0, 0, 0], [1 + 5j, 2 + 6j, 3 + 7j, 4 + 8j])
+    np.testing.assert_array_equal(cube[0, 0, 0, 1], [11 + 15j, 12 + 16j, 13 + 17j, 14 + 18j])
+    swapped = read_dca1000(tmp_path / "b.bin", RawLayout(4, 2, 1, 1, "xwr16xx", iq_swap=True))
+    np.testing.assert_array_equal(swapped[0, 0, 0, 0, 0], 5 + 1j)
+
+
+LAYOUTS = [RawLayout(8, 4, 2, 3, "xwr14xx"), RawLayout(8, 3, 3, 1, "xwr14xx", iq_swap=True),
+           RawLayout(6, 4, 2, 2, "xwr14xx", offset_binary=True), RawLayout(8, 4, 3, 2, "xwr16xx"),
+           RawLayout(6, 2, 1, 1, "xwr16xx", iq_swap=True, offset_binary=True)]
+
+
+@pytest.mark.parametrize("lay", LAYOUTS, ids=lambda l: f"{l.layout}-rx{l.n_rx}-swap{int(l.iq_swap)}-ob{int(l.offset_binary)}")
+def test_round_trip_every_layout(lay, tmp_path):
+    rng = np.random.default_rng(0)
+    shape = (4, lay.loops, lay.n_tx, lay.n_rx, lay.n_samples)
+    c = (rng.integers(-30000, 30000, shape) + 1j * rng.integers(-30000, 30000, shape)).astype(np.complex64)
+    write_dca1000(tmp_path / "x.bin", c, lay)
+    assert (tmp_path / "x.bin").stat().st_size == 4 * 4 * lay.chirps * lay.rx_slots * lay.n_samples
+    np.testing.assert_array_equal(read_dca1000(tmp_path / "x.bin", lay, n_frames=4), c)
+    # split into _Raw_0/_Raw_1 parts at an arbitrary byte
+    data = (tmp_path / "x.bin").read_bytes()
+    (tmp_path / "c_Raw_0.bin").write_bytes(data[:1000])
+    (tmp_path / "c_Raw_1.bin").write_bytes(data[1000:])
+    parts = [tmp_path / "c_Raw_0.bin", tmp_path / "c_Raw_1.bin"]
+    np.testing.assert_array_equal(read_dca1000(parts, lay, n_frames=4), c)
+
+
+def test_size_mismatches_are_reported(tmp_path):
+    lay = RawLayout(8, 4, 2, 1, "xwr14xx")
+    c = np.ones((3, 1, 2, 4, 8), np.complex64)
+    write_dca1000(tmp_path / "x.bin", c, lay)
+    data = (tmp_path / "x.bin").read_bytes()
+    (tmp_path / "t.bin").write_bytes(data[:-100])
+    with pytest.raises(CaptureSizeError, match=r"t.bin.*2 complete frames.*truncated"):
+        read_dca1000(tmp_path / "t.bin", lay, n_frames=3)
+    with pytest.raises(CaptureSizeError, match="partial frame"):
+        read_dca1000(tmp_path / "t.bin", lay)
+    report = {}
+    got = read_dca1000(tmp_path / "t.bin", lay, allow_partial=True, report=report)
+    assert got.shape[0] == 2 and report["partial_frame_bytes"] == len(data) // 3 - 100
+    (tmp_path / "l.bin").write_bytes(data + data[:512])
+    with pytest.raises(CaptureSizeError, match="longer than the configured 3 frames"):
+        read_dca1000(tmp_path / "l.bin", lay, n_frames=3)
+    with pytest.raises(ValueError, match="unknown DCA1000 layout"):
+        RawLayout(8, layout="xwr99xx")
+
+
+CFG = """% IWR1443 SDK CLI profile (paper waveform)
+sensorStop
+channelCfg 15 5 0
+adcCfg 2 1
+adcbufCfg -1 0 0 1 1
+profileCfg 0 77 100 6 60 0 0 124.996 1 64 2000 0 0 30
+chirpCfg 0 0 0 0 0 0 0 1
+chirpCfg 1 1 0 0 0 0 0 4
+frameCfg 0 1 4 100 20 1 0
+"""
+
+LUA = """ar1.ChanNAdcConfig(1, 0, 1, 1, 1, 1, 1, 2, 1, 0)
+ar1.ProfileConfig(0, 77, 100, 6, 60, 0, 0, 0, 0, 0, 0, 124.996, 1, 64, 2000, 0, 0, 30)
+ar1.ChirpConfig(0, 0, 0, 0, 0, 0, 0, 1, 0, 0)
+ar1.ChirpConfig(1, 1, 0, 0, 0, 0, 0, 0, 0, 1)
+ar1.FrameConfig(0, 1, 100, 4, 20, 0, 0, 1)
+"""
+
+
+def test_cfg_lua_and_json_agree(tmp_path):
+    (tmp_path / "a.cfg").write_text(CFG)
+    (tmp_path / "a.lua").write_text(LUA)
+    a = load_radar_config(tmp_path / "a.cfg", device="iwr1443")
+    b = load_radar_config(tmp_path / "a.lua", device="iwr1443")
+    (tmp_path / "c.mmwave.json").write_text(a.to_mmwave_json())
+    c = load_radar_config(tmp_path / "c.mmwave.json")
+    for cfg in (a, b, c):
+        assert cfg.tx_order == [0, 2] and cfg.n_rx == 4 and cfg.n_loops == 4 and cfg.n_frames == 100
+        assert cfg.start_freq_hz == pytest.approx(77e9) and cfg.slope_hz_per_s == pytest.approx(124.996e12)
+        assert cfg.sample_rate_hz == pytest.approx(2e6) and cfg.adc_start_s == pytest.approx(6e-6)
+        assert cfg.layout == "xwr14xx"
+    assert a.ch_interleave and not a.iq_swap
+    # first ADC sample frequency includes the ADC start time (an easy 0.75 GHz slip)
+    w = a.waveform()
+    assert w.frequencies[0] == pytest.approx(77e9 + 124.996e12 * 6e-6)
+    (tmp_path / "d.cfg").write_text(a.to_cfg())
+    d = load_radar_config(tmp_path / "d.cfg", device="iwr1443")
+    assert d.to_dict() | {"source": ""} == a.to_dict() | {"source": ""}
+
+
+def test_bad_configs(tmp_path):
+    (tmp_path / "x.cfg").write_text("profileCfg 0 77 100 6 60 0 0 124.996 1 64 2000 0 0 30\n")
+    with pytest.raises(ConfigParseError, match="x.cfg: missing frameCfg"):
+        load_radar_config(tmp_path / "x.cfg")
+    (tmp_path / "y.cfg").write_text(CFG)
+    with pytest.raises(ConfigParseError, match="unknown device 'iwr9999'"):
+        load_radar_config(tmp_path / "y.cfg", device="iwr9999")
+    (tmp_path / "z.cfg").write_text(CFG.replace("frameCfg 0 1", "frameCfg 0 2"))
+    with pytest.raises(ConfigParseError, match="chirp 2"):
+        load_radar_config(tmp_path / "z.cfg")
+    (tmp_path / "w.json").write_text("{}")
+    with pytest.raises(ConfigParseError, match="not an mmWave Studio JSON"):
+        load_radar_config(tmp_path / "w.json")
+
+
+def test_positions_formats(tmp_path):
+    (tmp_path / "p.csv").write_text("t,x_mm,y_mm,z_mm\n0,1,2,3\n1,4,5,6\n")
+    xyz, t = read_positions(tmp_path / "p.csv")
+    np.testing.assert_allclose(xyz, [[1e-3, 2e-3, 3e-3], [4e-3, 5e-3, 6e-3]])
+    np.testing.assert_allclose(interpolate_positions(xyz, t, [0.5]), [[2.5e-3, 3.5e-3, 4.5e-3]])
+    write_positions(tmp_path / "q.csv", xyz * 7, t)
+    np.testing.assert_array_equal(read_positions(tmp_path / "q.csv")[0], xyz * 7)
+    np.save(tmp_path / "n.npy", np.array([[0, 0, np.nan]]))
+    with pytest.raises(ValueError, match="NaN"):
+        read_positions(tmp_path / "n.npy")
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="no 'x'"):
+        read_positions(tmp_path / "bad.csv")
+    with pytest.raises(ValueError, match="outside"):
+        interpolate_positions(xyz, t, [2.0])
+
+
+def test_mat_v73_complex_and_axes(tmp_path):
+    a = (np.arange(6).reshape(2, 3) + 1j * np.arange(6).reshape(2, 3)).astype(np.complex64)
+    p = tmp_path / "v73.mat"
+    with h5py.File(p, "w", userblock_size=512) as f:
+        comp = np.zeros(a.T.shape, dtype=[("real", "<f4"), ("imag", "<f4")])
+        comp["real"], comp["imag"] = a.T.real, a.T.imag  # MATLAB stores column-major
+        f["img"] = comp
+        f["img"].attrs["MATLAB_class"] = np.bytes_("single")
+    with open(p, "r+b") as fh:
+        fh.write(b"MATLAB 7.3 MAT-file, sarsr test".ljust(128, b" "))
+    d = load_mat(p)
+    np.testing.assert_array_equal(d["img"], a)
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/exp1_cutout2_2.mat not present")
+def test_paper_real_capture_loads():
+    d = load_mat(SHARED)
+    assert set(d) == {"radarImagesBPA", "radarImagesFFH", "radarImagesRMA"}
+    for v in d.values():
+        assert v.shape == (200, 200) and np.iscomplexobj(v)
+    assert 0.1 < np.abs(d["radarImagesFFH"]).max() < 0.12  # reference notes: |FFH| max 0.108
+
+
+def test_simulated_capture_round_trip_and_image(tmp_path):
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 64, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 0, 0.0, "iwr1443")
+    nx, ny = 24, 3
+    lam = 299792458.0 / 79e9
+    xs = (np.arange(nx) - (nx - 1) / 2) * lam / 4
+    ys = (np.arange(ny) - (ny - 1) / 2) * 8 * lam / 4
+    pos = np.array([[x, y, 0.0] for y in ys for x in xs])
+    cfg.n_frames = len(pos)
+    scene = radar.point_scene([[0.002, -0.001, 0.12]])
+    adc = simulate_capture(cfg, pos, scene)
+    write_capture(tmp_path / "cap", adc, cfg, pos)
+    with pytest.raises(FileExistsError):
+        write_capture(tmp_path / "cap", adc, cfg, pos)
+    cap = read_capture(tmp_path / "cap")
+    np.testing.assert_array_equal(cap.adc, adc)  # bit for bit through the DCA1000 file
+    assert cap.report["frames"] == len(pos) and cap.config.tx_order == [0, 2]
+    tx, rx, echo = capture_channels(cap)
+    grid = radar.image_grid(n=32, extent=0.008, z=0.12)
+    img = np.abs(radar.backproject(echo, tx, rx, cap.config.waveform().k, grid.points))
+    ix, iy = np.unravel_index(np.argmax(img), img.shape)
+    assert abs(grid.x[ix] - 0.002) < 1e-3 and abs(grid.y[iy] + 0.001) < 1.5e-3
