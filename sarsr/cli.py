@@ -120,7 +120,7 @@ def _cmd_sr(args) -> int:
 
     from .sr import read_image, super_resolve
 
-    img = read_image(args.input)
+    img = read_image(args.input, args.var)
     out = super_resolve(img, args.model, size=None if args.size == 0 else args.size)
     dst = Path(args.out)
     if dst.exists() and not args.force:
@@ -140,6 +140,20 @@ def _cmd_sr(args) -> int:
     else:
         raise CLIError(f"unsupported output format {dst.suffix!r} (.npy, .h5 or .png)")
     print(f"wrote {dst} ({'x'.join(map(str, out.shape))}, float32 in [0, 1])")
+    return 0
+
+
+def _cmd_reconstruct(args) -> int:
+    from .io.reconstruct import reconstruct_capture
+
+    lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
+    res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
+                              z=args.z_mm * 1e-3, lattice=lattice, sr=args.sr, model=args.model, force=args.force,
+                              config=args.config, positions=args.positions, device=args.device,
+                              allow_partial=args.allow_partial)
+    rep = res["report"]
+    extra = f" (partial last frame of {rep['partial_frame_bytes']} bytes dropped)" if rep.get("partial_frame_bytes") else ""
+    print(f"{args.out}: {res['method']} image of {rep['frames']} frames{extra} -> image.h5, image.png")
     return 0
 
 
@@ -237,8 +251,32 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True, help="output: .npy, .h5 or .png")
     r.add_argument("--model", default=None, help="registered name or checkpoint path (default: shipped)")
     r.add_argument("--size", type=int, default=256, help="working resolution (0 = input size; default 256)")
+    r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
+
+    rc = sub.add_parser("reconstruct", help="image a DCA1000 capture (config + positions), optionally super-resolve",
+                        description="Read a capture folder (adc_data.bin or *_Raw_N.bin, a .cfg/.lua/.mmwave.json "
+                                    "config, positions.csv), reconstruct on a plane and write image.h5 + image.png.",
+                        epilog="Examples:\n  sarsr reconstruct scan01/ --z-mm 250 --out out/scan01\n"
+                               "  sarsr reconstruct scan01/adc_data.bin --config s.cfg --positions p.csv --method empm "
+                               "--lattice 200,200 --sr --out out/s",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rc.add_argument("capture", help="capture folder or .bin file")
+    rc.add_argument("--out", required=True, help="output folder")
+    rc.add_argument("--config", default=None, help="radar config (.cfg, .lua, .mmwave.json); default: found in the folder")
+    rc.add_argument("--positions", default=None, help="positions (.csv, .npy, .mat); default: positions.* in the folder")
+    rc.add_argument("--device", default=None, help="radar device (iwr1443, iwr1642, iwr6843, ...) for the byte layout")
+    rc.add_argument("--method", default="bp", choices=["bp", "empm"], help="bp (any geometry) or empm (raster lattice)")
+    rc.add_argument("--lattice", default=None, help="NX,NY virtual lattice for empm")
+    rc.add_argument("--n", type=int, default=200, help="pixels per side (default 200)")
+    rc.add_argument("--extent-mm", type=float, default=100.0, help="half-width of the image (mm, default 100)")
+    rc.add_argument("--z-mm", type=float, default=250.0, help="image plane depth (mm, default 250)")
+    rc.add_argument("--sr", action="store_true", help="also super-resolve the image")
+    rc.add_argument("--model", default=None, help="SR model (registered name or checkpoint; default shipped)")
+    rc.add_argument("--allow-partial", action="store_true", help="read the complete frames of a truncated capture")
+    rc.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
+    rc.set_defaults(func=_cmd_reconstruct)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",
                        description="Simulate a freehand scan with position error, reconstruct it with EMPM, "

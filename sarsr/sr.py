@@ -94,41 +94,44 @@ def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.
     return y[0] if a.ndim == 2 else y
 
 
-def read_image(path) -> np.ndarray:
-    """Read a 2-D image from .npy, .h5/.hdf5 (first 2-D or 3-D dataset, or ``empm``), .mat
-    (first 2-D numeric variable, v5 or v7.3) or a PNG/JPEG (grey levels)."""
+def read_image(path, variable: str | None = None) -> np.ndarray:
+    """Read a 2-D image (or a stack) from .npy, .h5/.hdf5, .mat (v5 or v7.3) or PNG/JPEG.
+
+    ``variable`` names the dataset / MATLAB variable; by default one whose name contains
+    ``empm`` or ``ffh`` (the efficient irregular-geometry image) is preferred, else the first
+    2-D numeric one. MATLAB stacks (H, W, N) become (N, H, W).
+    """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
     ext = p.suffix.lower()
     if ext == ".npy":
         return np.load(p)
-    if ext in (".h5", ".hdf5", ".mat"):
-        try:
-            import h5py
-
-            with h5py.File(p, "r") as f:
-                names = [k for k in ("empm", "image") if k in f] + list(f.keys())
-                for k in names:
-                    d = f[k]
-                    if isinstance(d, h5py.Dataset) and d.ndim in (2, 3):
-                        arr = d[()]
-                        if arr.dtype.names and {"real", "imag"} <= set(arr.dtype.names):
-                            arr = arr["real"] + 1j * arr["imag"]
-                        return arr.T if ext == ".mat" else arr
-        except OSError:
-            if ext != ".mat":
-                raise
-        from scipy.io import loadmat
-
-        m = {k: v for k, v in loadmat(p).items() if not k.startswith("__")}
-        for k, v in m.items():
-            if isinstance(v, np.ndarray) and v.ndim in (2, 3) and v.dtype.kind in "fciu":
-                return v if v.ndim == 2 else np.moveaxis(v, -1, 0)
-        raise ValueError(f"{p}: no 2-D numeric variable")
     if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
         import matplotlib.image as mpimg
 
         img = mpimg.imread(p)
         return img if img.ndim == 2 else img[..., :3].mean(-1)
-    raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
+    if ext in (".h5", ".hdf5"):
+        import h5py
+
+        with h5py.File(p, "r") as f:
+            found = {}
+            f.visititems(lambda n, o: found.setdefault(n, o[()]) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3) else None)
+        arrays = found
+    elif ext == ".mat":
+        from .io.matlab import load_mat
+
+        arrays = {k: v for k, v in load_mat(p).items() if isinstance(v, np.ndarray)}
+        arrays = {k: (np.moveaxis(v, -1, 0) if v.ndim == 3 else v) for k, v in arrays.items()}
+    else:
+        raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
+    arrays = {k: v for k, v in arrays.items() if v.ndim in (2, 3) and v.dtype.kind in "fciu"}
+    if variable is not None:
+        if variable not in arrays:
+            raise ValueError(f"{p}: no 2-D variable {variable!r} (has: {sorted(arrays)})")
+        return arrays[variable]
+    if not arrays:
+        raise ValueError(f"{p}: no 2-D numeric variable")
+    pref = [k for k in arrays if "empm" in k.lower() or "ffh" in k.lower()]
+    return arrays[(pref or list(arrays))[0]]

@@ -198,3 +198,41 @@ def test_simulated_capture_round_trip_and_image(tmp_path):
     img = np.abs(radar.backproject(echo, tx, rx, cap.config.waveform().k, grid.points))
     ix, iy = np.unravel_index(np.argmax(img), img.shape)
     assert abs(grid.x[ix] - 0.002) < 1e-3 and abs(grid.y[iy] + 0.001) < 1.5e-3
+
+
+def test_cli_reconstruct(tmp_path, capsys):
+    from sarsr.cli import main
+
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 64, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 0, 0.0, "iwr1443")
+    nx, ny = 24, 3
+    lam = 299792458.0 / 79e9
+    pos = np.array([[(ix - (nx - 1) / 2) * lam / 4, (iy - (ny - 1) / 2) * 2 * lam, 0.0]
+                    for iy in range(ny) for ix in range(nx)])
+    cfg.n_frames = len(pos)
+    write_capture(tmp_path / "cap", simulate_capture(cfg, pos, radar.point_scene([[0.0, 0.0, 0.1]])), cfg, pos)
+    for method in ("bp", "empm"):
+        args = ["reconstruct", str(tmp_path / "cap"), "--out", str(tmp_path / method), "--n", "24",
+                "--extent-mm", "8", "--z-mm", "100", "--method", method, "--lattice", "24,24"]
+        assert main(args) == 0
+        with h5py.File(tmp_path / method / "image.h5", "r") as f:
+            img = np.abs(f["image/complex"][()])
+            assert f["image/x_m"].shape == (24,) and f["config"].attrs["n_frames"] == len(pos)
+        ix, iy = np.unravel_index(np.argmax(img), img.shape)
+        assert abs(ix - 11.5) <= 2 and abs(iy - 11.5) <= 2
+        assert (tmp_path / method / "image.png").exists()
+    assert main(["reconstruct", str(tmp_path / "cap"), "--out", str(tmp_path / "bp")]) == 2
+    assert "--force" in capsys.readouterr().err
+    data = (tmp_path / "cap" / "adc_data.bin").read_bytes()
+    (tmp_path / "cap" / "adc_data.bin").write_bytes(data[:-10])
+    assert main(["reconstruct", str(tmp_path / "cap"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "adc_data.bin" in err and "truncated" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/exp1_cutout2_2.mat not present")
+def test_read_image_prefers_the_empm_variable():
+    from sarsr.sr import read_image
+
+    img = read_image(SHARED)
+    assert img.shape == (200, 200) and 0.1 < np.abs(img).max() < 0.12  # radarImagesFFH
+    assert np.abs(read_image(SHARED, "radarImagesBPA")).max() > 1e5
