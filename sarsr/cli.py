@@ -149,11 +149,33 @@ def _cmd_reconstruct(args) -> int:
     lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
     res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
                               z=args.z_mm * 1e-3, lattice=lattice, sr=args.sr, model=args.model, force=args.force,
+                              calibration=args.calibration,
                               config=args.config, positions=args.positions, device=args.device,
                               allow_partial=args.allow_partial)
     rep = res["report"]
     extra = f" (partial last frame of {rep['partial_frame_bytes']} bytes dropped)" if rep.get("partial_frame_bytes") else ""
     print(f"{args.out}: {res['method']} image of {rep['frames']} frames{extra} -> image.h5, image.png")
+    return 0
+
+
+def _cmd_calibrate(args) -> int:
+    from .io import calibrate, read_capture
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise CLIError(f"{out} exists; pass --force to overwrite")
+    try:
+        refl = [float(v) * 1e-3 for v in args.reflector_mm.split(",")]
+        assert len(refl) == 3
+    except (ValueError, AssertionError):
+        raise CLIError(f"--reflector-mm expects X,Y,Z in mm, got {args.reflector_mm!r}") from None
+    cap = read_capture(args.capture, config=args.config, positions=args.positions, device=args.device)
+    cal = calibrate(cap, refl)
+    cal.save(out)
+    import numpy as np
+
+    dr = np.abs(np.asarray(cal.range_offset_m)) * 1e3
+    print(f"wrote {out}: {np.size(dr)} channels, |range offset| <= {dr.max():.2f} mm")
     return 0
 
 
@@ -274,9 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--z-mm", type=float, default=250.0, help="image plane depth (mm, default 250)")
     rc.add_argument("--sr", action="store_true", help="also super-resolve the image")
     rc.add_argument("--model", default=None, help="SR model (registered name or checkpoint; default shipped)")
+    rc.add_argument("--calibration", default=None, help="calibration JSON from `sarsr calibrate`")
     rc.add_argument("--allow-partial", action="store_true", help="read the complete frames of a truncated capture")
     rc.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     rc.set_defaults(func=_cmd_reconstruct)
+
+    cb = sub.add_parser("calibrate", help="per-channel range/phase offsets from a corner-reflector capture",
+                        description="Estimate per-virtual-channel range and phase offsets from a capture of a "
+                                    "corner reflector at a known position; apply with `reconstruct --calibration`.",
+                        epilog="Example: sarsr calibrate reflector_capture/ --reflector-mm 0,0,300 --out cal.json",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    cb.add_argument("capture", help="capture folder or .bin file")
+    cb.add_argument("--reflector-mm", required=True, help="reflector position X,Y,Z (mm) in the positions' frame")
+    cb.add_argument("--out", required=True, help="calibration JSON to write")
+    cb.add_argument("--config", default=None, help="radar config (default: found in the folder)")
+    cb.add_argument("--positions", default=None, help="positions file (default: positions.* in the folder)")
+    cb.add_argument("--device", default=None, help="radar device for the byte layout")
+    cb.add_argument("--force", action="store_true", help="overwrite the output")
+    cb.set_defaults(func=_cmd_calibrate)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",
                        description="Simulate a freehand scan with position error, reconstruct it with EMPM, "

@@ -236,3 +236,35 @@ def test_read_image_prefers_the_empm_variable():
     img = read_image(SHARED)
     assert img.shape == (200, 200) and 0.1 < np.abs(img).max() < 0.12  # radarImagesFFH
     assert np.abs(read_image(SHARED, "radarImagesBPA")).max() > 1e5
+
+
+def test_calibration_recovers_channel_offsets(tmp_path):
+    from sarsr.cli import main
+    from sarsr.io import apply_calibration, calibrate, load_calibration
+
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 64, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 0, 0.0, "iwr1443")
+    lam = 299792458.0 / 79e9
+    pos = np.array([[(ix - 7.5) * lam / 4, 0.0, 0.0] for ix in range(16)])
+    cfg.n_frames = len(pos)
+    refl = [0.001, 0.0, 0.2]
+    adc = simulate_capture(cfg, pos, radar.point_scene([refl]), full_scale=20000)
+    rng = np.random.default_rng(0)
+    dR = rng.uniform(-3e-3, 3e-3, (2, 4))
+    dR -= dR[0, 0]
+    phi = rng.uniform(-np.pi, np.pi, (2, 4))
+    phi -= phi[0, 0]
+    k = cfg.waveform().k
+    bad = adc * np.exp(1j * (k * dR[..., None] + phi[..., None]))[None, None]
+    write_capture(tmp_path / "refl", np.rint(bad.real) + 1j * np.rint(bad.imag), cfg, pos)
+    assert main(["calibrate", str(tmp_path / "refl"), "--reflector-mm", "1,0,200", "--out",
+                 str(tmp_path / "cal.json")]) == 0
+    cal = load_calibration(tmp_path / "cal.json")
+    np.testing.assert_allclose(cal.range_offset_m, dR, atol=2e-5)
+    np.testing.assert_allclose(np.angle(np.exp(1j * (np.asarray(cal.phase_rad) - phi))), 0, atol=0.02)
+    fixed = apply_calibration(read_capture(tmp_path / "refl"), cal)
+    ratio = fixed.adc / adc
+    assert np.abs(np.angle(ratio)).max() < 0.05  # offsets removed
+    with pytest.raises(ValueError, match="Rx mask"):
+        cal.rx_mask = 3
+        apply_calibration(fixed, cal)
+    assert main(["calibrate", str(tmp_path / "refl"), "--reflector-mm", "1,0", "--out", str(tmp_path / "c2.json")]) == 2

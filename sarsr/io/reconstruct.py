@@ -19,7 +19,7 @@ __all__ = ["reconstruct_capture"]
 
 def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: float = 0.1, z: float = 0.25,
                         lattice=None, sr: bool = False, model=None, array="awr1443", force=False,
-                        **read_kw) -> dict:
+                        calibration=None, **read_kw) -> dict:
     """Reconstruct a capture folder on an n x n grid over [-extent, extent) m at depth ``z``.
 
     ``method``: ``"bp"`` (any geometry) or ``"empm"`` (needs ``lattice=(nx, ny)``: frames in
@@ -33,6 +33,11 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"output folder {out} is not empty; pass --force to overwrite")
     cap = capture if not isinstance(capture, (str, Path)) else read_capture(capture, **read_kw)
+    if calibration is not None:
+        from .calibration import apply_calibration, load_calibration
+
+        cap = apply_calibration(cap, calibration if not isinstance(calibration, (str, Path))
+                                else load_calibration(calibration))
     tx, rx, echo = capture_channels(cap, array)
     k = cap.config.waveform().k
     grid = radar.image_grid(n=n, extent=extent, z=z)

@@ -1,0 +1,89 @@
+"""Per-virtual-channel calibration from a corner-reflector capture (``sarsr calibrate``).
+
+Each virtual channel c (Tx slot x Rx) of a real radar carries its own range (path-length)
+offset dR_c and phase offset phi_c (they change at every power cycle). With a reflector at a
+known position p, the measured echo is m_c(k) = g_c exp(j (k (R_c + dR_c) + phi_c)),
+R_c = |tx_c - p| + |rx_c - p|. The offsets come from a least-squares line fit of the
+unwrapped phase of m_c(k) exp(-j k R_c) over k; ``apply_calibration`` removes them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["Calibration", "calibrate", "apply_calibration", "load_calibration"]
+
+
+@dataclass
+class Calibration:
+    """Offsets per virtual channel, shape (n_tx, n_rx): range (m), phase (rad), gain (linear)."""
+
+    range_offset_m: list
+    phase_rad: list
+    gain: list
+    tx_order: list
+    rx_mask: int
+    reflector_m: list
+
+    def save(self, path) -> Path:
+        Path(path).write_text(json.dumps(asdict(self), indent=2))
+        return Path(path)
+
+
+def load_calibration(path) -> Calibration:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such calibration file: {p}")
+    try:
+        return Calibration(**json.loads(p.read_text()))
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{p}: not a sarsr calibration file ({exc})") from None
+
+
+def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
+    """Estimate per-channel offsets from capture ``cap`` of a point reflector at ``reflector``
+    (x, y, z in m, in the positions' frame). ``frames`` selects frames (default: all, averaged
+    after removing each frame's geometry)."""
+    from .capture import capture_channels
+
+    tx, rx, echo = capture_channels(cap, array)
+    k = cap.config.waveform().k
+    p = np.asarray(reflector, float)
+    R = np.linalg.norm(tx - p, axis=1) + np.linalg.norm(rx - p, axis=1)
+    F, T, Rn = cap.adc.shape[0], cap.config.n_tx, cap.config.n_rx
+    resid = (echo * np.exp(-1j * np.outer(R, k))).reshape(F, T, Rn, -1)
+    if frames is not None:
+        resid = resid[list(frames)]
+    mean = resid.mean(axis=0)  # (T, R, K): coherent average over frames
+    ph = np.unwrap(np.angle(mean), axis=-1)
+    kc = k - k.mean()
+    slope = (ph * kc).sum(-1) / (kc * kc).sum()  # dR per channel (rad per rad/m = m)
+    phase = ph.mean(-1) - slope * k.mean()
+    gain = np.abs(mean).mean(-1)
+    gain = gain / gain.mean()
+    phase = np.angle(np.exp(1j * (phase - phase.flat[0])))  # relative to channel 0
+    slope = slope - slope.flat[0]
+    return Calibration(slope.tolist(), phase.tolist(), gain.tolist(), list(cap.config.tx_order),
+                       int(cap.config.rx_mask), p.tolist())
+
+
+def apply_calibration(cap, cal: Calibration):
+    """Return a copy of ``cap`` with the offsets removed from its ADC data."""
+    import copy
+
+    if list(cal.tx_order) != list(cap.config.tx_order) or cal.rx_mask != cap.config.rx_mask:
+        raise ValueError(f"calibration is for Tx {cal.tx_order} / Rx mask {cal.rx_mask:#x}, capture uses "
+                         f"Tx {cap.config.tx_order} / Rx mask {cap.config.rx_mask:#x}")
+    k = cap.config.waveform().k
+    dR = np.asarray(cal.range_offset_m)[..., None]
+    ph = np.asarray(cal.phase_rad)[..., None]
+    g = np.asarray(cal.gain)[..., None]
+    corr = np.exp(-1j * (k * dR + ph)) / np.where(g > 0, g, 1.0)  # (T, R, K)
+    out = copy.copy(cap)
+    out.adc = (cap.adc * corr[None, None]).astype(np.complex64)
+    out.report = dict(cap.report, calibrated=True)
+    return out
