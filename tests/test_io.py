@@ -268,3 +268,27 @@ def test_calibration_recovers_channel_offsets(tmp_path):
         cal.rx_mask = 3
         apply_calibration(fixed, cal)
     assert main(["calibrate", str(tmp_path / "refl"), "--reflector-mm", "1,0", "--out", str(tmp_path / "c2.json")]) == 2
+
+
+def test_per_chirp_and_timestamped_poses(tmp_path):
+    from sarsr.io.capture import chirp_times
+
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 16, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 2, 3, 0.01, "iwr1443")
+    adc = np.ones((3, 2, 2, 4, 16), np.complex64)
+    write_capture(tmp_path / "a", adc, cfg)
+    per_chirp = np.arange(3 * 2 * 2 * 3, dtype=float).reshape(-1, 3) * 1e-3
+    write_positions(tmp_path / "a" / "positions.csv", per_chirp)
+    cap = read_capture(tmp_path / "a")
+    assert cap.positions.shape == (3, 2, 2, 3)
+    tx, rx, echo = capture_channels(cap)
+    assert tx.shape == (3 * 2 * 2 * 4, 3) and echo.shape == (48, 16)
+    # timestamped poses (a slow linear motion) interpolated at the chirp times
+    t = np.linspace(0, 0.05, 6)
+    write_positions(tmp_path / "a" / "positions.csv", np.c_[t, 2 * t, 0 * t], t)
+    cap = read_capture(tmp_path / "a")
+    tc = chirp_times(cfg, 3)
+    np.testing.assert_allclose(cap.positions[..., 0], tc)
+    np.testing.assert_allclose(cap.positions[1, 0, 1, 1], 2 * (0.01 + 160e-6))
+    write_positions(tmp_path / "a" / "positions.csv", per_chirp[:5])
+    with pytest.raises(ValueError, match="match neither"):
+        read_capture(tmp_path / "a")

@@ -18,13 +18,14 @@ from .dca1000 import read_dca1000, write_dca1000
 from .mmwave_config import RadarConfig, load_radar_config
 from .positions import read_positions, write_positions
 
-__all__ = ["Capture", "read_capture", "write_capture", "simulate_capture", "capture_channels"]
+__all__ = ["Capture", "read_capture", "write_capture", "simulate_capture", "capture_channels", "chirp_times"]
 
 
 @dataclass
 class Capture:
-    """``adc``: complex64 (frames, loops, n_tx, n_rx, n_samples); ``positions``: (frames, 3) board
-    poses (m) or None; ``report``: reader facts (frames, partial frame bytes, files)."""
+    """``adc``: complex64 (frames, loops, n_tx, n_rx, n_samples); ``positions``: board poses (m),
+    (frames, 3) one per frame or (frames, loops, n_tx, 3) one per chirp, or None; ``report``:
+    reader facts (frames, partial frame bytes, files)."""
 
     config: RadarConfig
     adc: np.ndarray
@@ -68,11 +69,36 @@ def read_capture(path, config=None, positions=None, device=None, allow_partial=F
         cands = _find(folder, ["positions.csv", "positions.npy", "positions.mat"])
         positions = cands[0] if cands else None
     if positions is not None:
-        pos, _ = read_positions(positions)
-        if len(pos) != adc.shape[0] and len(pos) != cfg.n_frames:
-            raise ValueError(f"{positions}: {len(pos)} poses for {adc.shape[0]} frames")
-        pos = pos[: adc.shape[0]]
+        pos = _poses_for_chirps(positions, cfg, adc.shape[0])
     return Capture(cfg, adc, pos, report)
+
+
+def chirp_times(cfg: RadarConfig, n_frames: int) -> np.ndarray:
+    """Start time (s) of every chirp, shape (frames, loops, n_tx), from the frame period and
+    the chirp period (idle + ramp end)."""
+    if cfg.frame_period_s <= 0:
+        raise ValueError(f"{cfg.source or 'config'}: frame periodicity is 0; cannot time the chirps")
+    tc = cfg.idle_s + cfg.ramp_end_s
+    f = np.arange(n_frames)[:, None, None] * cfg.frame_period_s
+    c = (np.arange(cfg.n_loops)[None, :, None] * cfg.n_tx + np.arange(cfg.n_tx)[None, None, :]) * tc
+    return f + c
+
+
+def _poses_for_chirps(path, cfg: RadarConfig, n_frames: int) -> np.ndarray:
+    """One pose per frame, one per chirp, or timestamped poses interpolated at chirp times."""
+    from .positions import interpolate_positions
+
+    pos, t = read_positions(path)
+    per_chirp = cfg.n_frames * cfg.n_loops * cfg.n_tx
+    if t is not None and len(pos) not in (cfg.n_frames, per_chirp):
+        return interpolate_positions(pos, t, chirp_times(cfg, n_frames).reshape(-1)).reshape(
+            n_frames, cfg.n_loops, cfg.n_tx, 3)
+    if len(pos) == cfg.n_frames or (len(pos) == n_frames and per_chirp != n_frames):
+        return pos[:n_frames]
+    if len(pos) == per_chirp:
+        return pos.reshape(cfg.n_frames, cfg.n_loops, cfg.n_tx, 3)[:n_frames]
+    raise ValueError(f"{path}: {len(pos)} poses match neither {cfg.n_frames} frames nor {per_chirp} chirps "
+                     f"(add a 't' column to interpolate by time)")
 
 
 def write_capture(folder, adc: np.ndarray, config: RadarConfig, positions=None, t=None,
@@ -105,9 +131,14 @@ def capture_channels(cap: Capture, array="awr1443"):
     if max(tx_ids) >= len(tx_el):
         tx_map = {t: i for i, t in enumerate(sorted(set(tx_ids)))}  # e.g. Tx0/Tx2 on a 2-Tx model
         tx_ids = [tx_map[t] for t in tx_ids]
-    echo = cap.adc.mean(axis=1)  # (F, T, R, K)
+    if cap.positions.ndim == 2:  # one pose per frame: average the loops
+        echo = cap.adc.mean(axis=1)  # (F, T, R, K)
+        board = cap.positions[:, None, None, :]
+    else:  # one pose per chirp: every loop is its own channel set
+        F_, L_ = cap.adc.shape[:2]
+        echo = cap.adc.reshape(F_ * L_, *cap.adc.shape[2:])
+        board = cap.positions.reshape(F_ * L_, -1, 3)[:, :, None, :]
     F, T, R, K = echo.shape
-    board = cap.positions[:, None, None, :]
     tx = np.broadcast_to(board + tx_el[tx_ids][None, :, None, :], (F, T, R, 3)).reshape(-1, 3)
     rx = np.broadcast_to(board + rx_el[rx_idx][None, None, :, :], (F, T, R, 3)).reshape(-1, 3)
     return tx, rx, echo.reshape(-1, K)
