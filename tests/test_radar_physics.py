@@ -117,3 +117,38 @@ def test_smooth_1mm_error_defocuses_but_iid_destroys():
     assert focus["none"] > focus["smooth"] > 0.1 * focus["none"]  # defocused, not destroyed
     assert focus["smooth"] > 3 * focus["iid"]  # i.i.d. error of the same sigma is far worse
     assert focus["iid"] < 0.1 * focus["none"]
+
+
+def test_psf_cut_width_and_sidelobes():
+    from sarsr.plot import psf_cut
+
+    grid = radar.image_grid(n=201, extent=0.01, z=0.1)
+    x = grid.x
+    sinc = np.sinc(x[:, None] / 2e-3) * np.sinc(x[None, :] / 1e-3)  # analytic PSF
+    cx = psf_cut(sinc, grid, "x")
+    cy = psf_cut(sinc, grid, "y")
+    # sinc: -3 dB full width = 0.886 x first-null spacing; first sidelobe -13.26 dB
+    assert cx["width_3db_m"] == pytest.approx(0.886 * 2e-3, rel=0.02)
+    assert cy["width_3db_m"] == pytest.approx(0.886 * 1e-3, rel=0.03)
+    assert cx["pslr_db"] == pytest.approx(-13.26, abs=0.3)
+    with pytest.raises(ValueError, match="grid shape"):
+        psf_cut(sinc[:5], grid)
+
+
+def test_psf_and_error_field_plots(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sarsr.plot import plot_error_field, plot_psf_cuts
+
+    grid = radar.image_grid(n=41, extent=0.01, z=0.1)
+    psf = np.sinc(grid.x[:, None] / 2e-3) * np.sinc(grid.y[None, :] / 2e-3)
+    scan = radar.freehand_scan("awr1443", nx=16, ny_steps=2, error=radar.PositionError(1e-3), rng=0)
+    fig, (a, b) = plt.subplots(1, 2)
+    plot_psf_cuts(a, psf, grid)
+    plot_error_field(b, scan)
+    assert "3 dB width" in a.get_legend().get_texts()[0].get_text()
+    fig.savefig(tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 5000
