@@ -179,6 +179,35 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _cmd_vision(args) -> int:
+    if args.action == "train":
+        return _cmd_train(args)
+    if args.action == "evaluate":
+        from .vision.evaluate import evaluate_classifiers, progressive_report
+
+        models = dict(spec.partition("=")[::2] for spec in args.model or [])
+        if not models:
+            raise CLIError("give at least one --model LABEL=checkpoint.pt")
+        for r in evaluate_classifiers(args.test, models, limit=args.limit):
+            print(f"{r['method']:<24} accuracy {r['accuracy']:.3f}  {r['params']:>10,} params "
+                  f"{r['gmacs']:6.3f} GMAC {r['cpu_ms']:7.1f} ms{'  (SR input)' if r['sr_input'] else ''}")
+        if args.progressive:
+            label, spec = next(iter(models.items()))
+            rep = progressive_report(spec, args.test, steps=args.steps, limit=args.limit)
+            for f, a in zip(rep["fraction"], rep["accuracy"]):
+                print(f"  {label}: {f:4.0%} of the sweep -> accuracy {a:.3f}")
+            print(f"  token recycling: {rep['recycled_macs'] / 1e9:.3f} GMAC vs {rep['rerun_macs'] / 1e9:.3f} GMAC "
+                  f"re-running ({rep['saved_fraction']:.0%} saved)")
+        return 0
+    from .sr import read_image
+    from .vision import predict
+
+    res = predict(read_image(args.input, args.var), args.model_path)
+    top = sorted(res["probabilities"].items(), key=lambda kv: -kv[1])[:3]
+    print(f"{args.input}: {res['class']}  (" + ", ".join(f"{k} {v:.2f}" for k, v in top) + ")")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sarsr",
@@ -314,6 +343,35 @@ def build_parser() -> argparse.ArgumentParser:
     cb.add_argument("--device", default=None, help="radar device for the byte layout")
     cb.add_argument("--force", action="store_true", help="overwrite the output")
     cb.set_defaults(func=_cmd_calibrate)
+
+    v = sub.add_parser("vision", help="recognition: train / evaluate / predict with the shared backbones",
+                       description="Object recognition on radar images. `train` takes a config with "
+                                   "task = \"classification\" (same conventions as `sarsr train`).",
+                       epilog="Examples:\n  sarsr dataset recognition --count 2048 --out ~/.cache/sarsr/datasets/recog\n"
+                              "  sarsr vision train recognition_shvit_s1\n"
+                              "  sarsr vision evaluate --test DIR --model shvit=run/best.pt --progressive\n"
+                              "  sarsr vision predict image.npy --model run/best.pt",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    vsub = v.add_subparsers(dest="action", metavar="ACTION", required=True)
+    vt = vsub.add_parser("train", help="train a classifier (config with task = classification)")
+    vt.add_argument("config")
+    vt.add_argument("--out", default=None)
+    vt.add_argument("--max-steps", type=int, default=None)
+    vt.add_argument("--set", action="append", metavar="KEY=VALUE")
+    vt.add_argument("--device", default=None)
+    vt.add_argument("--restart", action="store_true")
+    vt.add_argument("--quiet", action="store_true")
+    ve = vsub.add_parser("evaluate", help="accuracy table (+ progressive recognition with --progressive)")
+    ve.add_argument("--test", required=True)
+    ve.add_argument("--model", action="append", metavar="LABEL=CHECKPOINT")
+    ve.add_argument("--limit", type=int, default=None)
+    ve.add_argument("--progressive", action="store_true", help="TORE sweep report for the first (token ViT) model")
+    ve.add_argument("--steps", type=int, default=4, help="sweep steps for --progressive")
+    vp = vsub.add_parser("predict", help="class of one image")
+    vp.add_argument("input")
+    vp.add_argument("--model", dest="model_path", required=True)
+    vp.add_argument("--var", default=None)
+    v.set_defaults(func=_cmd_vision)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",
                        description="Simulate a freehand scan with position error, reconstruct it with EMPM, "

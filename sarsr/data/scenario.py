@@ -56,6 +56,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "n_shapes": ("int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
         "size_range_m": ("range", lambda v: v[0] > 0, (0.025, 0.035)),
         "center_range_m": ("float", _NONNEG, 0.03), "extent_m": ("float", _POS, 0.095),
+        "objects": ("list[str]", _ANY, None),  # recognition: one object of these classes per scene
     },
     "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},
     "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8)},
@@ -179,6 +180,12 @@ class Scenario:
                 val = _check_value(full, kind, v)
                 if not check(val):
                     raise ScenarioError(f"{source}: {full}: value {v!r} out of range")
+                if k == "objects":
+                    from ..vision.objects import OBJECT_CLASSES
+
+                    if any(o not in OBJECT_CLASSES for o in val):
+                        raise ScenarioError(f"{source}: {full}: unknown object class(es) "
+                                            f"{sorted(set(val) - set(OBJECT_CLASSES))}; valid: {', '.join(OBJECT_CLASSES)}")
                 if k == "shapes" and any(s not in SHAPES for s in val):
                     raise ScenarioError(f"{source}: {full}: unknown shape(s) {sorted(set(val) - set(SHAPES))}; "
                                         f"valid: {', '.join(SHAPES)}")

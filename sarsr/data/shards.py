@@ -7,6 +7,7 @@ Layout of ``shard-NNNNN.h5`` (n = records in the shard, P = image side):
 - ``label``: float32 (n, P, P);
 - ``index`` int64 (n,), ``snr_db`` / ``z0_m`` / ``pos_error_rms_m`` float64 (n,);
 - ``scene_json``: variable-length UTF-8 strings (n,);
+- ``class_id``: int64 (n,) object class (recognition scenarios only);
 - attributes: ``complete`` (True), ``start``, ``count``, ``seed``, ``scenario`` (name),
   ``scenario_digest``, ``scenario_toml``, ``sarsr_version``, ``crc32`` (JSON: dataset → CRC).
 """
@@ -63,6 +64,10 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
                 arr = np.array([r[key] for r in records], np.float64)
                 f.create_dataset(key, data=arr)
                 crcs[key] = _crc(arr)
+            if "class_id" in records[0]:
+                cls = np.array([r["class_id"] for r in records], np.int64)
+                f.create_dataset("class_id", data=cls)
+                crcs["class_id"] = _crc(cls)
             scenes = [r["scene_json"] for r in records]
             f.create_dataset("scene_json", data=scenes, dtype=h5py.string_dtype())
             crcs["scene_json"] = zlib.crc32("\n".join(scenes).encode())

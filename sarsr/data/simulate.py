@@ -58,10 +58,24 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     wave = radar.waveform(sc["waveform"]["preset"])
     scan = build_scan(sc, rng)
     s = sc["scene"]
-    shapes = s["shapes"] if s["shapes"] is not None else radar.SHAPES
-    scene, z0 = radar.random_scene(rng, z0_range=s["z0_range_m"], n_points=s["n_points"], shapes=shapes,
-                                   n_shapes=s["n_shapes"], size_range=s["size_range_m"],
-                                   center_range=s["center_range_m"], extent=s["extent_m"])
+    class_id = None
+    if s["objects"]:  # recognition: one object of a random class among clutter points
+        from ..vision.objects import OBJECT_CLASSES
+
+        class_id = int(rng.integers(len(s["objects"])))
+        name = s["objects"][class_id]
+        class_id = OBJECT_CLASSES.index(name)
+        z0 = float(rng.uniform(*s["z0_range_m"]))
+        scene = radar.shape_scene(name, center=rng.uniform(-s["center_range_m"], s["center_range_m"], 2),
+                                  size=float(rng.uniform(*s["size_range_m"])),
+                                  rotation=float(rng.uniform(0, 2 * np.pi)), z0=z0)
+        npts = int(rng.integers(s["n_points"][0], s["n_points"][1] + 1))
+        scene = scene + radar.random_points(rng, npts, extent=s["extent_m"], z0=z0, avoid=scene.points)
+    else:
+        shapes = s["shapes"] if s["shapes"] is not None else radar.SHAPES
+        scene, z0 = radar.random_scene(rng, z0_range=s["z0_range_m"], n_points=s["n_points"], shapes=shapes,
+                                       n_shapes=s["n_shapes"], size_range=s["size_range_m"],
+                                       center_range=s["center_range_m"], extent=s["extent_m"])
     lo, hi = sc["noise"]["snr_db"]
     snr = float(rng.uniform(lo, hi))
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr, rng=rng)
@@ -82,4 +96,6 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     err = np.concatenate([scan.tx_est - scan.tx, scan.rx_est - scan.rx])
     out.update(snr_db=snr, z0_m=float(z0), pos_error_rms_m=float(np.sqrt(np.mean(err ** 2))),
                scene_json=json.dumps(scene.objects))
+    if class_id is not None:
+        out["class_id"] = class_id  # index into sarsr.vision.objects.OBJECT_CLASSES
     return out

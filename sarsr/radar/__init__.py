@@ -21,7 +21,7 @@ from .grid import ImageGrid, image_grid, line_points, volume_points
 from .noise import add_awgn
 from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
 from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
-from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene,
+from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
                     shape_scene)
 from .simulate import simulate_echo, simulate_scan
 from .waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
@@ -31,7 +31,7 @@ __all__ = [
     "MIMOArray", "awr1443_array", "monostatic_array", "mimo_array",
     "Scan", "raster_scan", "freehand_scan", "freehand_surface", "linear_track",
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
-    "Scene", "SHAPES", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
+    "Scene", "SHAPES", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
     "ImageGrid", "image_grid", "volume_points", "line_points",
     "simulate_echo", "simulate_scan", "backproject", "path_window", "range_profiles", "empm", "rma_planar",
 ]

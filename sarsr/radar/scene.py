@@ -83,8 +83,21 @@ def _inside_polygon(u, v, poly):
     return inside
 
 
+_EXTRA_MASKS: dict = {}
+
+
+def register_shape(name: str, mask_fn) -> None:
+    """Make ``shape_scene`` accept ``name``: ``mask_fn(u, v) -> bool array`` on normalised
+    coordinates (the shape spans [-1, 1]). Used by :mod:`sarsr.vision.objects`."""
+    if name in SHAPES:
+        raise ValueError(f"shape {name!r} is built in")
+    _EXTRA_MASKS[name] = mask_fn
+
+
 def _mask(name: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Indicator of a unit shape on normalised coordinates (shape spans [-1, 1])."""
+    if name in _EXTRA_MASKS:
+        return _EXTRA_MASKS[name](u, v)
     au, av = np.abs(u), np.abs(v)
     r2 = u * u + v * v
     if name == "circle":

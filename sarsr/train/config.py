@@ -3,10 +3,11 @@
 Schema (defaults in brackets); unknown keys are rejected naming the key::
 
     name = "srvit_hsm_paper"                  # run name (required)
+    task = "super_resolution"                 # or "classification" (sarsr.vision)
     [model]      name (required), options = {..}  # create_model(name, **options)
     [data]       train (required: dataset folder), source ["empm"], size [256], crop [128],
                  val_count [128] (first records held out for validation), complex_input [false],
-                 num_workers [2]
+                 num_workers [2], sr_model [""] (classification: super-resolve inputs first)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"],
@@ -31,15 +32,16 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 _REQ = object()
 DEFAULTS = {
     "name": _REQ,
+    "task": "super_resolution",
     "model": {"name": _REQ, "options": {}},
     "data": {"train": _REQ, "source": "empm", "size": 256, "crop": 128, "val_count": 128,
-             "complex_input": False, "num_workers": 2},
+             "complex_input": False, "num_workers": 2, "sr_model": ""},
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
               "log_every": 25, "amp": True, "grad_clip": 0.0},
 }
-_CHOICES = {"train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
+_CHOICES = {"task": ("super_resolution", "classification"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
             "train.loss": ("l1", "charbonnier", "mse"), "data.source": ("empm", "backprojection", "rma")}
 
 

@@ -31,7 +31,42 @@ from .losses import get_loss
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
 
-LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "elapsed_s"]
+LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_acc", "elapsed_s"]
+
+
+class SRTask:
+    """Super-resolution: SARDataset pairs, pixel loss, validation PSNR (primary) and SSIM."""
+
+    primary = "val_psnr"
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.loss = get_loss(cfg["train"]["loss"])
+
+    def model_kwargs(self):
+        return {"in_chans": 2 if self.cfg["data"]["complex_input"] else 1}
+
+    def datasets(self):
+        d = self.cfg["data"]
+        n_total = SARDataset(d["train"], source=d["source"]).manifest["count"]
+        n_val = min(d["val_count"], n_total - 1)
+        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
+                              indices=range(n_val, n_total), complex_input=d["complex_input"])
+        val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
+                            complex_input=d["complex_input"])
+        return train_ds, val_ds
+
+    def validate(self, model, val_ds, dev) -> dict:
+        vp, vs = validate(model, val_ds, dev)
+        return {"val_psnr": vp, "val_ssim": vs}
+
+
+def make_task(cfg):
+    if cfg.get("task", "super_resolution") == "classification":
+        from ..vision.task import ClassificationTask
+
+        return ClassificationTask(cfg)
+    return SRTask(cfg)
 
 
 class StepBatchSampler(torch.utils.data.Sampler):
@@ -115,11 +150,12 @@ def _plot(log_path: Path, out: Path):
     ax.semilogy(st, lo, lw=1, label="train loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
-    vr = [(int(r["step"]), float(r["val_psnr"])) for r in rows if r["val_psnr"]]
-    if vr:
-        ax2 = ax.twinx()
-        ax2.plot(*zip(*vr), "o-", color="C1", label="val PSNR (dB)")
-        ax2.set_ylabel("val PSNR (dB)")
+    for key, lab in (("val_psnr", "val PSNR (dB)"), ("val_acc", "val accuracy")):
+        vr = [(int(r["step"]), float(r[key])) for r in rows if r.get(key)]
+        if vr:
+            ax2 = ax.twinx()
+            ax2.plot(*zip(*vr), "o-", color="C1", label=lab)
+            ax2.set_ylabel(lab)
     ax.set_title(out.parent.name)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -149,9 +185,9 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if main:
         out.mkdir(parents=True, exist_ok=True)
 
+    task = make_task(cfg)
     torch.manual_seed(t["seed"])
-    model = create_model(cfg["model"]["name"], in_chans=2 if d["complex_input"] else 1,
-                         **cfg["model"]["options"]).to(dev)
+    model = create_model(cfg["model"]["name"], **{**task.model_kwargs(), **cfg["model"]["options"]}).to(dev)
     opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
@@ -169,15 +205,10 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     elif main and (out / "log.csv").exists():
         (out / "log.csv").unlink()
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    loss_fn = get_loss(t["loss"])
+    loss_fn = task.loss
     end = min(t["steps"], max_steps) if max_steps else t["steps"]
 
-    n_total = SARDataset(d["train"], source=d["source"]).manifest["count"]
-    n_val = min(d["val_count"], n_total - 1)
-    train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
-                          indices=range(n_val, n_total), complex_input=d["complex_input"])
-    val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
-                        complex_input=d["complex_input"])
+    train_ds, val_ds = task.datasets()
     sampler = StepBatchSampler(len(train_ds), t["batch_size"], end, t["seed"], start, rank, world)
     loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=d["num_workers"],
                                          pin_memory=dev.type == "cuda",
@@ -230,9 +261,10 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         if step % t["log_every"] == 0 or step == end:
             write_row(step=step, loss=f"{np.mean(running[-t['log_every']:]):.6g}", lr=f"{opt.param_groups[0]['lr']:.4g}")
         if step % t["val_every"] == 0 or step == end:
-            vp, vs = validate(model, val_ds, dev)
-            write_row(step=step, val_psnr=f"{vp:.4f}", val_ssim=f"{vs:.5f}")
-            bar.write(f"step {step}: val PSNR {vp:.2f} dB, SSIM {vs:.4f}")
+            vals = task.validate(model, val_ds, dev)
+            vp = vals[task.primary]
+            write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
+            bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in vals.items()))
             if vp > best:
                 best = vp
                 _atomic_save(model.state_dict(), out / "best.pt")
@@ -243,6 +275,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if world > 1:
         dist.barrier()
     summary = {"name": cfg["name"], "model": cfg["model"]["name"], "step": step, "best_val_psnr": best,
+               "best_val": best, "primary": task.primary,
                "out": str(out)}
     if main:
         _atomic_save(model.state_dict(), out / "model.pt")

@@ -1,0 +1,56 @@
+"""Classification task for the shared trainer (``task = "classification"`` in a config)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .dataset import RecognitionDataset
+from .objects import OBJECT_CLASSES
+
+__all__ = ["ClassificationTask", "accuracy"]
+
+
+@torch.no_grad()
+def accuracy(model, dataset, device, batch_size=16) -> float:
+    """Top-1 accuracy of ``model`` over ``dataset``."""
+    was = model.training
+    model.eval()
+    correct = 0
+    for i in range(0, len(dataset), batch_size):
+        xs, ys = zip(*(dataset[j] for j in range(i, min(len(dataset), i + batch_size))))
+        pred = model(torch.stack(xs).to(device)).argmax(-1).cpu()
+        correct += int((pred == torch.stack(ys)).sum())
+    model.train(was)
+    return correct / max(1, len(dataset))
+
+
+class ClassificationTask:
+    """Cross-entropy on (image, class id); validation top-1 accuracy (primary)."""
+
+    primary = "val_acc"
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def model_kwargs(self):
+        return {"in_chans": 1, "num_classes": len(OBJECT_CLASSES)}
+
+    @staticmethod
+    def loss(logits, target):
+        return F.cross_entropy(logits, target)
+
+    def datasets(self):
+        d = self.cfg["data"]
+        probe = RecognitionDataset(d["train"], d["source"])
+        n_total = probe.manifest["count"]
+        n_val = min(d["val_count"], n_total - 1)
+        sr = d["sr_model"] or None
+        train_ds = RecognitionDataset(d["train"], d["source"], d["size"], train=True,
+                                      indices=np.arange(n_val, n_total), sr_model=sr)
+        val_ds = RecognitionDataset(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
+        return train_ds, val_ds
+
+    def validate(self, model, val_ds, dev) -> dict:
+        return {"val_acc": accuracy(model, val_ds, dev)}

@@ -1,0 +1,117 @@
+"""Vision: object classes, recognition dataset, classifier training through the shared trainer,
+predict, progressive recognition with TORE."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from sarsr.data import generate_dataset
+from sarsr.vision import OBJECT_CLASSES, object_mask, predict
+
+CONFIG = """
+name = "tiny_recog"
+task = "classification"
+[model]
+name = "vit_tiny"
+[data]
+train = "{root}"
+size = 64
+val_count = 8
+num_workers = 0
+[train]
+batch_size = 8
+steps = 20
+lr = 5e-4
+optimizer = "adamw"
+schedule = "constant"
+checkpoint_every = 10
+val_every = 15
+log_every = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def recog(tmp_path_factory):
+    root = tmp_path_factory.mktemp("recog")
+    generate_dataset("recognition_smoke", root, 32, seed=5, workers=1, shard_size=16, progress=False)
+    cfg = tmp_path_factory.mktemp("cfg") / "tiny_recog.toml"
+    cfg.write_text(CONFIG.format(root=root))
+    return root, cfg
+
+
+@pytest.fixture(scope="module")
+def trained(recog, tmp_path_factory):
+    from sarsr.train import train
+
+    out = tmp_path_factory.mktemp("run")
+    train(recog[1], out, progress=False, log=lambda *a: None)
+    return out
+
+
+def test_object_classes_are_distinct():
+    assert len(OBJECT_CLASSES) >= 8
+    masks = {c: object_mask(c, 48) for c in OBJECT_CLASSES}
+    for c, m in masks.items():
+        assert 30 < m.sum() < 48 * 48, c
+    names = list(masks)
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            assert (masks[names[i]] ^ masks[names[j]]).sum() > 50, (names[i], names[j])
+    with pytest.raises(ValueError, match="unknown object class"):
+        object_mask("banana")
+
+
+def test_recognition_records_carry_classes(recog):
+    from sarsr.vision.dataset import RecognitionDataset
+
+    ds = RecognitionDataset(recog[0], size=64)
+    ys = [int(ds[i][1]) for i in range(len(ds))]
+    assert len(set(ys)) >= 4 and all(0 <= y < len(OBJECT_CLASSES) for y in ys)
+    x, _ = ds[0]
+    assert x.shape == (1, 64, 64) and float(x.max()) == pytest.approx(1.0)
+
+
+def test_classifier_training_loss_falls_and_predict(trained, recog):
+    rows = list(csv.DictReader((trained / "log.csv").open()))
+    losses = [float(r["loss"]) for r in rows if r["loss"]]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    assert any(r["val_acc"] for r in rows)
+    from sarsr.vision.dataset import RecognitionDataset
+
+    img, cls = RecognitionDataset(recog[0]).record(0)
+    res = predict(img, trained / "model.pt")
+    assert res["class"] in OBJECT_CLASSES and sum(res["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_progressive_recognition_matches_full_forward_and_saves_compute(trained):
+    from sarsr.vision import load_classifier
+    from sarsr.vision.progressive import progressive_cost, progressive_predictions
+
+    net = load_classifier(trained / "model.pt")
+    x = torch.rand(2, 1, 64, 64)
+    from sarsr.nn import TokenRecycler
+    from sarsr.vision.progressive import sweep_masks
+
+    outs = progressive_predictions(net, x, steps=4, split=6)
+    assert len(outs) == 4
+    with torch.no_grad():  # the cache gives the logits of a full aggregator pass over the same tokens
+        batched = TokenRecycler(net, 6)(x, sweep_masks(4, 4, 4))
+        torch.testing.assert_close(outs[-1], batched, atol=1e-5, rtol=1e-5)
+        one_piece = progressive_predictions(net, x, steps=1, split=6)[0]
+        torch.testing.assert_close(one_piece, net(x), atol=1e-5, rtol=1e-5)  # one piece = plain forward
+    cost = progressive_cost(net, (1, 64, 64), steps=4, split=6)
+    assert 0 < cost["saved_fraction"] < 1 and cost["recycled_macs"] < cost["rerun_macs"]
+
+
+def test_cli_vision(trained, recog, capsys):
+    from sarsr.cli import main
+
+    assert main(["vision", "evaluate", "--test", str(recog[0]), "--model", f"vit={trained / 'model.pt'}",
+                 "--progressive", "--limit", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out and "saved" in out and "100% of the sweep" in out
+    np.save(trained / "img.npy", np.random.default_rng(0).random((32, 32)))
+    assert main(["vision", "predict", str(trained / "img.npy"), "--model", str(trained / "model.pt")]) == 0
+    assert capsys.readouterr().out.split(": ")[1].split()[0] in OBJECT_CLASSES
