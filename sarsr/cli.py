@@ -208,6 +208,17 @@ def _cmd_vision(args) -> int:
     return 0
 
 
+def _add_train_args(t) -> None:
+    """Arguments shared by `sarsr train` and `sarsr vision train`."""
+    t.add_argument("config", help="config name (sarsr/train/configs) or TOML path")
+    t.add_argument("--out", default=None, help="run folder (default ~/.cache/sarsr/runs/NAME)")
+    t.add_argument("--max-steps", type=int, default=None, help="stop at this step (schedule unchanged)")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. train.lr=5e-4")
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sarsr",
@@ -264,13 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "  sarsr train my.toml --set train.lr=5e-4 --set data.crop=96\n"
                               "  torchrun --nproc_per_node 2 -m sarsr train srvit_hsm",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    t.add_argument("config", help="config name (sarsr/train/configs) or TOML path")
-    t.add_argument("--out", default=None, help="run folder (default ~/.cache/sarsr/runs/NAME)")
-    t.add_argument("--max-steps", type=int, default=None, help="stop at this step (schedule unchanged)")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. train.lr=5e-4")
-    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
-    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
-    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_train_args(t)
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("evaluate", help="PSNR/SSIM table of SR models and baselines on a test set",
@@ -353,14 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
                               "  sarsr vision predict image.npy --model run/best.pt",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     vsub = v.add_subparsers(dest="action", metavar="ACTION", required=True)
-    vt = vsub.add_parser("train", help="train a classifier (config with task = classification)")
-    vt.add_argument("config")
-    vt.add_argument("--out", default=None)
-    vt.add_argument("--max-steps", type=int, default=None)
-    vt.add_argument("--set", action="append", metavar="KEY=VALUE")
-    vt.add_argument("--device", default=None)
-    vt.add_argument("--restart", action="store_true")
-    vt.add_argument("--quiet", action="store_true")
+    _add_train_args(vsub.add_parser("train", help="train a classifier (config with task = classification)"))
     ve = vsub.add_parser("evaluate", help="accuracy table (+ progressive recognition with --progressive)")
     ve.add_argument("--test", required=True)
     ve.add_argument("--model", action="append", metavar="LABEL=CHECKPOINT")

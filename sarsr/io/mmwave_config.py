@@ -158,60 +158,68 @@ def _from_parts(profile, chirps, frame, rx_mask, device, iq_swap, ch_interleave,
                        float(period) * 1e-3, device, bool(iq_swap), bool(ch_interleave), source)
 
 
+def _profile(v, idx):
+    return dict(zip(("start", "idle", "adc", "ramp", "slope", "samples", "rate"), (v[i] for i in idx)))
+
+
+def _bits(v, first, n):
+    return sum(int(v[first + i]) << i for i in range(n))
+
+
+# per format: command -> how its numeric arguments update the parse state (field positions as in
+# TI's documentation; note the CLI frameCfg has loops before frames, the Lua FrameConfig after)
+_HANDLERS = {
+    "cfg": {
+        "profileCfg": lambda v, st: st.update(prof=_profile(v, (1, 2, 3, 4, 7, 9, 10))),
+        "chirpCfg": lambda v, st: st["chirps"].append((v[0], v[1], int(v[7]))),
+        "frameCfg": lambda v, st: st.update(frame=(v[0], v[1], v[2], v[3], v[4])),
+        "channelCfg": lambda v, st: st.update(rx_mask=int(v[0])),
+        "adcbufCfg": lambda v, st: st.update(iq=bool(int(v[2])), chi=bool(int(v[3]))),
+    },
+    "lua": {
+        "ProfileConfig": lambda v, st: st.update(prof=_profile(v, (1, 2, 3, 4, 11, 13, 14))),
+        "ChirpConfig": lambda v, st: st["chirps"].append((v[0], v[1], _bits(v, 7, 3))),
+        "FrameConfig": lambda v, st: st.update(frame=(v[0], v[1], v[3], v[2], v[4])),
+        "ChanNAdcConfig": lambda v, st: st.update(rx_mask=_bits(v, 3, 4)),
+    },
+}
+_REQUIRED_CALLS = {"cfg": ("profileCfg", "frameCfg"), "lua": ("ar1.ProfileConfig", "ar1.FrameConfig")}
+
+
+def _collect(calls, fmt, source, device):
+    """``calls``: (command, argument strings, original text) in file order."""
+    st = dict(prof=None, chirps=[], frame=None, rx_mask=0b1111, iq=False, chi=False)
+    handlers = _HANDLERS[fmt]
+    for cmd, args, text in calls:
+        if cmd not in handlers:
+            continue
+        try:
+            handlers[cmd]([_num(a) for a in args], st)
+        except (IndexError, ValueError) as exc:
+            raise ConfigParseError(f"{source}: cannot parse '{text}': {exc}") from None
+    if st["prof"] is None or st["frame"] is None:
+        missing = _REQUIRED_CALLS[fmt][0 if st["prof"] is None else 1]
+        raise ConfigParseError(f"{source}: missing {missing}")
+    return _from_parts(st["prof"], st["chirps"], st["frame"], st["rx_mask"], device, st["iq"], st["chi"], source)
+
+
 def _parse_cfg(text, source, device):
-    prof, chirps, frame, rx_mask, iq, chi = None, [], None, 0b1111, False, False
+    calls = []
     for line in text.splitlines():
         line = line.split("%")[0].strip()
-        if not line:
-            continue
-        w = line.split()
-        cmd, args = w[0], w[1:]
-        try:
-            if cmd == "profileCfg":
-                v = [_num(a) for a in args]
-                prof = dict(start=v[1], idle=v[2], adc=v[3], ramp=v[4], slope=v[7], samples=v[9], rate=v[10])
-            elif cmd == "chirpCfg":
-                v = [_num(a) for a in args]
-                chirps.append((v[0], v[1], v[7]))
-            elif cmd == "frameCfg":
-                v = [_num(a) for a in args]
-                frame = (v[0], v[1], v[2], v[3], v[4])  # CLI: loops before frames
-            elif cmd == "channelCfg":
-                rx_mask = int(_num(args[0]))
-            elif cmd == "adcbufCfg":
-                iq, chi = bool(int(_num(args[2]))), bool(int(_num(args[3])))
-        except (IndexError, ValueError) as exc:
-            raise ConfigParseError(f"{source}: cannot parse '{line}': {exc}") from None
-    if prof is None or frame is None:
-        raise ConfigParseError(f"{source}: missing {'profileCfg' if prof is None else 'frameCfg'}")
-    return _from_parts(prof, chirps, frame, rx_mask, device, iq, chi, source)
+        if line:
+            w = line.split()
+            calls.append((w[0], w[1:], line))
+    return _collect(calls, "cfg", source, device)
 
 
 _LUA_CALL = re.compile(r"ar1\.(\w+)\s*\(([^)]*)\)")
 
 
 def _parse_lua(text, source, device):
-    prof, chirps, frame, rx_mask = None, [], None, 0b1111
-    for m in _LUA_CALL.finditer(text):
-        name, args = m.group(1), [a.strip() for a in m.group(2).split(",") if a.strip()]
-        try:
-            if name == "ProfileConfig":
-                v = [_num(a) for a in args]
-                prof = dict(start=v[1], idle=v[2], adc=v[3], ramp=v[4], slope=v[11], samples=v[13], rate=v[14])
-            elif name == "ChirpConfig":
-                v = [_num(a) for a in args]
-                chirps.append((v[0], v[1], int(v[7]) | int(v[8]) << 1 | int(v[9]) << 2))
-            elif name == "FrameConfig":
-                v = [_num(a) for a in args]
-                frame = (v[0], v[1], v[3], v[2], v[4])  # Lua: frames before loops
-            elif name == "ChanNAdcConfig":
-                v = [_num(a) for a in args]
-                rx_mask = int(v[3]) | int(v[4]) << 1 | int(v[5]) << 2 | int(v[6]) << 3
-        except (IndexError, ValueError) as exc:
-            raise ConfigParseError(f"{source}: cannot parse ar1.{name}({m.group(2)}): {exc}") from None
-    if prof is None or frame is None:
-        raise ConfigParseError(f"{source}: missing ar1.{'ProfileConfig' if prof is None else 'FrameConfig'}")
-    return _from_parts(prof, chirps, frame, rx_mask, device, False, False, source)
+    calls = [(m.group(1), [a.strip() for a in m.group(2).split(",") if a.strip()], m.group(0))
+             for m in _LUA_CALL.finditer(text)]
+    return _collect(calls, "lua", source, device)
 
 
 def _parse_json(text, source, device):
