@@ -4,6 +4,7 @@ units [0, 1] with a trained network (the shipped default weights unless told oth
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ _CACHE: dict = {}
 
 
 def load_sr_model(model=None, device=None) -> torch.nn.Module:
-    """Resolve ``model``: None (default shipped weights), a registered name (its shipped
+    """Resolve ``model``: None (the ``SARSR_SR_MODEL`` environment variable if set, else the
+    default shipped weights), a registered name (its shipped
     weights), a checkpoint / state-dict path (a training run's ``model.pt``, ``best.pt`` or
     ``last.pt``; the architecture is read from the run's config), or an ``nn.Module``.
     Returned in eval mode, reparameterised."""
@@ -26,6 +28,8 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
 
     if isinstance(model, torch.nn.Module):
         return model.eval()
+    if model is None and os.environ.get("SARSR_SR_MODEL"):
+        model = os.path.expanduser(os.environ["SARSR_SR_MODEL"])
     key = (str(model), str(device))
     if key in _CACHE:
         return _CACHE[key]
