@@ -205,3 +205,21 @@ def test_export_weights_round_trip(run, tmp_path):
     x = torch.rand(1, 1, 32, 32)
     net.eval(), ref.eval()
     np.testing.assert_allclose(net(x).detach().numpy(), ref(x).detach().numpy())
+
+
+def test_shipped_default_weights_load_and_run():
+    import json
+
+    import numpy as np
+
+    from sarsr import super_resolve
+    from sarsr.models import create_model, weights_path
+    from sarsr.sr import DEFAULT_SR_MODEL
+
+    meta = json.loads(weights_path(DEFAULT_SR_MODEL).with_suffix(".json").read_text())
+    assert meta["model"] == DEFAULT_SR_MODEL and meta["trained_steps"] > 0 and meta["evaluation"]
+    assert weights_path(DEFAULT_SR_MODEL).stat().st_size < 5 * 1024 * 1024
+    create_model(DEFAULT_SR_MODEL, pretrained=True)
+    img = np.random.default_rng(0).standard_normal((200, 200)) + 0j
+    out = super_resolve(img)
+    assert out.shape == (200, 200) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1

@@ -38,11 +38,15 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
         pt.unlink()
         raise ValueError(f"{name}: weights exceed 5 MB")
     rows = list(csv.DictReader((run / "log.csv").open())) if (run / "log.csv").exists() else []
-    val = [r for r in rows if r.get("val_psnr")]
+    val = [r for r in rows if r.get("val_psnr") or r.get("val_acc")]
+    key = "val_psnr" if any(r.get("val_psnr") for r in val) else "val_acc"
+    step = int(rows[-1]["step"]) if rows else None
+    if checkpoint == "best.pt" and val:  # best.pt holds the weights of the best validation row
+        step = int(max(val, key=lambda r: float(r[key]))["step"])
     meta = {"model": name, "options": cfg["model"]["options"],
             "in_chans": 2 if cfg["data"]["complex_input"] else 1, "checkpoint": checkpoint,
-            "trained_steps": int(rows[-1]["step"]) if rows else None,
-            "validation": [{k: r[k] for k in ("step", "val_psnr", "val_ssim")} for r in val],
+            "trained_steps": step,
+            "validation": [{k: r[k] for k in ("step", "val_psnr", "val_ssim", "val_acc") if r.get(k)} for r in val],
             "config_toml": cfg_text, "evaluation": evaluation,
             "reproduce": f"sarsr train {cfg['name']}  # config: sarsr/train/configs/{cfg['name']}.toml"}
     pt.with_suffix(".json").write_text(json.dumps(meta, indent=2))
