@@ -292,3 +292,15 @@ def test_per_chirp_and_timestamped_poses(tmp_path):
     write_positions(tmp_path / "a" / "positions.csv", per_chirp[:5])
     with pytest.raises(ValueError, match="match neither"):
         read_capture(tmp_path / "a")
+
+
+def test_cli_errors_for_missing_positions_and_unknown_device(tmp_path, capsys):
+    from sarsr.cli import main
+
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 16, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 2, 0.0, "iwr1443")
+    write_capture(tmp_path / "c", np.ones((2, 1, 2, 4, 16), np.complex64), cfg)  # no positions file
+    assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o")]) == 2
+    assert "no positions" in capsys.readouterr().err
+    assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o2"), "--device", "iwr9999"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown device 'iwr9999'" in err and "Traceback" not in err
