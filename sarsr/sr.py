@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .data.torch_dataset import preprocess_input
+
 __all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
 
 #: Registered network whose shipped weights :func:`super_resolve` uses by default.
@@ -81,16 +83,7 @@ def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.
     batch = a[None] if a.ndim == 2 else a
     H, W = batch.shape[-2:]
     cin = net.default_cfg.get("in_chans", 1) if hasattr(net, "default_cfg") else 1
-    if cin == 2:
-        c = batch.astype(np.complex64)
-        x = torch.from_numpy(np.stack([c.real, c.imag], 1).astype(np.float32))
-    else:
-        x = torch.from_numpy(np.abs(batch).astype(np.float32))[:, None]
-    x = x.to(dev)
-    if size is not None and (H, W) != (size, size):
-        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-    peak = x.abs().flatten(1).amax(1).clamp_min(1e-30)  # same normalisation as training
-    x = x / peak[:, None, None, None]
+    x = torch.stack([preprocess_input(im, size, complex_input=cin == 2) for im in batch]).to(dev)
     y = net(x).float()
     if tuple(y.shape[-2:]) != (H, W):
         y = F.interpolate(y, size=(H, W), mode="bilinear", align_corners=False)
@@ -119,10 +112,11 @@ def read_image(path, variable: str | None = None) -> np.ndarray:
     if ext in (".h5", ".hdf5"):
         import h5py
 
-        with h5py.File(p, "r") as f:
-            found = {}
-            f.visititems(lambda n, o: found.setdefault(n, o[()]) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3) else None)
-        arrays = found
+        with h5py.File(p, "r") as f:  # list candidates first, read only the chosen one
+            names = []
+            f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3)
+                         and o.dtype.kind in "fciu" else None)
+            return f[_choose(names, variable, p)][()]
     elif ext == ".mat":
         from .io.matlab import load_mat
 
@@ -131,11 +125,16 @@ def read_image(path, variable: str | None = None) -> np.ndarray:
     else:
         raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
     arrays = {k: v for k, v in arrays.items() if v.ndim in (2, 3) and v.dtype.kind in "fciu"}
+    return arrays[_choose(list(arrays), variable, p)]
+
+
+def _choose(names: list[str], variable: str | None, p: Path) -> str:
+    """``variable`` if given, else the first name containing empm/ffh, else the first name."""
     if variable is not None:
-        if variable not in arrays:
-            raise ValueError(f"{p}: no 2-D variable {variable!r} (has: {sorted(arrays)})")
-        return arrays[variable]
-    if not arrays:
+        if variable not in names:
+            raise ValueError(f"{p}: no 2-D variable {variable!r} (has: {sorted(names)})")
+        return variable
+    if not names:
         raise ValueError(f"{p}: no 2-D numeric variable")
-    pref = [k for k in arrays if "empm" in k.lower() or "ffh" in k.lower()]
-    return arrays[(pref or list(arrays))[0]]
+    pref = [k for k in names if "empm" in k.lower() or "ffh" in k.lower()]
+    return (pref or names)[0]

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..data import SARDataset
+from ..data import SARDataset, read_manifest
 from ..models import count_params, create_model
 from .config import load_config
 from .losses import get_loss
@@ -48,7 +48,7 @@ class SRTask:
 
     def datasets(self):
         d = self.cfg["data"]
-        n_total = SARDataset(d["train"], source=d["source"]).manifest["count"]
+        n_total = read_manifest(d["train"])["count"]
         n_val = min(d["val_count"], n_total - 1)
         train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
                               indices=range(n_val, n_total), complex_input=d["complex_input"])

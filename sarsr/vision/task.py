@@ -6,6 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data import read_manifest
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
 
@@ -43,8 +44,7 @@ class ClassificationTask:
 
     def datasets(self):
         d = self.cfg["data"]
-        probe = RecognitionDataset(d["train"], d["source"])
-        n_total = probe.manifest["count"]
+        n_total = read_manifest(d["train"])["count"]
         n_val = min(d["val_count"], n_total - 1)
         sr = d["sr_model"] or None
         train_ds = RecognitionDataset(d["train"], d["source"], d["size"], train=True,
