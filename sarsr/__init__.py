@@ -24,8 +24,9 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "super_resolve"]
 
 
-def super_resolve(image, model=None, size=256, device=None):
-    """Super-resolve a SAR image; see :func:`sarsr.sr.super_resolve`."""
-    from .sr import super_resolve as _sr
+def __getattr__(name):  # sarsr.super_resolve without importing torch at package import
+    if name == "super_resolve":
+        from .sr import super_resolve
 
-    return _sr(image, model, size, device)
+        return super_resolve
+    raise AttributeError(f"module 'sarsr' has no attribute {name!r}")

@@ -60,7 +60,7 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.ndarray:
+def super_resolve(image, model=None, size: int | None = 256, device=None, keep_size: bool = True) -> np.ndarray:
     """Super-resolve one image or a batch.
 
     Parameters
@@ -69,8 +69,10 @@ def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.
     model : see :func:`load_sr_model` (default: the shipped ``srvit_hsm`` weights).
     size : working resolution: the input is bilinearly resized to ``size`` x ``size`` (the
         paper's 200 -> 256 grid) and the output resized back; None works at the input size.
+    keep_size : False returns the output on the ``size`` x ``size`` working grid, without the
+        resampling back (for scoring against labels on that grid).
 
-    Returns float32 of the input's shape, in label units, clipped to [0, 1]. The input is
+    Returns float32 of the input's shape (or the working grid), in label units, clipped to [0, 1]. The input is
     normalised by its own maximum magnitude, so its absolute scale does not matter.
     """
     a = np.asarray(image)
@@ -85,7 +87,7 @@ def super_resolve(image, model=None, size: int | None = 256, device=None) -> np.
     cin = net.default_cfg.get("in_chans", 1) if hasattr(net, "default_cfg") else 1
     x = torch.stack([preprocess_input(im, size, complex_input=cin == 2) for im in batch]).to(dev)
     y = net(x).float()
-    if tuple(y.shape[-2:]) != (H, W):
+    if keep_size and tuple(y.shape[-2:]) != (H, W):
         y = F.interpolate(y, size=(H, W), mode="bilinear", align_corners=False)
     y = y.clamp(0, 1)[:, 0].cpu().numpy().astype(np.float32)
     return y[0] if a.ndim == 2 else y

@@ -130,6 +130,14 @@ def test_super_resolve_any_scale_size_and_type(run):
     img = (rng.standard_normal((40, 52)) + 1j * rng.standard_normal((40, 52))).astype(np.complex64)
     a = super_resolve(img, run / "model.pt", size=32)
     assert a.shape == (40, 52) and a.dtype == np.float32 and a.min() >= 0 and a.max() <= 1
+    g = super_resolve(img, run / "model.pt", size=32, keep_size=False)  # on the working grid
+    assert g.shape == (32, 32)
+    from sarsr.data.torch_dataset import preprocess_input
+    from sarsr.sr import load_sr_model
+
+    with torch.no_grad():  # exactly the training preprocessing followed by the network
+        ref = load_sr_model(run / "model.pt")(preprocess_input(img, 32)[None])[0, 0].clamp(0, 1).numpy()
+    np.testing.assert_allclose(g, ref, atol=1e-6)
     b = super_resolve(np.abs(img) * 1e-4, run / "best.pt", size=32)  # magnitude, other scale
     c = super_resolve(img, run / "last.pt", size=32)
     np.testing.assert_allclose(a, c, atol=1e-6)

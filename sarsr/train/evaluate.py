@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+from ..data.torch_dataset import resize_image
 
 __all__ = ["evaluate", "robustness", "write_report", "BASELINES"]
 
@@ -23,10 +24,8 @@ BASELINES = {"empm": "EMPM (network input)", "backprojection": "backprojection",
 
 
 def _resize(a: np.ndarray, size: int | None) -> np.ndarray:
-    if size is None or a.shape == (size, size):
-        return a.astype(np.float32)
-    t = torch.from_numpy(np.ascontiguousarray(a, np.float32))[None, None]
-    return F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False)[0, 0].numpy()
+    """(H, W) array → float32 (size, size) with the dataset's bilinear resize."""
+    return resize_image(torch.from_numpy(np.ascontiguousarray(a, np.float32))[None], size)[0].numpy()
 
 
 def evaluate(test_root, models: dict | None = None, size: int | None = 256, limit: int | None = None,
@@ -62,7 +61,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = 256, limi
             preds = {BASELINES[k]: _resize(metrics.normalize(v[j]), size) for k, v in stored.items()}
             if empm is not None and nets:
                 for name, net in nets.items():
-                    preds[name] = _resize(super_resolve(empm[j], net, size=size), size)
+                    preds[name] = super_resolve(empm[j], net, size=size, keep_size=False)
             for name, p in preds.items():
                 scores.setdefault(name, []).append(
                     (metrics.psnr(p, lab), metrics.ssim(p, lab), metrics.rmse(p, lab)))

@@ -40,9 +40,7 @@ def predict(image, model, size=None) -> dict:
     if cfg["data"].get("sr_model"):
         from ..sr import super_resolve
 
-        from ..data.torch_dataset import resize_image
-
-        x = resize_image(torch.from_numpy(super_resolve(image, cfg["data"]["sr_model"], size=None))[None], size)
+        x = torch.from_numpy(super_resolve(image, cfg["data"]["sr_model"], size=size, keep_size=False))[None]
     else:
         x = preprocess_input(image, size)
     with torch.no_grad():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.torch_dataset import SARDataset, preprocess_input, resize_image
+from ..data.torch_dataset import SARDataset, preprocess_input
 
 __all__ = ["RecognitionDataset"]
 
@@ -45,8 +45,8 @@ class RecognitionDataset(SARDataset):
             if i not in self._sr_cache:
                 from ..sr import super_resolve
 
-                sr = super_resolve(img, self.sr_model, size=None)
-                self._sr_cache[i] = resize_image(torch.from_numpy(sr)[None], self.size)
+                sr = super_resolve(img, self.sr_model, size=self.size, keep_size=False)
+                self._sr_cache[i] = torch.from_numpy(sr)[None]
             x = self._sr_cache[i].clone()
         else:
             x = preprocess_input(img, self.size)
