@@ -179,6 +179,12 @@ def _cmd_calibrate(args) -> int:
     return 0
 
 
+def _is_token_vit(spec) -> bool:
+    from .vision import load_classifier
+
+    return hasattr(load_classifier(spec), "patch_grid")
+
+
 def _cmd_vision(args) -> int:
     if args.action == "train":
         return _cmd_train(args)
@@ -188,16 +194,28 @@ def _cmd_vision(args) -> int:
         models = dict(spec.partition("=")[::2] for spec in args.model or [])
         if not models:
             raise CLIError("give at least one --model LABEL=checkpoint.pt")
-        for r in evaluate_classifiers(args.test, models, limit=args.limit):
+        if args.report and Path(args.report).exists() and not args.force:
+            raise CLIError(f"{args.report} exists; pass --force to overwrite")
+        rows = evaluate_classifiers(args.test, models, limit=args.limit)
+        for r in rows:
             print(f"{r['method']:<24} accuracy {r['accuracy']:.3f}  {r['params']:>10,} params "
                   f"{r['gmacs']:6.3f} GMAC {r['cpu_ms']:7.1f} ms{'  (SR input)' if r['sr_input'] else ''}")
+        rep = None
         if args.progressive:
-            label, spec = next(iter(models.items()))
+            label, spec = next(((k, v) for k, v in models.items() if _is_token_vit(v)), (None, None))
+            if label is None:
+                raise CLIError("--progressive needs a token-ViT classifier (vit_tiny / vit_small) among --model")
             rep = progressive_report(spec, args.test, steps=args.steps, limit=args.limit)
+            rep["method"] = label
             for f, a in zip(rep["fraction"], rep["accuracy"]):
                 print(f"  {label}: {f:4.0%} of the sweep -> accuracy {a:.3f}")
             print(f"  token recycling: {rep['recycled_macs'] / 1e9:.3f} GMAC vs {rep['rerun_macs'] / 1e9:.3f} GMAC "
                   f"re-running ({rep['saved_fraction']:.0%} saved)")
+        if args.report:
+            from .vision.evaluate import write_recognition_report
+
+            write_recognition_report(args.report, rows, args.test, rep, command="sarsr " + " ".join(sys.argv[1:]))
+            print(f"wrote {args.report}")
         return 0
     from .sr import read_image
     from .vision import predict
@@ -365,6 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("--limit", type=int, default=None)
     ve.add_argument("--progressive", action="store_true", help="TORE sweep report for the first (token ViT) model")
     ve.add_argument("--steps", type=int, default=4, help="sweep steps for --progressive")
+    ve.add_argument("--report", default=None, help="write a markdown report (+ .json, figure) here")
+    ve.add_argument("--force", action="store_true", help="overwrite an existing report")
     vp = vsub.add_parser("predict", help="class of one image")
     vp.add_argument("input")
     vp.add_argument("--model", dest="model_path", required=True)

@@ -23,8 +23,13 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     rng = np.random.default_rng(seed)
     nx, ny_steps = (200, 25) if size == "paper" else (48, 6)
     wave = radar.waveform("iwr1443")
-    scan = radar.freehand_scan("awr1443", nx=nx, ny_steps=ny_steps, error=radar.PositionError(sigma_mm * 1e-3), rng=rng)
-    scene, z0 = radar.random_scene(rng)
+    from .data import load_scenario
+
+    preset = load_scenario("paper_freehand")  # error model and scene distribution of the paper preset
+    pe, sig = preset["position_error"], sigma_mm * 1e-3
+    error = radar.PositionError((sig, sig, sig * pe["z_fraction"]), pe["correlation_length_m"], pe["iid"])
+    scan = radar.freehand_scan("awr1443", nx=nx, ny_steps=ny_steps, error=error, rng=rng)
+    scene, z0 = radar.random_scene(rng, shape_reflectivity=preset["scene"]["shape_reflectivity"])
     grid = radar.image_grid(z=z0) if size == "paper" else radar.image_grid(n=48, extent=0.024, z=z0)
     timings = {}
     t = time.perf_counter()

@@ -49,6 +49,21 @@ def test_all_presets_load():
     assert p["trajectory"]["nx"] == 200 and p["trajectory"]["ny_steps"] == 25
     assert p["position_error"]["sigma_m"] == 0.001 and p["noise"]["snr_db"] == (-10.0, 50.0)
     assert p["grid"]["n"] == 200 and p["grid"]["extent_m"] == 0.1
+    assert p["position_error"]["z_fraction"] == 0.25 and p["scene"]["shape_reflectivity"] == (0.15, 0.4)
+    assert load_scenario("smoke")["position_error"]["z_fraction"] == 1.0  # default
+
+
+def test_z_fraction_scales_the_depth_error():
+    from sarsr.data.simulate import build_scan
+
+    sc = load_scenario("smoke").with_overrides({"position_error.sigma_m": 0.001})
+    flat = build_scan(sc.with_overrides({"position_error.z_fraction": 0.0}), np.random.default_rng(0))
+    err = flat.tx_est - flat.tx
+    assert np.all(err[:, 2] == 0) and np.std(err[:, 0]) > 1e-4
+    half = build_scan(sc.with_overrides({"position_error.z_fraction": 0.5}), np.random.default_rng(0))
+    full = build_scan(sc, np.random.default_rng(0))
+    dz_half, dz_full = (half.tx_est - half.tx)[:, 2], (full.tx_est - full.tx)[:, 2]
+    assert np.allclose(dz_half, 0.5 * dz_full)
 
 
 @pytest.mark.parametrize("text,match", [

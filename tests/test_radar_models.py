@@ -106,6 +106,30 @@ def test_label_image_points_and_shapes():
         assert lab.max() <= 1.0
 
 
+def test_shape_reflectivity_scales_the_echo_not_the_label():
+    grid = radar.image_grid(n=64, extent=0.03)
+    bright = radar.shape_scene("square", size=0.02, z0=0.2)
+    dim = radar.shape_scene("square", size=0.02, z0=0.2, reflectivity=0.25)
+    assert np.allclose(dim.amplitudes, 0.25 * bright.amplitudes)
+    assert np.array_equal(radar.label_image(dim, grid), radar.label_image(bright, grid))
+    both = dim + radar.point_scene([[0.01, 0.01, 0.2]], [0.8])
+    assert both.label_amplitudes[-1] == 0.8 and both.amplitudes[-1] == 0.8
+    assert np.allclose(both.label_amplitudes[:-1], bright.amplitudes)
+    tx = rx = np.array([[0.0, 0.0, 0.0]])
+    k = np.array([1600.0, 1610.0])
+    e_b = radar.simulate_echo(tx, rx, k, bright.points, bright.amplitudes)
+    e_d = radar.simulate_echo(tx, rx, k, dim.points, dim.amplitudes)
+    assert np.allclose(e_d, 0.25 * e_b, rtol=1e-5)
+    with pytest.raises(ValueError, match="reflectivity"):
+        radar.shape_scene("square", reflectivity=0.0)
+    with pytest.raises(ValueError, match="label_amplitudes"):
+        radar.Scene(np.zeros((2, 3)), np.ones(2), [], np.ones(3))
+    _, z0 = radar.random_scene(rng=1, shape_reflectivity=(0.2, 0.3))
+    scene, _ = radar.random_scene(rng=1, shape_reflectivity=(0.2, 0.3))
+    refl = [o["reflectivity"] for o in scene.objects if o["kind"] == "shape"]
+    assert all(0.2 <= r <= 0.3 for r in refl)
+
+
 def test_random_scene_follows_paper_distribution():
     scene, z0 = radar.random_scene(rng=5)
     assert 0.25 <= z0 <= 0.30

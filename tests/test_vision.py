@@ -2,6 +2,7 @@
 predict, progressive recognition with TORE."""
 
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ train = "{root}"
 size = 64
 val_count = 8
 num_workers = 0
+sweep_training = 0.5
 [train]
 batch_size = 8
 steps = 20
@@ -108,10 +110,42 @@ def test_progressive_recognition_matches_full_forward_and_saves_compute(trained)
 def test_cli_vision(trained, recog, capsys):
     from sarsr.cli import main
 
-    assert main(["vision", "evaluate", "--test", str(recog[0]), "--model", f"vit={trained / 'model.pt'}",
-                 "--progressive", "--limit", "6"]) == 0
+    report = trained / "recognition.md"
+    args = ["vision", "evaluate", "--test", str(recog[0]), "--model", f"vit={trained / 'model.pt'}",
+            "--progressive", "--limit", "6", "--report", str(report)]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "accuracy" in out and "saved" in out and "100% of the sweep" in out
+    text = report.read_text()
+    assert "| vit | vit_tiny | EMPM |" in text and "saved**" in text
+    assert (trained / "recognition_progressive.png").stat().st_size > 0
+    rep = json.loads(report.with_suffix(".json").read_text())["progressive"]
+    assert len(rep["recycled_per_step"]) == 4 and sum(rep["recycled_per_step"]) == rep["recycled_macs"]
+    assert main(args) == 2 and "--force" in capsys.readouterr().err  # never overwritten silently
     np.save(trained / "img.npy", np.random.default_rng(0).random((32, 32)))
     assert main(["vision", "predict", str(trained / "img.npy"), "--model", str(trained / "model.pt")]) == 0
     assert capsys.readouterr().out.split(": ")[1].split()[0] in OBJECT_CLASSES
+
+
+def test_sweep_training_feeds_partial_sweeps_through_the_recycler(recog):
+    from sarsr.models import create_model
+    from sarsr.nn import TokenRecycler
+    from sarsr.train import load_config
+    from sarsr.vision.progressive import sweep_masks
+    from sarsr.vision.task import ClassificationTask
+
+    cfg = load_config(recog[1])
+    cfg["data"]["sweep_training"] = 1.0
+    task = ClassificationTask(cfg)
+    torch.manual_seed(0)
+    net = create_model("vit_tiny", **task.model_kwargs()).eval()
+    x = torch.rand(2, 1, 64, 64)
+    masks = sweep_masks(4, 4, 4)
+    partial = [TokenRecycler(net, 6)(x, masks[:k]) for k in (1, 2, 3)]
+    for step in range(6):
+        out = task.forward(net, net, x, step)
+        assert any(torch.allclose(out, p, atol=1e-5) for p in partial)  # never the full sweep
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.blocks[0].parameters())
+    cfg["data"]["sweep_training"] = 0.0
+    torch.testing.assert_close(ClassificationTask(cfg).forward(net, net, x, 0), net(x))

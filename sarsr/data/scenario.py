@@ -48,7 +48,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "drift_sigma_m": ("float", _NONNEG, 0.0), "drift_correlation_m": ("float", _POS, 0.05),
         "z_m": ("float", _ANY, 0.0),
     },
-    "position_error": {"sigma_m": ("float", _NONNEG, 1e-3), "correlation_length_m": ("float", _NONNEG, 0.05),
+    "position_error": {"sigma_m": ("float", _NONNEG, 1e-3), "z_fraction": ("float", _NONNEG, 1.0),
+                       "correlation_length_m": ("float", _NONNEG, 0.05),
                        "iid": ("bool", _ANY, False)},
     "noise": {"snr_db": ("range", _ANY, (-10.0, 50.0))},
     "scene": {
@@ -56,6 +57,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "n_shapes": ("int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
         "size_range_m": ("range", lambda v: v[0] > 0, (0.025, 0.035)),
         "center_range_m": ("float", _NONNEG, 0.03), "extent_m": ("float", _POS, 0.095),
+        "shape_reflectivity": ("range", lambda v: v[0] > 0, (1.0, 1.0)),
         "objects": ("list[str]", _ANY, None),  # recognition: one object of these classes per scene
     },
     "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},

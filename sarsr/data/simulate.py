@@ -22,7 +22,8 @@ def build_scan(sc: Scenario, rng):
     from .. import radar
 
     t, pe = sc["trajectory"], sc["position_error"]
-    err = radar.PositionError(pe["sigma_m"], pe["correlation_length_m"], pe["iid"])
+    sig = pe["sigma_m"]
+    err = radar.PositionError((sig, sig, sig * pe["z_fraction"]), pe["correlation_length_m"], pe["iid"])
     arr = sc["array"]["preset"]
     if t["kind"] == "freehand":
         return radar.freehand_scan(arr, nx=t["nx"], ny_steps=t["ny_steps"],
@@ -66,16 +67,19 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
         name = s["objects"][class_id]
         class_id = OBJECT_CLASSES.index(name)
         z0 = float(rng.uniform(*s["z0_range_m"]))
-        scene = radar.shape_scene(name, center=rng.uniform(-s["center_range_m"], s["center_range_m"], 2),
-                                  size=float(rng.uniform(*s["size_range_m"])),
-                                  rotation=float(rng.uniform(0, 2 * np.pi)), z0=z0)
+        center = rng.uniform(-s["center_range_m"], s["center_range_m"], 2)
+        size, rotation = float(rng.uniform(*s["size_range_m"])), float(rng.uniform(0, 2 * np.pi))
+        lo, hi = s["shape_reflectivity"]
+        refl = float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+        scene = radar.shape_scene(name, center=center, size=size, rotation=rotation, z0=z0, reflectivity=refl)
         npts = int(rng.integers(s["n_points"][0], s["n_points"][1] + 1))
         scene = scene + radar.random_points(rng, npts, extent=s["extent_m"], z0=z0, avoid=scene.points)
     else:
         shapes = s["shapes"] if s["shapes"] is not None else radar.SHAPES
         scene, z0 = radar.random_scene(rng, z0_range=s["z0_range_m"], n_points=s["n_points"], shapes=shapes,
                                        n_shapes=s["n_shapes"], size_range=s["size_range_m"],
-                                       center_range=s["center_range_m"], extent=s["extent_m"])
+                                       center_range=s["center_range_m"], extent=s["extent_m"],
+                                       shape_reflectivity=s["shape_reflectivity"])
     lo, hi = sc["noise"]["snr_db"]
     snr = float(rng.uniform(lo, hi))
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr, rng=rng)

@@ -5,6 +5,11 @@ Label convention (the paper's ``computeIdeal2D``): every scatterer contributes a
 grid and weighted by its amplitude; contributions are summed and clipped to [0, 1]. Solid
 shapes are dense scatterer lattices whose amplitude is chosen so the label interior forms a
 plateau of ~0.6, as in the paper's labels.
+
+Radar reflectivity and label weight are kept apart (:attr:`Scene.label_amplitudes`): a shape's
+scatterers can reflect more or less than their label weight (``reflectivity``), which sets how
+bright the coherent shape is next to the points in the radar image while the label stays the
+same.
 """
 
 from __future__ import annotations
@@ -29,23 +34,34 @@ class Scene:
     Attributes
     ----------
     points : ndarray (M, 3)   scatterer positions (m)
-    amplitudes : ndarray (M,) reflectivities (real, >= 0)
+    amplitudes : ndarray (M,) radar reflectivities (real, >= 0) used by the simulator
     objects : list of dict    JSON-serialisable description of what generated the scatterers
+    label_amplitudes : ndarray (M,) weights of the scatterers in the ideal (label) image;
+        default: ``amplitudes``
     """
 
     points: np.ndarray
     amplitudes: np.ndarray
     objects: list = field(default_factory=list)
+    label_amplitudes: np.ndarray | None = None
 
     def __post_init__(self):
         self.points = as_array(self.points, "points", ndim=2, last=3, allow_empty=True).reshape(-1, 3)
         self.amplitudes = as_array(self.amplitudes, "amplitudes", ndim=1, allow_empty=True)
         if self.amplitudes.shape[0] != self.points.shape[0]:
             raise ValueError(f"amplitudes has {self.amplitudes.shape[0]} entries for {self.points.shape[0]} points")
+        if self.label_amplitudes is None:
+            self.label_amplitudes = self.amplitudes.copy()
+        else:
+            self.label_amplitudes = as_array(self.label_amplitudes, "label_amplitudes", ndim=1, allow_empty=True)
+            if self.label_amplitudes.shape != self.amplitudes.shape:
+                raise ValueError(f"label_amplitudes has {self.label_amplitudes.shape[0]} entries for "
+                                 f"{self.points.shape[0]} points")
 
     def __add__(self, other: "Scene") -> "Scene":
         return Scene(np.concatenate([self.points, other.points]),
-                     np.concatenate([self.amplitudes, other.amplitudes]), self.objects + other.objects)
+                     np.concatenate([self.amplitudes, other.amplitudes]), self.objects + other.objects,
+                     np.concatenate([self.label_amplitudes, other.label_amplitudes]))
 
     @property
     def n_scatterers(self) -> int:
@@ -143,7 +159,8 @@ def lattice_gain(spacing: float, width: float = LABEL_WIDTH) -> float:
 
 
 def shape_scene(shape: str, center=(0.0, 0.0), size: float = 0.03, rotation: float = 0.0,
-                z0: float = 0.25, spacing: float = 1e-3, plateau: float = SHAPE_PLATEAU) -> Scene:
+                z0: float = 0.25, spacing: float = 1e-3, plateau: float = SHAPE_PLATEAU,
+                reflectivity: float = 1.0) -> Scene:
     """A solid shape rasterised into a square lattice of scatterers in the plane z = z0.
 
     Parameters
@@ -154,10 +171,15 @@ def shape_scene(shape: str, center=(0.0, 0.0), size: float = 0.03, rotation: flo
     rotation : float     counter-clockwise rotation (rad)
     z0 : float           depth (m)
     spacing : float      scatterer lattice pitch (m); <= label width keeps the label smooth
-    plateau : float      label level of the interior; sets the scatterer amplitude
+    plateau : float      label level of the interior; sets the scatterers' label weight
+    reflectivity : float radar amplitude of each scatterer relative to its label weight (> 0).
+        1 makes the error-free shape interior about 1.6x as bright as a unit point; about 0.4
+        gives the shape the label's contrast (interior = 0.6 x a unit point's peak).
     """
     if size <= 0 or spacing <= 0:
         raise ValueError("shape_scene: size and spacing must be > 0 (m)")
+    if not reflectivity > 0:
+        raise ValueError(f"shape_scene: reflectivity must be > 0, got {reflectivity!r}")
     half = size / 2
     n = int(np.ceil(size * 1.5 / spacing / 2))
     g = np.arange(-n, n + 1) * spacing
@@ -171,8 +193,8 @@ def shape_scene(shape: str, center=(0.0, 0.0), size: float = 0.03, rotation: flo
     amp = np.full(len(pts), plateau / lattice_gain(spacing))
     desc = dict(kind="shape", shape=shape, center=[float(center[0]), float(center[1])], size=float(size),
                 rotation=float(rotation), z0=float(z0), spacing=float(spacing), plateau=float(plateau),
-                n_scatterers=int(len(pts)))
-    return Scene(pts, amp, [desc])
+                reflectivity=float(reflectivity), n_scatterers=int(len(pts)))
+    return Scene(pts, amp * reflectivity, [desc], amp)
 
 
 def random_points(rng, n: int, extent: float = 0.095, z0: float = 0.25, amplitude_range=(0.5, 1.0),
@@ -197,8 +219,11 @@ def random_points(rng, n: int, extent: float = 0.095, z0: float = 0.25, amplitud
 
 def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPES, n_shapes: int = 1,
                  size_range=(0.025, 0.035), center_range: float = 0.03, extent: float = 0.095,
-                 shape_spacing: float = 1e-3) -> tuple[Scene, float]:
+                 shape_spacing: float = 1e-3, shape_reflectivity=(1.0, 1.0)) -> tuple[Scene, float]:
     """The paper's scene distribution: ``n_shapes`` solid shapes plus U{n_points} random points.
+
+    ``shape_reflectivity`` (lo, hi): each shape's reflectivity (see :func:`shape_scene`) is
+    drawn U[lo, hi] (no random draw when lo == hi).
 
     Returns ``(scene, z0)`` with z0 ~ U[z0_range] the depth of the planar scene (m).
     """
@@ -207,9 +232,12 @@ def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPE
     scene = Scene(np.empty((0, 3)), np.empty(0), [])
     for _ in range(n_shapes):
         name = str(rng.choice(list(shapes)))
-        scene = scene + shape_scene(name, center=rng.uniform(-center_range, center_range, 2),
-                                    size=float(rng.uniform(*size_range)), rotation=float(rng.uniform(0, 2 * np.pi)),
-                                    z0=z0, spacing=shape_spacing)
+        center = rng.uniform(-center_range, center_range, 2)
+        size, rotation = float(rng.uniform(*size_range)), float(rng.uniform(0, 2 * np.pi))
+        lo, hi = shape_reflectivity
+        refl = float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+        scene = scene + shape_scene(name, center=center, size=size, rotation=rotation, z0=z0,
+                                    spacing=shape_spacing, reflectivity=refl)
     npts = int(rng.integers(n_points[0], n_points[1] + 1))
     scene = scene + random_points(rng, npts, extent=extent, z0=z0, avoid=scene.points if scene.n_scatterers else None)
     return scene, z0
@@ -229,6 +257,6 @@ def label_image(scene: Scene, grid: ImageGrid, width: float = LABEL_WIDTH) -> np
     gx = np.exp(-((grid.x[None, :] - scene.points[:, :1]) ** 2) / width ** 2)  # (M, nx)
     gy = np.exp(-((grid.y[None, :] - scene.points[:, 1:2]) ** 2) / width ** 2)  # (M, ny)
     peak = gx.max(axis=1) * gy.max(axis=1)
-    w = np.where(peak > 0, scene.amplitudes / np.where(peak > 0, peak, 1.0), 0.0)
+    w = np.where(peak > 0, scene.label_amplitudes / np.where(peak > 0, peak, 1.0), 0.0)
     img = gx.T @ (w[:, None] * gy)
     return np.clip(img, 0.0, 1.0).astype(np.float32)

@@ -244,7 +244,8 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
             g["lr"] = t["lr"] * lr_factor(step, t)
         x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
-            loss = loss_fn(net(x).float(), y)
+            pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
+            loss = loss_fn(pred.float(), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if t["grad_clip"] > 0:

@@ -12,7 +12,7 @@ from .dataset import RecognitionDataset
 from .progressive import progressive_cost, progressive_predictions
 from .task import accuracy
 
-__all__ = ["evaluate_classifiers", "progressive_report"]
+__all__ = ["evaluate_classifiers", "progressive_report", "write_recognition_report", "plot_progressive"]
 
 
 def evaluate_classifiers(test_root, models: dict, limit=None, timing=True) -> list[dict]:
@@ -49,4 +49,73 @@ def progressive_report(model, test_root, steps: int = 4, split=None, limit=None)
         for s, o in enumerate(outs):
             correct[s] += int(o.argmax(-1).item() == int(y))
     cost = progressive_cost(net, tuple(ds[0][0].shape), steps, split)
-    return {"fraction": [(s + 1) / steps for s in range(steps)], "accuracy": (correct / n).tolist(), "n": n, **cost}
+    return {"method": str(model) if not isinstance(model, torch.nn.Module) else "", "fraction": [(s + 1) / steps for s in range(steps)], "accuracy": (correct / n).tolist(), "n": n, **cost}
+
+
+def plot_progressive(rep: dict, path) -> None:
+    """Accuracy vs fraction of the sweep (left) and cumulative GMAC, recycled vs re-run (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    f = np.asarray(rep["fraction"]) * 100
+    steps = len(f)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.4))
+    a.plot(f, rep["accuracy"], "o-")
+    a.set(xlabel="sweep done (%)", ylabel="top-1 accuracy", ylim=(0, 1.02), title="progressive recognition")
+    a.axhline(1 / 8, ls=":", c="gray", lw=1)
+    a.grid(alpha=0.3)
+    per_step_rerun = rep["rerun_macs"] / steps / 1e9
+    b.plot(f, per_step_rerun * np.arange(1, steps + 1), "s-", label="re-run full model")
+    b.plot(f, np.cumsum(rep.get("recycled_per_step", [rep["recycled_macs"] / steps] * steps)) / 1e9, "o-",
+           label="token recycling")
+    b.set(xlabel="sweep done (%)", ylabel="cumulative GMAC", title="compute")
+    b.legend()
+    b.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_recognition_report(path, rows: list[dict], test_root, progressive: dict | None = None,
+                             command: str = "") -> None:
+    """Markdown accuracy table (+ JSON beside it) and, if given, the progressive-recognition
+    curve (figure + table)."""
+    import json
+    import time
+    from pathlib import Path
+
+    from ..data import read_manifest
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    m = read_manifest(test_root)
+    lines = ["# Recognition evaluation", "",
+             f"Test set: `{m['scenario']}`, {rows[0]['n'] if rows else 0} records, seed {m['seed']} (held out: "
+             f"training uses other seeds), 8 classes (chance 12.5 %). Input: |EMPM| normalised by its maximum, "
+             f"or the same image super-resolved first (SR input).", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    lines += ["| classifier | backbone | input | top-1 accuracy | params | GMAC | CPU ms / image |",
+              "|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["model"] or "", r["sr_input"])):
+        ms = f"{r['cpu_ms']:.1f}" if r.get("cpu_ms") else "-"
+        lines.append(f"| {r['method']} | {r['model']} | {'EMPM + SR' if r['sr_input'] else 'EMPM'} | "
+                     f"{r['accuracy']:.3f} | {r['params']:,} | {r['gmacs']:.3f} | {ms} |")
+    if progressive:
+        fig = path.with_name(path.stem + "_progressive.png")
+        plot_progressive(progressive, fig)
+        lines += ["", "## Progressive recognition during the sweep (token recycling)", "",
+                  f"Classifier `{progressive.get('method', '')}`: iterator = first {progressive['split']} blocks, "
+                  f"aggregator = the rest. Each newly final strip of patch rows runs the iterator once; only "
+                  f"the aggregator re-runs.", "", f"![progressive]({fig.name})", "",
+                  "| sweep done | " + " | ".join(f"{f:.0%}" for f in progressive["fraction"]) + " |",
+                  "|---|" + "---|" * len(progressive["fraction"]),
+                  "| accuracy | " + " | ".join(f"{a:.3f}" for a in progressive["accuracy"]) + " |", "",
+                  f"Compute over the whole sweep: {progressive['recycled_macs'] / 1e9:.3f} GMAC with recycling vs "
+                  f"{progressive['rerun_macs'] / 1e9:.3f} GMAC re-running the full model at every step "
+                  f"(**{progressive['saved_fraction']:.0%} saved**)."]
+    lines += ["", f"_Generated {time.strftime('%Y-%m-%d')} by `sarsr vision evaluate`._", ""]
+    path.write_text("\n".join(lines))
+    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "progressive": progressive}, indent=2))

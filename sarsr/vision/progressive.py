@@ -49,9 +49,15 @@ def progressive_cost(model, image_size, steps: int = 4, split: int | None = None
 
     split = len(model.blocks) // 2 if split is None else split
     x = torch.randn(1, *image_size)
-    with FlopCounterMode(display=False, custom_mapping=_custom_formulas()) as fc:
-        progressive_predictions(model, x, steps, split)
-    recycled = fc.get_total_flops() // 2
-    full = count_macs(model, image_size) * steps
-    return {"steps": steps, "split": split, "recycled_macs": int(recycled), "rerun_macs": int(full),
-            "saved_fraction": 1 - recycled / full}
+    model.eval()
+    rec = TokenRecycler(model, split)
+    per_step = []
+    with torch.no_grad():
+        for m in sweep_masks(*model.patch_grid(*x.shape[-2:]), steps):
+            with FlopCounterMode(display=False, custom_mapping=_custom_formulas()) as fc:
+                rec.add(x, m)
+            per_step.append(int(fc.get_total_flops() // 2))
+    recycled = sum(per_step)
+    full = count_macs(model, image_size) * len(per_step)
+    return {"steps": len(per_step), "split": split, "recycled_macs": int(recycled), "rerun_macs": int(full),
+            "recycled_per_step": per_step, "saved_fraction": 1 - recycled / full}

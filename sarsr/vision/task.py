@@ -52,5 +52,20 @@ class ClassificationTask:
         val_ds = RecognitionDataset(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
         return train_ds, val_ds
 
+    def forward(self, net, model, x, step: int):
+        """Training forward. With ``data.sweep_training = p`` and a token ViT, a fraction p of
+        the batches sees only the first k of 4 sweep strips (k uniform in 1..3) through the
+        token recycler, so the classifier learns to answer on a partial sweep (TORE)."""
+        p = self.cfg["data"]["sweep_training"]
+        if p > 0 and hasattr(model, "patch_grid"):
+            from ..nn import TokenRecycler
+            from .progressive import sweep_masks
+
+            rng = np.random.default_rng([self.cfg["train"]["seed"], step])
+            if rng.random() < p:
+                masks = sweep_masks(*model.patch_grid(*x.shape[-2:]), 4)
+                return TokenRecycler(model, len(model.blocks) // 2)(x, masks[: int(rng.integers(1, len(masks)))])
+        return net(x)
+
     def validate(self, model, val_ds, dev) -> dict:
         return {"val_acc": accuracy(model, val_ds, dev)}
