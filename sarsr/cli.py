@@ -376,19 +376,35 @@ def build_parser() -> argparse.ArgumentParser:
                               "  sarsr vision predict image.npy --model run/best.pt",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     vsub = v.add_subparsers(dest="action", metavar="ACTION", required=True)
-    _add_train_args(vsub.add_parser("train", help="train a classifier (config with task = classification)"))
-    ve = vsub.add_parser("evaluate", help="accuracy table (+ progressive recognition with --progressive)")
-    ve.add_argument("--test", required=True)
-    ve.add_argument("--model", action="append", metavar="LABEL=CHECKPOINT")
-    ve.add_argument("--limit", type=int, default=None)
+    RD = argparse.RawDescriptionHelpFormatter
+    _add_train_args(vsub.add_parser(
+        "train", help="train a classifier (config with task = classification)", formatter_class=RD,
+        description="Train a classifier through the shared trainer (checkpoints, exact resume, log.csv, loss.png).",
+        epilog="Examples:\n  sarsr vision train recognition_shvit_s1\n"
+               "  sarsr vision train recognition_shvit_s1 --set data.sr_model=srvit_hsm --out runs/shvit_sr\n"
+               "  sarsr vision train recognition_vit_tiny --max-steps 100   # the same command resumes"))
+    ve = vsub.add_parser(
+        "evaluate", help="accuracy table (+ progressive recognition with --progressive)", formatter_class=RD,
+        description="Top-1 accuracy, params, MACs and CPU ms of each classifier on a recognition test set; "
+                    "with --progressive, accuracy vs fraction of the sweep and compute saved by token recycling.",
+        epilog="Examples:\n  sarsr vision evaluate --test ~/.cache/sarsr/datasets/recognition_test \\\n"
+               "      --model shvit=runs/shvit/best.pt --model shvit+sr=runs/shvit_sr/best.pt\n"
+               "  sarsr vision evaluate --test DIR --model vit=runs/vit/best.pt --progressive "
+               "--report docs/recognition.md")
+    ve.add_argument("--test", required=True, help="recognition test set folder (sarsr dataset recognition ...)")
+    ve.add_argument("--model", action="append", metavar="LABEL=CHECKPOINT",
+                    help="a trained classifier (repeat for several)")
+    ve.add_argument("--limit", type=int, default=None, help="score only the first N records")
     ve.add_argument("--progressive", action="store_true", help="TORE sweep report for the first (token ViT) model")
     ve.add_argument("--steps", type=int, default=4, help="sweep steps for --progressive")
     ve.add_argument("--report", default=None, help="write a markdown report (+ .json, figure) here")
     ve.add_argument("--force", action="store_true", help="overwrite an existing report")
-    vp = vsub.add_parser("predict", help="class of one image")
-    vp.add_argument("input")
-    vp.add_argument("--model", dest="model_path", required=True)
-    vp.add_argument("--var", default=None)
+    vp = vsub.add_parser("predict", help="class of one image", formatter_class=RD,
+                         description="Class probabilities of one radar image (.npy/.h5/.mat/PNG, complex or magnitude).",
+                         epilog="Example:\n  sarsr vision predict scan.h5 --model runs/shvit/best.pt --var empm")
+    vp.add_argument("input", help="image file (.npy, .h5, .mat, .png)")
+    vp.add_argument("--model", dest="model_path", required=True, help="classifier checkpoint (run/best.pt)")
+    vp.add_argument("--var", default=None, help="variable / dataset inside .h5 / .mat (default: guessed)")
     v.set_defaults(func=_cmd_vision)
 
     d = sub.add_parser("demo", help="simulate a freehand scan, reconstruct it, write a figure and metrics",

@@ -19,7 +19,7 @@ SR = list_models(task="super_resolution")
 
 def _input(name, batch=2):
     e = model_entry(name)
-    if e.task == "classification":
+    if e.task in ("classification", "segmentation"):
         return torch.randn(batch, 3, 96, 144)
     return torch.rand(batch, 1, 40, 52)  # not a multiple of 16 (mobile_srvit patches)
 
@@ -77,6 +77,8 @@ def test_forward_backward_non_square(name):
     y = m(x)
     if model_entry(name).task == "classification":
         assert y.shape == (2, 1000)
+    elif model_entry(name).task == "segmentation":
+        assert y.shape == (2, 9, 96, 144)
     else:
         assert y.shape == x.shape
     assert torch.isfinite(y).all()

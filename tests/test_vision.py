@@ -149,3 +149,34 @@ def test_sweep_training_feeds_partial_sweeps_through_the_recycler(recog):
     assert all(p.grad is not None for p in net.blocks[0].parameters())
     cfg["data"]["sweep_training"] = 0.0
     torch.testing.assert_close(ClassificationTask(cfg).forward(net, net, x, 0), net(x))
+
+
+def test_dense_head_on_the_stvit_recovery_path_trains(recog, tmp_path):
+    from sarsr.train import train
+    from sarsr.vision.dense import DenseRecognitionDataset, dense_target, pixel_scores
+
+    ds = DenseRecognitionDataset(recog[0], size=32)
+    x, t = ds[0]
+    img, cls = ds.record(int(ds.indices[0]))
+    assert x.shape == (1, 32, 32) and t.shape == (32, 32) and t.dtype == torch.int64
+    assert set(t.unique().tolist()) == {0, cls + 1}  # background + this record's class
+    assert 0.02 < (t > 0).float().mean() < 0.8
+    with pytest.raises(ValueError, match="no object"):
+        dense_target("[]", 0, 8, 0.01)
+    cfg = tmp_path / "dense.toml"
+    cfg.write_text(CONFIG.format(root=recog[0]).replace('task = "classification"', 'task = "segmentation"')
+                   .replace('name = "vit_tiny"', 'name = "stvit_r_tiny_dense"').replace("size = 64", "size = 32")
+                   .replace("sweep_training = 0.5\n", ""))
+    out = tmp_path / "run"
+    train(cfg, out, progress=False, log=lambda *a: None)
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    losses = [float(r["loss"]) for r in rows if r["loss"]]
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    assert any(r["val_miou"] for r in rows)
+    from sarsr.models import create_model
+
+    net = create_model("stvit_r_tiny_dense", in_chans=1, num_classes=len(OBJECT_CLASSES) + 1)
+    ck = torch.load(out / "model.pt", weights_only=False)
+    net.load_state_dict(ck["model"] if "model" in ck else ck)
+    s = pixel_scores(net, ds, "cpu")
+    assert 0 <= s["miou"] <= 1 and 0 <= s["pixel_acc"] <= 1

@@ -182,3 +182,29 @@ def vit_small(in_chans=3, num_classes=1000, drop_path_rate=0.0):
 def stvit_r_tiny(in_chans=3, num_classes=1000):
     """STViT-R on DeiT-Tiny: 4 full-token layers, 16 semantic tokens through 7 layers, recovery."""
     return STViTR(in_chans, num_classes, 192, 3, 4, 7, (4, 4))
+
+
+class DenseSTViTR(nn.Module):
+    """Dense (per-pixel) prediction on the STViT-R recovery path: the recovered token map
+    (B, dim, H/16, W/16) → 1x1 conv to ``num_classes`` → bilinear upsampling to the input size.
+    Output (B, num_classes, H, W) logits; class 0 is conventionally the background."""
+
+    def __init__(self, in_chans=3, num_classes=9, **kw):
+        super().__init__()
+        self.backbone = STViTR(in_chans, 0, **kw)
+        self.backbone.norm = nn.Identity()  # the classification path's norm is unused here
+        self.num_classes = num_classes
+        self.classifier = nn.Conv2d(self.backbone.num_features, num_classes, 1)
+
+    def forward_features(self, x):
+        return self.backbone.forward_features(x)
+
+    def forward(self, x):
+        logits = self.classifier(self.forward_features(x))
+        return nn.functional.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+@register_model("segmentation", (3, 224, 224), "Zeng et al., STViT-R, CVPR 2023 (dense recovery path)")
+def stvit_r_tiny_dense(in_chans=3, num_classes=9):
+    """STViT-R tiny with a per-pixel head on the recovered tokens (background + 8 object classes)."""
+    return DenseSTViTR(in_chans, num_classes, dim=192, heads=3, full_depth=4, semantic_depth=7, grid=(4, 4))

@@ -3,7 +3,7 @@
 Schema (defaults in brackets); unknown keys are rejected naming the key::
 
     name = "srvit_hsm_paper"                  # run name (required)
-    task = "super_resolution"                 # or "classification" (sarsr.vision)
+    task = "super_resolution"                 # or "classification" / "segmentation" (sarsr.vision)
     [model]      name (required), options = {..}  # create_model(name, **options)
     [data]       train (required: dataset folder), source ["empm"], size [256], crop [128],
                  val_count [128] (first records held out for validation), complex_input [false],
@@ -44,7 +44,7 @@ DEFAULTS = {
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
               "log_every": 25, "amp": True, "grad_clip": 0.0},
 }
-_CHOICES = {"task": ("super_resolution", "classification"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
+_CHOICES = {"task": ("super_resolution", "classification", "segmentation"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
             "train.loss": ("l1", "charbonnier", "mse"), "data.source": ("empm", "backprojection", "rma")}
 
 

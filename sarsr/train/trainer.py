@@ -31,7 +31,7 @@ from .losses import get_loss
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
 
-LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_acc", "elapsed_s"]
+LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_acc", "val_miou", "val_pixel_acc", "elapsed_s"]
 
 
 class SRTask:
@@ -66,6 +66,10 @@ def make_task(cfg):
         from ..vision.task import ClassificationTask
 
         return ClassificationTask(cfg)
+    if cfg["task"] == "segmentation":
+        from ..vision.dense import SegmentationTask
+
+        return SegmentationTask(cfg)
     return SRTask(cfg)
 
 

@@ -1,0 +1,112 @@
+"""Dense (per-pixel) recognition through the STViT-R recovery path.
+
+Targets come from the stored scene description: the object's own ideal image (its scatterers
+alone, :func:`sarsr.radar.label_image`) above half its plateau is the object (class id + 1);
+everything else, clutter points included, is background (0).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .dataset import RecognitionDataset
+from .objects import OBJECT_CLASSES
+
+__all__ = ["dense_target", "DenseRecognitionDataset", "SegmentationTask", "pixel_scores"]
+
+
+def dense_target(scene_json: str, class_id: int, n: int, extent: float) -> np.ndarray:
+    """Per-pixel class map (n, n) int64 on the scenario grid (pixels over [-extent, extent) m,
+    indexed [ix, iy] like the images): 0 background, ``class_id + 1`` on the object."""
+    from .. import radar
+
+    objs = [o for o in json.loads(scene_json) if o.get("kind") == "shape"]
+    if not objs:
+        raise ValueError("scene has no object (kind = 'shape') to segment")
+    d = objs[0]
+    obj = radar.shape_scene(d["shape"], center=d["center"], size=d["size"], rotation=d["rotation"],
+                            z0=d["z0"], spacing=d["spacing"], plateau=d["plateau"])
+    lab = radar.label_image(obj, radar.image_grid(n=n, extent=extent, z=d["z0"]))
+    return np.where(lab > 0.5 * d["plateau"], int(class_id) + 1, 0).astype(np.int64)
+
+
+class DenseRecognitionDataset(RecognitionDataset):
+    """Items ``(x (1, S, S) float32, target (S, S) int64)`` with the same preprocessing and
+    augmentation (flips, 90° rotations, applied to both) as :class:`RecognitionDataset`."""
+
+    def __getitem__(self, k):
+        seed = k[1] if isinstance(k, tuple) else None
+        kk = k[0] if isinstance(k, tuple) else k
+        i = int(self.indices[kk])
+        name, j = self._locate(i)
+        f = self._file(name)
+        g = self.manifest["scenario_config"]["grid"]
+        t = torch.from_numpy(dense_target(f["scene_json"][j], int(f["class_id"][j]), g["n"], g["extent_m"]))
+        if self.size is not None and t.shape[-1] != self.size:
+            t = F.interpolate(t[None, None].float(), size=(self.size, self.size), mode="nearest")[0, 0].long()
+        train, self.train_aug = self.train_aug, False
+        x, _ = super().__getitem__(kk)
+        self.train_aug = train
+        if train:
+            rng = np.random.default_rng(seed) if seed is not None else self._rng
+            r = int(rng.integers(4))
+            x, t = torch.rot90(x, r, dims=(-2, -1)), torch.rot90(t, r, dims=(-2, -1))
+            if rng.random() < 0.5:
+                x, t = x.flip(-1), t.flip(-1)
+        return x.contiguous(), t.contiguous()
+
+
+@torch.no_grad()
+def pixel_scores(model, dataset, device, batch_size=8) -> dict:
+    """Pixel accuracy and mean IoU over the classes present (background included)."""
+    was = model.training
+    model.eval()
+    n_cls = len(OBJECT_CLASSES) + 1
+    conf = torch.zeros(n_cls, n_cls, dtype=torch.int64)
+    for i in range(0, len(dataset), batch_size):
+        xs, ts = zip(*(dataset[j] for j in range(i, min(len(dataset), i + batch_size))))
+        pred = model(torch.stack(xs).to(device)).argmax(1).cpu()
+        t = torch.stack(ts)
+        conf += torch.bincount(t.flatten() * n_cls + pred.flatten(), minlength=n_cls * n_cls).reshape(n_cls, n_cls)
+    model.train(was)
+    tp = conf.diag().double()
+    union = conf.sum(0).double() + conf.sum(1).double() - tp
+    present = conf.sum(1) > 0
+    return {"pixel_acc": float(tp.sum() / conf.sum().clamp(min=1)),
+            "miou": float((tp[present] / union[present].clamp(min=1)).mean())}
+
+
+class SegmentationTask:
+    """Per-pixel cross-entropy on (image, class map); validation mean IoU (primary)."""
+
+    primary = "val_miou"
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+
+    def model_kwargs(self):
+        return {"in_chans": 1, "num_classes": len(OBJECT_CLASSES) + 1}
+
+    @staticmethod
+    def loss(logits, target):
+        return F.cross_entropy(logits, target)
+
+    def datasets(self):
+        from ..data import read_manifest
+
+        d = self.cfg["data"]
+        n_total = read_manifest(d["train"])["count"]
+        n_val = min(d["val_count"], n_total - 1)
+        sr = d["sr_model"] or None
+        train_ds = DenseRecognitionDataset(d["train"], d["source"], d["size"], train=True,
+                                           indices=np.arange(n_val, n_total), sr_model=sr)
+        val_ds = DenseRecognitionDataset(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
+        return train_ds, val_ds
+
+    def validate(self, model, val_ds, dev) -> dict:
+        s = pixel_scores(model, val_ds, dev)
+        return {"val_miou": s["miou"], "val_pixel_acc": s["pixel_acc"]}
