@@ -92,7 +92,8 @@ def _cmd_train(args) -> int:
     s = train(cfg, out, resume=not args.restart, max_steps=args.max_steps, device=args.device,
               progress=not args.quiet)
     if int(__import__("os").environ.get("RANK", "0")) == 0:
-        print(f"{s['out']}: step {s['step']}, best validation PSNR {s['best_val_psnr']:.2f} dB")
+        what = {"val_psnr": "PSNR {:.2f} dB", "val_acc": "accuracy {:.3f}", "val_miou": "mIoU {:.3f}"}
+        print(f"{s['out']}: step {s['step']}, best validation " + what.get(s["primary"], "{:.4g}").format(s["best_val"]))
     return 0
 
 

@@ -40,7 +40,11 @@ def predict(image, model, size=None) -> dict:
     if cfg["data"].get("sr_model"):
         from ..sr import super_resolve
 
-        x = torch.from_numpy(super_resolve(image, cfg["data"]["sr_model"], size=size, keep_size=False))[None]
+        from ..data.torch_dataset import resize_image
+        from .dataset import SR_GRID
+
+        sr = super_resolve(image, cfg["data"]["sr_model"], size=SR_GRID, keep_size=False)
+        x = resize_image(torch.from_numpy(sr)[None], size)
     else:
         x = preprocess_input(image, size)
     with torch.no_grad():

@@ -2,7 +2,8 @@
 
 Inputs follow the SR preprocessing (``sarsr.data.torch_dataset``): |EMPM|, bilinear resize to
 ``size``, divided by the image maximum. With ``sr_model`` the EMPM image is first
-super-resolved (:func:`sarsr.super_resolve`), so the classifier sees SR output in [0, 1];
+super-resolved (:func:`sarsr.super_resolve` on the 256 x 256 grid the network was trained on,
+then resized to ``size``), so the classifier sees SR output in [0, 1];
 super-resolved images are cached in memory per record.
 """
 
@@ -11,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.torch_dataset import SARDataset, preprocess_input
+from ..data.torch_dataset import SARDataset, preprocess_input, resize_image
+
+#: Grid the SR network runs on before the classifier's resize (the paper's 256 x 256).
+SR_GRID = 256
 
 __all__ = ["RecognitionDataset"]
 
@@ -45,8 +49,9 @@ class RecognitionDataset(SARDataset):
             if i not in self._sr_cache:
                 from ..sr import super_resolve
 
-                sr = super_resolve(img, self.sr_model, size=self.size, keep_size=False)
-                self._sr_cache[i] = torch.from_numpy(sr)[None]
+                # the network runs on the grid it was trained on (256); the classifier's size after
+                sr = super_resolve(img, self.sr_model, size=SR_GRID, keep_size=False)
+                self._sr_cache[i] = resize_image(torch.from_numpy(sr)[None], self.size)
             x = self._sr_cache[i].clone()
         else:
             x = preprocess_input(img, self.size)
