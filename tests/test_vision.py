@@ -180,3 +180,14 @@ def test_dense_head_on_the_stvit_recovery_path_trains(recog, tmp_path):
     net.load_state_dict(ck["model"] if "model" in ck else ck)
     s = pixel_scores(net, ds, "cpu")
     assert 0 <= s["miou"] <= 1 and 0 <= s["pixel_acc"] <= 1
+
+
+def test_set_overrides_reach_the_saved_classifier(recog, tmp_path):
+    from sarsr.train import load_config, train
+    from sarsr.vision import load_classifier
+
+    cfg = load_config(recog[1], {"train.steps": 2, "data.size": 48, "data.sweep_training": 0.0})
+    train(cfg, tmp_path / "run", progress=False, log=lambda *a: None)
+    net = load_classifier(tmp_path / "run" / "model.pt")
+    assert net.sarsr_config["data"]["size"] == 48  # not the file's 64
+    assert "# --set data.size=48 (applied)" in (tmp_path / "run" / "config.toml").read_text()

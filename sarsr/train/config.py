@@ -103,4 +103,5 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
         raise ConfigError(f"{p}: train.steps and train.batch_size must be >= 1")
     cfg["data"]["train"] = str(Path(cfg["data"]["train"]).expanduser())
     cfg["_source"] = str(p)
+    cfg["_overrides"] = {k: v for k, v in (overrides or {}).items()}
     return cfg

@@ -224,7 +224,10 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
             w = csv.DictWriter(fh, LOG_FIELDS)
             w.writeheader()
             w.writerows(r for r in rows if int(r["step"]) <= start)
-        (out / "config.toml").write_text(Path(cfg["_source"]).read_text())
+        text = Path(cfg["_source"]).read_text()
+        if cfg.get("_overrides"):  # provenance; the effective config is in every checkpoint
+            text += "".join(f"# --set {k}={v!r} (applied)\n" for k, v in cfg["_overrides"].items())
+        (out / "config.toml").write_text(text)
         log(f"{cfg['name']}: {cfg['model']['name']} ({count_params(model):,} params) on {dev}"
             f"{f' x{world}' if world > 1 else ''}; {len(train_ds)} train / {len(val_ds)} val records; "
             f"steps {start} -> {end}")
