@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
+from .task import ClassificationTask
 
 __all__ = ["dense_target", "DenseRecognitionDataset", "SegmentationTask", "pixel_scores"]
 
@@ -80,32 +81,18 @@ def pixel_scores(model, dataset, device, batch_size=8) -> dict:
             "miou": float((tp[present] / union[present].clamp(min=1)).mean())}
 
 
-class SegmentationTask:
-    """Per-pixel cross-entropy on (image, class map); validation mean IoU (primary)."""
+class SegmentationTask(ClassificationTask):
+    """Per-pixel cross-entropy on (image, class map); validation mean IoU (primary). Same data
+    split and SR option as :class:`ClassificationTask`; no sweep training."""
 
     primary = "val_miou"
-
-    def __init__(self, cfg):
-        self.cfg = cfg
+    dataset_cls = DenseRecognitionDataset
 
     def model_kwargs(self):
         return {"in_chans": 1, "num_classes": len(OBJECT_CLASSES) + 1}
 
-    @staticmethod
-    def loss(logits, target):
-        return F.cross_entropy(logits, target)
-
-    def datasets(self):
-        from ..data import read_manifest
-
-        d = self.cfg["data"]
-        n_total = read_manifest(d["train"])["count"]
-        n_val = min(d["val_count"], n_total - 1)
-        sr = d["sr_model"] or None
-        train_ds = DenseRecognitionDataset(d["train"], d["source"], d["size"], train=True,
-                                           indices=np.arange(n_val, n_total), sr_model=sr)
-        val_ds = DenseRecognitionDataset(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
-        return train_ds, val_ds
+    def forward(self, net, model, x, step: int):
+        return net(x)
 
     def validate(self, model, val_ds, dev) -> dict:
         s = pixel_scores(model, val_ds, dev)

@@ -42,14 +42,17 @@ class ClassificationTask:
     def loss(logits, target):
         return F.cross_entropy(logits, target)
 
+    dataset_cls = RecognitionDataset
+
     def datasets(self):
+        """(train, validation) datasets: the first ``data.val_count`` records validate."""
         d = self.cfg["data"]
         n_total = read_manifest(d["train"])["count"]
         n_val = min(d["val_count"], n_total - 1)
         sr = d["sr_model"] or None
-        train_ds = RecognitionDataset(d["train"], d["source"], d["size"], train=True,
-                                      indices=np.arange(n_val, n_total), sr_model=sr)
-        val_ds = RecognitionDataset(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
+        train_ds = self.dataset_cls(d["train"], d["source"], d["size"], train=True,
+                                    indices=np.arange(n_val, n_total), sr_model=sr)
+        val_ds = self.dataset_cls(d["train"], d["source"], d["size"], indices=np.arange(n_val), sr_model=sr)
         return train_ds, val_ds
 
     def forward(self, net, model, x, step: int):
