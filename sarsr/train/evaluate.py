@@ -18,7 +18,7 @@ import torch
 
 from ..data.torch_dataset import resize_image
 
-__all__ = ["evaluate", "robustness", "write_report", "BASELINES"]
+__all__ = ["evaluate", "robustness", "write_report", "report_head", "report_finish", "BASELINES"]
 
 BASELINES = {"empm": "EMPM (network input)", "backprojection": "backprojection", "rma": "planar RMA"}
 
@@ -121,19 +121,32 @@ def plot_robustness(curve: dict, path):
     plt.close(fig)
 
 
-def write_report(path, rows: list[dict], test_root, curve: dict | None = None, command: str = "") -> None:
-    """Markdown table (+ JSON beside it) of an evaluation; robustness curve figure if given."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def report_head(path, title: str, test_root, n: int, detail: str, command: str = "") -> tuple[Path, list[str]]:
+    """Start a markdown evaluation report: creates the folder; returns the path and the opening
+    lines (title, held-out test set from its manifest, ``detail``, the command)."""
     from ..data import read_manifest
 
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     m = read_manifest(test_root)
-    lines = [f"# Super-resolution evaluation", "",
-             f"Test set: `{m['scenario']}`, {rows[0]['n'] if rows else 0} records, seed {m['seed']} "
-             f"(held out: training uses other seeds). Metrics: `sarsr.metrics` on the 256 x 256 grid, "
-             f"predictions clipped to [0, 1], PSNR data range 1, Gaussian-window SSIM.", ""]
-    if command:
-        lines += [f"Command: `{command}`", ""]
+    lines = [f"# {title}", "",
+             f"Test set: `{m['scenario']}`, {n} records, seed {m['seed']} (held out: training uses other "
+             f"seeds). {detail}", ""]
+    return path, lines + ([f"Command: `{command}`", ""] if command else [])
+
+
+def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> None:
+    """Write the report (dated footer naming ``tool``) and ``payload`` as JSON beside it."""
+    lines = lines + ["", f"_Generated {time.strftime('%Y-%m-%d')} by `{tool}`._", ""]
+    path.write_text("\n".join(lines))
+    path.with_suffix(".json").write_text(json.dumps(payload, indent=2))
+
+
+def write_report(path, rows: list[dict], test_root, curve: dict | None = None, command: str = "") -> None:
+    """Markdown table (+ JSON beside it) of an evaluation; robustness curve figure if given."""
+    path, lines = report_head(path, "Super-resolution evaluation", test_root, rows[0]["n"] if rows else 0,
+                              "Metrics: `sarsr.metrics` on the 256 x 256 grid, predictions clipped to [0, 1], "
+                              "PSNR data range 1, Gaussian-window SSIM.", command)
     lines += ["| method | PSNR (dB) | SSIM | RMSE | params | GMAC / 256² | CPU ms / image |",
               "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: -r["psnr_db"]):
@@ -149,6 +162,4 @@ def write_report(path, rows: list[dict], test_root, curve: dict | None = None, c
                   "|---|" + "---|" * len(curve["sigma_mm"])]
         for name, ys in curve["psnr_db"].items():
             lines.append(f"| {name} | " + " | ".join(f"{y:.2f}" for y in ys) + " |")
-    lines += ["", f"_Generated {time.strftime('%Y-%m-%d')} by `sarsr evaluate`._", ""]
-    path.write_text("\n".join(lines))
-    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "robustness": curve}, indent=2))
+    report_finish(path, lines, "sarsr evaluate", {"rows": rows, "robustness": curve})

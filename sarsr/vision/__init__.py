@@ -43,13 +43,9 @@ def predict(image, model, size=None) -> dict:
     cfg = getattr(net, "sarsr_config", {"data": {"size": size, "sr_model": ""}})
     size = size if size is not None else cfg["data"]["size"]
     if cfg["data"].get("sr_model"):
-        from ..sr import super_resolve
+        from .dataset import sr_input
 
-        from ..data.torch_dataset import resize_image
-        from .dataset import SR_GRID
-
-        sr = super_resolve(image, cfg["data"]["sr_model"], size=SR_GRID, keep_size=False)
-        x = resize_image(torch.from_numpy(sr)[None], size)
+        x = sr_input(image, cfg["data"]["sr_model"], size)
     else:
         x = preprocess_input(image, size)
     with torch.no_grad():

@@ -38,25 +38,42 @@ class RecognitionDataset(SARDataset):
         f = self._file(name)
         return f[self.source][j], int(f["class_id"][j])
 
-    def __getitem__(self, k):
-        rng = self._rng
+    def _rng_and_position(self, k):
+        """``k`` is a position or a ``(position, augmentation_seed)`` pair (StepBatchSampler)."""
         if isinstance(k, tuple):
-            k, seed = k
-            rng = np.random.default_rng(seed)
+            return np.random.default_rng(k[1]), k[0]
+        return self._rng, k
+
+    def _input(self, i: int, img) -> torch.Tensor:
+        """Classifier input (1, S, S) of record ``i`` (``img``: its stored image)."""
+        if not self.sr_model:
+            return preprocess_input(img, self.size)
+        if i not in self._sr_cache:
+            self._sr_cache[i] = sr_input(img, self.sr_model, self.size)
+        return self._sr_cache[i].clone()
+
+    def _augment(self, rng, *tensors):
+        """The same random 90° rotation and horizontal flip applied to every tensor (training only)."""
+        if not self.train_aug:
+            return tensors
+        r = int(rng.integers(4))
+        tensors = [torch.rot90(t, r, dims=(-2, -1)) for t in tensors]
+        if rng.random() < 0.5:
+            tensors = [t.flip(-1) for t in tensors]
+        return tensors
+
+    def __getitem__(self, k):
+        rng, k = self._rng_and_position(k)
         i = int(self.indices[k])
         img, cls = self.record(i)
-        if self.sr_model:
-            if i not in self._sr_cache:
-                from ..sr import super_resolve
-
-                # the network runs on the grid it was trained on (256); the classifier's size after
-                sr = super_resolve(img, self.sr_model, size=SR_GRID, keep_size=False)
-                self._sr_cache[i] = resize_image(torch.from_numpy(sr)[None], self.size)
-            x = self._sr_cache[i].clone()
-        else:
-            x = preprocess_input(img, self.size)
-        if self.train_aug:
-            x = torch.rot90(x, int(rng.integers(4)), dims=(-2, -1))
-            if rng.random() < 0.5:
-                x = x.flip(-1)
+        (x,) = self._augment(rng, self._input(i, img))
         return x.contiguous(), torch.tensor(cls, dtype=torch.int64)
+
+
+def sr_input(image, sr_model, size) -> torch.Tensor:
+    """Super-resolved classifier input (1, size, size): the SR network runs on the 256 x 256 grid
+    it was trained on (:data:`SR_GRID`), then the result is resized to ``size``."""
+    from ..sr import super_resolve
+
+    sr = super_resolve(image, sr_model, size=SR_GRID, keep_size=False)
+    return resize_image(torch.from_numpy(sr)[None], size)

@@ -40,24 +40,15 @@ class DenseRecognitionDataset(RecognitionDataset):
     augmentation (flips, 90° rotations, applied to both) as :class:`RecognitionDataset`."""
 
     def __getitem__(self, k):
-        seed = k[1] if isinstance(k, tuple) else None
-        kk = k[0] if isinstance(k, tuple) else k
-        i = int(self.indices[kk])
+        rng, k = self._rng_and_position(k)
+        i = int(self.indices[k])
         name, j = self._locate(i)
         f = self._file(name)
         g = self.manifest["scenario_config"]["grid"]
         t = torch.from_numpy(dense_target(f["scene_json"][j], int(f["class_id"][j]), g["n"], g["extent_m"]))
         if self.size is not None and t.shape[-1] != self.size:
             t = F.interpolate(t[None, None].float(), size=(self.size, self.size), mode="nearest")[0, 0].long()
-        train, self.train_aug = self.train_aug, False
-        x, _ = super().__getitem__(kk)
-        self.train_aug = train
-        if train:
-            rng = np.random.default_rng(seed) if seed is not None else self._rng
-            r = int(rng.integers(4))
-            x, t = torch.rot90(x, r, dims=(-2, -1)), torch.rot90(t, r, dims=(-2, -1))
-            if rng.random() < 0.5:
-                x, t = x.flip(-1), t.flip(-1)
+        x, t = self._augment(rng, self._input(i, f[self.source][j]), t)
         return x.contiguous(), t.contiguous()
 
 

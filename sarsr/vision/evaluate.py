@@ -82,21 +82,11 @@ def write_recognition_report(path, rows: list[dict], test_root, progressive: dic
                              command: str = "") -> None:
     """Markdown accuracy table (+ JSON beside it) and, if given, the progressive-recognition
     curve (figure + table)."""
-    import json
-    import time
-    from pathlib import Path
+    from ..train.evaluate import report_finish, report_head
 
-    from ..data import read_manifest
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    m = read_manifest(test_root)
-    lines = ["# Recognition evaluation", "",
-             f"Test set: `{m['scenario']}`, {rows[0]['n'] if rows else 0} records, seed {m['seed']} (held out: "
-             f"training uses other seeds), 8 classes (chance 12.5 %). Input: |EMPM| normalised by its maximum, "
-             f"or the same image super-resolved first (SR input).", ""]
-    if command:
-        lines += [f"Command: `{command}`", ""]
+    path, lines = report_head(path, "Recognition evaluation", test_root, rows[0]["n"] if rows else 0,
+                              "8 classes (chance 12.5 %). Input: |EMPM| normalised by its maximum, or the same "
+                              "image super-resolved first (SR input).", command)
     lines += ["| classifier | backbone | input | top-1 accuracy | params | GMAC | CPU ms / image |",
               "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["model"] or "", r["sr_input"])):
@@ -116,6 +106,4 @@ def write_recognition_report(path, rows: list[dict], test_root, progressive: dic
                   f"Compute over the whole sweep: {progressive['recycled_macs'] / 1e9:.3f} GMAC with recycling vs "
                   f"{progressive['rerun_macs'] / 1e9:.3f} GMAC re-running the full model at every step "
                   f"(**{progressive['saved_fraction']:.0%} saved**)."]
-    lines += ["", f"_Generated {time.strftime('%Y-%m-%d')} by `sarsr vision evaluate`._", ""]
-    path.write_text("\n".join(lines))
-    path.with_suffix(".json").write_text(json.dumps({"rows": rows, "progressive": progressive}, indent=2))
+    report_finish(path, lines, "sarsr vision evaluate", {"rows": rows, "progressive": progressive})
