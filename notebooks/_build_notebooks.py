@@ -1,6 +1,7 @@
 """Build the exploration notebooks from the cell sources below (outputs cleared).
 
 Run `python notebooks/_build_notebooks.py` after editing; the test suite executes the results."""
+import hashlib
 from pathlib import Path
 
 import nbformat as nbf
@@ -11,6 +12,8 @@ def nb(cells, path):
     n = nbf.v4.new_notebook()
     n.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     n.cells = [nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbf.v4.new_code_cell(c.strip("\n")) for c in cells]
+    for i, cell in enumerate(n.cells):  # stable ids: rebuilding an unchanged notebook changes nothing
+        cell["id"] = hashlib.sha1(f"{path.name}:{i}:{cell.source}".encode()).hexdigest()[:8]
     nbf.write(n, path)
 
 nb(["""md:# 1. Freehand scan: how trajectory, position error and SNR change the image
@@ -260,10 +263,11 @@ else:
     print("no benchmark report yet: run the commands in the README (Recognition section)")""",
 """md:## Token recycling during a sweep: compute is architecture-only
 Each newly final strip of the image runs the first half of the ViT once; only the second half
-re-runs. The saving below is measured on an untrained `vit_tiny` (it does not depend on weights).""",
+re-runs. The saving below is measured on an untrained `vit_radar`, the progressive model of the
+benchmark (it does not depend on weights).""",
 """from sarsr.models import create_model
 from sarsr.vision.progressive import progressive_cost
-vit = create_model("vit_tiny", in_chans=1, num_classes=len(OBJECT_CLASSES)).eval()
+vit = create_model("vit_radar", in_chans=1, num_classes=len(OBJECT_CLASSES)).eval()
 for steps in (2, 4, 8):
     c = progressive_cost(vit, (1, 128, 128), steps=steps)
     print(f"{steps} sweep steps: {c['recycled_macs'] / 1e9:.2f} GMAC recycled vs {c['rerun_macs'] / 1e9:.2f} GMAC "

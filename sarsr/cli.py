@@ -205,7 +205,7 @@ def _cmd_vision(args) -> int:
         if args.progressive:
             label, spec = next(((k, v) for k, v in models.items() if _is_token_vit(v)), (None, None))
             if label is None:
-                raise CLIError("--progressive needs a token-ViT classifier (vit_tiny / vit_small) among --model")
+                raise CLIError("--progressive needs a token-ViT classifier (vit_radar / vit_tiny / vit_small) among --model")
             rep = progressive_report(spec, args.test, steps=args.steps, limit=args.limit)
             rep["method"] = label
             for f, a in zip(rep["fraction"], rep["accuracy"]):

@@ -43,7 +43,7 @@ def tiny(tmp_path_factory):
 
 
 def test_shipped_configs_load():
-    for name in ("mobile_srvit_paper", "srvit_hsm", "srvit_shsa", "sr_cnn"):
+    for name in ("mobile_srvit_paper", "srvit_hsm", "srvit_hsm_finetune", "srvit_shsa", "sr_cnn"):
         cfg = load_config(name)
         assert cfg["model"]["name"] and cfg["train"]["steps"] > 0
     paper = load_config("mobile_srvit_paper")
@@ -100,6 +100,32 @@ def test_resume_continues_exactly(tiny, tmp_path):
     for f in ("best.pt", "loss.png", "config.toml"):
         assert (tmp_path / "a" / f).exists()
     assert any(r["val_psnr"] for r in rows_a)
+
+
+def test_init_fine_tunes_from_another_run(tiny, tmp_path):
+    train(tiny, tmp_path / "a", progress=False, log=lambda *a: None)
+    src = torch.load(tmp_path / "a" / "model.pt")
+    msgs = []
+    # one step at lr 0: the fine-tuned run's weights are exactly the source run's
+    for ck in ("model.pt", "last.pt"):
+        res = train(tiny, tmp_path / f"ft_{ck}", progress=False, log=msgs.append,
+                    overrides={"train.init": str(tmp_path / "a" / ck), "train.steps": 1, "train.lr": 0.0})
+        assert res["step"] == 1
+        got = torch.load(tmp_path / f"ft_{ck}" / "model.pt")
+        weights = [k for k in src if "running_" not in k and "num_batches" not in k]  # BN stats move
+        assert weights and all(torch.equal(src[k], got[k]) for k in weights)
+    assert any("fine-tuning from" in m for m in msgs)
+    from sarsr.train import export_weights, run_config
+
+    assert run_config(tmp_path / "ft_model.pt")["train"]["init"].endswith("model.pt")  # --set kept
+    import json
+
+    meta = json.loads(export_weights(tmp_path / "ft_model.pt", "model.pt", dest=tmp_path / "w")
+                      .with_suffix(".json").read_text())
+    assert "--set train.init=" in meta["reproduce"] and "earlier run" in meta["reproduce"]
+    with pytest.raises(FileNotFoundError, match="train.init"):
+        train(tiny, tmp_path / "bad", progress=False, log=lambda *a: None,
+              overrides={"train.init": str(tmp_path / "nope.pt")})
 
 
 def test_torchrun_two_cpu_processes(tiny, tmp_path):

@@ -172,6 +172,14 @@ def vit_tiny(in_chans=3, num_classes=1000, drop_path_rate=0.0):
     return VisionTransformer(in_chans, num_classes, 192, 12, 3, 4.0, 16, (14, 14), drop_path_rate)
 
 
+@register_model("classification", (3, 128, 128), _DEIT)
+def vit_radar(in_chans=3, num_classes=1000, drop_path_rate=0.1):
+    """Compact token ViT for 128 x 128 radar images: patch 8 (a 16 x 16 token grid), width 128,
+    depth 6, 4 heads (1.2M params, ~0.4 GMAC per 128 x 128 image). Small enough to train from
+    scratch on a few thousand simulated scans; the TORE progressive-recognition model."""
+    return VisionTransformer(in_chans, num_classes, 128, 6, 4, 4.0, 8, (16, 16), drop_path_rate)
+
+
 @register_model("classification", (3, 224, 224), _DEIT)
 def vit_small(in_chans=3, num_classes=1000, drop_path_rate=0.0):
     """DeiT-Small configuration: patch 16, width 384, depth 12, 6 heads (22M params)."""

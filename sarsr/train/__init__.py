@@ -1,10 +1,10 @@
 """Training and evaluation of the super-resolution networks (BasicSR-style split: configs,
 losses, trainer; architectures live in :mod:`sarsr.models`, metrics in :mod:`sarsr.metrics`)."""
 
-from .config import CONFIG_DIR, ConfigError, load_config
+from .config import CONFIG_DIR, ConfigError, load_config, run_config
 from .export import export_weights
 from .losses import LOSSES, get_loss
 from .trainer import StepBatchSampler, lr_factor, train, validate
 
-__all__ = ["CONFIG_DIR", "ConfigError", "load_config", "LOSSES", "get_loss", "StepBatchSampler",
+__all__ = ["CONFIG_DIR", "ConfigError", "load_config", "run_config", "LOSSES", "get_loss", "StepBatchSampler",
            "lr_factor", "train", "validate", "export_weights"]

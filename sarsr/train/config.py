@@ -14,7 +14,9 @@ Schema (defaults in brackets); unknown keys are rejected naming the key::
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"],
                  seed [0], checkpoint_every [250], val_every [1000], log_every [25],
-                 amp [true] (CUDA only), grad_clip [0 = off]
+                 amp [true] (CUDA only), grad_clip [0 = off], init [""] (fine-tune: start
+                 from the model weights of a checkpoint, e.g. another run's best.pt, with a
+                 fresh optimizer and schedule; ignored when resuming)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "CONFIG_DIR", "DEFAULTS", "ConfigError"]
+__all__ = ["load_config", "run_config", "CONFIG_DIR", "DEFAULTS", "ConfigError"]
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 _REQ = object()
@@ -42,7 +44,7 @@ DEFAULTS = {
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
-              "log_every": 25, "amp": True, "grad_clip": 0.0},
+              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": ""},
 }
 _CHOICES = {"task": ("super_resolution", "classification", "segmentation"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
             "train.loss": ("l1", "charbonnier", "mse"), "data.source": ("empm", "backprojection", "rma")}
@@ -102,6 +104,22 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     if cfg["train"]["steps"] < 1 or cfg["train"]["batch_size"] < 1:
         raise ConfigError(f"{p}: train.steps and train.batch_size must be >= 1")
     cfg["data"]["train"] = str(Path(cfg["data"]["train"]).expanduser())
+    if cfg["train"]["init"]:
+        cfg["train"]["init"] = str(Path(cfg["train"]["init"]).expanduser())
     cfg["_source"] = str(p)
     cfg["_overrides"] = {k: v for k, v in (overrides or {}).items()}
     return cfg
+
+
+def run_config(run_dir) -> dict:
+    """The effective config of a training run folder: the one stored in its ``last.pt``
+    checkpoint (``--set`` overrides included), else its ``config.toml`` (overrides there are
+    comments only)."""
+    run = Path(run_dir)
+    if (run / "last.pt").exists():
+        import torch
+
+        ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+        if isinstance(ck, dict) and "config" in ck:
+            return ck["config"]
+    return load_config(run / "config.toml")

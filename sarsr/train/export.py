@@ -16,15 +16,24 @@ __all__ = ["export_weights"]
 MAX_BYTES = 5 * 1024 * 1024
 
 
+def _reproduce(cfg) -> str:
+    """The ``sarsr train`` command line that produced a run (with its ``--set`` overrides)."""
+    sets = "".join(f" --set {k}={v}" for k, v in (cfg.get("_overrides") or {}).items())
+    cmd = f"sarsr train {cfg['name']}{sets}  # config: sarsr/train/configs/{cfg['name']}.toml"
+    if cfg["train"].get("init"):
+        cmd += f"; starts from the weights of an earlier run: {cfg['train']['init']}"
+    return cmd
+
+
 def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None = None,
                    dest=WEIGHTS_DIR) -> Path:
     """Copy ``run_dir/checkpoint`` into the package as the shipped weights of the run's model.
     Returns the written ``.pt`` path. Refuses files over 5 MB."""
     run = Path(run_dir)
     cfg_text = (run / "config.toml").read_text()
-    from .config import load_config
+    from .config import run_config
 
-    cfg = load_config(run / "config.toml")
+    cfg = run_config(run)  # effective config: --set overrides (e.g. train.init) included
     name = cfg["model"]["name"]
     model_entry(name)
     state = torch.load(run / checkpoint, map_location="cpu", weights_only=False)
@@ -48,6 +57,6 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
             "trained_steps": step,
             "validation": [{k: r[k] for k in ("step", "val_psnr", "val_ssim", "val_acc") if r.get(k)} for r in val],
             "config_toml": cfg_text, "evaluation": evaluation,
-            "reproduce": f"sarsr train {cfg['name']}  # config: sarsr/train/configs/{cfg['name']}.toml"}
+            "reproduce": _reproduce(cfg)}
     pt.with_suffix(".json").write_text(json.dumps(meta, indent=2))
     return pt

@@ -115,6 +115,16 @@ def lr_factor(step, cfg_train) -> float:
     return 1.0
 
 
+def _init_weights(path, device) -> dict:
+    """Model state dict from ``path``: a ``best.pt`` / ``model.pt`` state dict or a ``last.pt``
+    training checkpoint (its ``"model"`` entry)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"train.init: no checkpoint at {path}")
+    ck = torch.load(path, map_location=device, weights_only=False)
+    return ck["model"] if isinstance(ck, dict) and "model" in ck and "step" in ck else ck
+
+
 def _atomic_save(obj, path: Path):
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     torch.save(obj, tmp)
@@ -206,8 +216,13 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         start, best = ck["step"], ck["best_psnr"]
         if main:
             log(f"resuming {out} at step {start}")
-    elif main and (out / "log.csv").exists():
-        (out / "log.csv").unlink()
+    else:
+        if t["init"]:
+            model.load_state_dict(_init_weights(t["init"], dev))
+            if main:
+                log(f"fine-tuning from the weights in {t['init']}")
+        if main and (out / "log.csv").exists():
+            (out / "log.csv").unlink()
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     loss_fn = task.loss
     end = min(t["steps"], max_steps) if max_steps else t["steps"]

@@ -14,16 +14,11 @@ def load_classifier(path, device=None):
     import torch
 
     from ..models import create_model
-    from ..train import load_config
+    from ..train import run_config
 
     p = Path(path)
     ck = torch.load(p, map_location="cpu", weights_only=False)
-    if isinstance(ck, dict) and "config" in ck:
-        cfg = ck["config"]
-    elif (p.parent / "last.pt").exists():  # the effective config, --set overrides included
-        cfg = torch.load(p.parent / "last.pt", map_location="cpu", weights_only=False)["config"]
-    else:
-        cfg = load_config(p.parent / "config.toml")
+    cfg = ck["config"] if isinstance(ck, dict) and "config" in ck else run_config(p.parent)
     state = ck["model"] if isinstance(ck, dict) and "model" in ck else ck
     net = create_model(cfg["model"]["name"], in_chans=1, num_classes=len(OBJECT_CLASSES), **cfg["model"]["options"])
     net.load_state_dict(state)

@@ -38,7 +38,7 @@ def progressive_report(model, test_root, steps: int = 4, split=None, limit=None)
     """Accuracy after each sweep step (fraction of patch rows final) and MACs recycled vs re-run."""
     net = load_classifier(model) if not isinstance(model, torch.nn.Module) else model
     if not hasattr(net, "patch_grid"):
-        raise ValueError("progressive recognition needs a token ViT (vit_tiny / vit_small)")
+        raise ValueError("progressive recognition needs a token ViT (vit_radar / vit_tiny / vit_small)")
     cfg = getattr(net, "sarsr_config", None)
     ds = RecognitionDataset(test_root, size=cfg["data"]["size"] if cfg else None)
     n = len(ds) if limit is None else min(limit, len(ds))

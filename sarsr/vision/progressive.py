@@ -32,7 +32,7 @@ def sweep_masks(gh: int, gw: int, steps: int) -> list[torch.Tensor]:
 @torch.no_grad()
 def progressive_predictions(model, x: torch.Tensor, steps: int = 4, split: int | None = None):
     """Logits after each sweep step (list of (B, classes)), using a TokenRecycler that splits
-    ``model`` (a token ViT such as ``vit_tiny``) at ``split`` (default: half its depth)."""
+    ``model`` (a token ViT such as ``vit_radar``) at ``split`` (default: half its depth)."""
     model.eval()
     split = len(model.blocks) // 2 if split is None else split
     rec = TokenRecycler(model, split)
