@@ -44,22 +44,20 @@ def count_macs(model: nn.Module, input_size, batch: int = 1) -> int:
 @torch.no_grad()
 def cpu_latency_ms(model: nn.Module, input_size, batch: int = 1, repeat: int = 5,
                    warmup: int = 1, threads: int | None = None) -> float:
-    """Median wall time per image (ms) of eval-mode forward passes on CPU (inference mode: no
-    autograd bookkeeping)."""
+    """Median wall time per image (ms) of eval-mode forward passes on CPU."""
     model.eval()
     old = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
     try:
-        with torch.inference_mode():
-            x = torch.randn(batch, *input_size)
-            for _ in range(warmup):
-                model(x)
-            times = []
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                model(x)
-                times.append(time.perf_counter() - t0)
+        x = torch.randn(batch, *input_size)
+        for _ in range(warmup):
+            model(x)
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - t0)
     finally:
         torch.set_num_threads(old)
     times.sort()
