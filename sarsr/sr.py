@@ -26,7 +26,7 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
     weights), a checkpoint / state-dict path (a training run's ``model.pt``, ``best.pt`` or
     ``last.pt``; the architecture is read from the run's config), or an ``nn.Module``.
     Returned in eval mode, reparameterised."""
-    from .models import create_model, reparameterize
+    from .models import create_model, model_state, reparameterize
 
     if isinstance(model, torch.nn.Module):
         return model.eval()
@@ -44,13 +44,12 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
         ck = torch.load(path, map_location="cpu", weights_only=False)
         cfg = ck.get("config") if isinstance(ck, dict) and "model" in ck else None
         if cfg is None:
-            cfg_path = path.parent / "config.toml"
-            if not cfg_path.exists():
+            if not (path.parent / "config.toml").exists():
                 raise FileNotFoundError(f"{path}: cannot tell the architecture (no config.toml beside it)")
-            from .train import load_config
+            from .train import run_config
 
-            cfg = load_config(cfg_path)
-        state = ck["model"] if isinstance(ck, dict) and "model" in ck else ck
+            cfg = run_config(path.parent)  # the run's effective config, --set overrides included
+        state = model_state(ck)
         net = create_model(cfg["model"]["name"], in_chans=2 if cfg["data"]["complex_input"] else 1,
                            **cfg["model"]["options"])
         net.load_state_dict(state)

@@ -13,7 +13,7 @@ Every model offers ``forward``, ``forward_features`` and (backbones) ``forward_h
 from ..nn import reparameterize
 from . import efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
 from .complexity import count_macs, count_params, cpu_latency_ms
-from .registry import create_model, list_models, model_entry, register_model, weights_path
+from .registry import create_model, list_models, model_entry, model_state, register_model, weights_path
 
-__all__ = ["create_model", "list_models", "model_entry", "register_model", "weights_path",
+__all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path",
            "reparameterize", "count_params", "count_macs", "cpu_latency_ms"]

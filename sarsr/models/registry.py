@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
-           "weights_path"]
+           "weights_path", "model_state"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -106,8 +106,13 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
             have = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt")) if WEIGHTS_DIR.exists() else []
             raise FileNotFoundError(f"no shipped weights for {name!r} (shipped: {have or 'none'})")
     if path is not None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-            state = state["model"]
-        model.load_state_dict(state)
+        model.load_state_dict(model_state(torch.load(path, map_location="cpu", weights_only=True)))
     return model
+
+
+def model_state(checkpoint) -> dict:
+    """The model state dict in a loaded checkpoint: a training checkpoint (``last.pt``, whose
+    ``"model"`` entry holds it) or a plain state dict (``best.pt``, ``model.pt``, shipped weights)."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
+        return checkpoint["model"]
+    return checkpoint

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..models.registry import WEIGHTS_DIR, model_entry
+from ..models.registry import WEIGHTS_DIR, model_entry, model_state
 
 __all__ = ["export_weights"]
 
@@ -36,9 +36,7 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
     cfg = run_config(run)  # effective config: --set overrides (e.g. train.init) included
     name = cfg["model"]["name"]
     model_entry(name)
-    state = torch.load(run / checkpoint, map_location="cpu", weights_only=False)
-    if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
-        state = state["model"]
+    state = model_state(torch.load(run / checkpoint, map_location="cpu", weights_only=False))
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     pt = dest / f"{name}.pt"

@@ -25,7 +25,7 @@ import torch
 import torch.distributed as dist
 
 from ..data import SARDataset, read_manifest
-from ..models import count_params, create_model
+from ..models import count_params, create_model, model_state
 from .config import load_config
 from .losses import get_loss
 
@@ -121,8 +121,7 @@ def _init_weights(path, device) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"train.init: no checkpoint at {path}")
-    ck = torch.load(path, map_location=device, weights_only=False)
-    return ck["model"] if isinstance(ck, dict) and "model" in ck and "step" in ck else ck
+    return model_state(torch.load(path, map_location=device, weights_only=False))
 
 
 def _atomic_save(obj, path: Path):
