@@ -176,3 +176,62 @@ def format_model_rows(rows: list[ModelRow]) -> str:
         lines.append(f"{r.name:<18}{r.task:<18}{'x'.join(map(str, r.input_size)):<12}{r.params:>12,}"
                      f"{r.macs / 1e9:>9.3f}{r.ms_eager:>10.1f}{r.ms_fused:>10.1f}")
     return "\n".join(lines)
+
+
+#: Training-step variants of :func:`bench_train_step`: name -> (batch, crop, channels_last, compile).
+TRAIN_VARIANTS = {
+    "baseline (batch 8, crop 128)": (8, 128, False, False),
+    "channels_last": (8, 128, True, False),
+    "batch 16, crop 96": (16, 96, False, False),
+    "batch 4, crop 192": (4, 192, False, False),
+    "torch.compile": (8, 128, False, True),
+}
+
+
+def bench_train_step(model: str = "srvit_hsm", variants=None, steps: int = 8, warmup: int = 2,
+                     loss: str = "l1_peak", progress=None) -> list[dict]:
+    """Time one optimiser step (forward, loss, backward, AdamW) of an SR network on random
+    data for several CPU variants, side by side in one run.
+
+    Returns rows with ``s_per_step`` and ``ms_per_mpix`` (milliseconds per million training
+    pixels: the cost that matters when comparing crop and batch sizes).
+    """
+    import torch
+
+    from .models import create_model
+    from .train.losses import get_loss
+
+    rows = []
+    loss_fn = get_loss(loss)
+    for name, (batch, crop, channels_last, compiled) in (variants or TRAIN_VARIANTS).items():
+        if progress:
+            progress(name)
+        torch.manual_seed(0)
+        net = create_model(model)
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        net = net.to(memory_format=fmt).train()
+        step_net = torch.compile(net) if compiled else net
+        opt = torch.optim.AdamW(net.parameters(), 1e-4)
+        x = torch.rand(batch, 1, crop, crop).contiguous(memory_format=fmt)
+        y = torch.rand(batch, 1, crop, crop)
+        times = []
+        for i in range(warmup + steps):
+            t0 = time.perf_counter()
+            lo = loss_fn(step_net(x).float(), y)
+            opt.zero_grad(set_to_none=True)
+            lo.backward()
+            opt.step()
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+        s = float(np.median(times))
+        rows.append(dict(variant=name, batch=batch, crop=crop, s_per_step=s,
+                         ms_per_mpix=1e3 * s / (batch * crop * crop / 1e6)))
+    return rows
+
+
+def format_train_rows(rows: list[dict]) -> str:
+    base = rows[0]["ms_per_mpix"]
+    out = [f"{'variant':<30} {'s/step':>8} {'ms/Mpix':>9} {'vs first':>9}"]
+    for r in rows:
+        out.append(f"{r['variant']:<30} {r['s_per_step']:8.3f} {r['ms_per_mpix']:9.1f} {base / r['ms_per_mpix']:8.2f}x")
+    return "\n".join(out)

@@ -12,7 +12,16 @@ class CLIError(Exception):
 
 
 def _cmd_bench(args) -> int:
-    from .bench import bench_models, bench_radar, format_model_rows, format_rows
+    from .bench import bench_models, bench_radar, bench_train_step, format_model_rows, format_rows, format_train_rows
+
+    if args.what == "train":
+        import torch
+
+        model = args.models if args.models not in (None, "*") else "srvit_hsm"
+        print(f"sarsr bench train --models {model} (torch {torch.__version__}, {torch.get_num_threads()} threads)",
+              flush=True)
+        print(format_train_rows(bench_train_step(model, progress=lambda m: print("  running " + m, flush=True))))
+        return 0
 
     if args.what == "models":
         import torch
@@ -62,7 +71,8 @@ def _cmd_dataset(args) -> int:
     if args.store:
         scenario = scenario.with_store([x.strip() for x in args.store.split(",") if x.strip()])
     m = generate_dataset(scenario, args.out, args.count, seed=args.seed, workers=args.workers,
-                         scheduler=args.scheduler, shard_size=args.shard_size, progress=not args.quiet)
+                         scheduler=args.scheduler, shard_size=args.shard_size, progress=not args.quiet,
+                         force=args.force)
     rate = f", {m['scans_per_hour']:.0f} scans/hour" if m.get("scans_per_hour") else ""
     print(f"{args.out}: {m['count']} records in {len(m['shards'])} shards "
           f"({m['generated_records']} generated in {m['generation_seconds']:.1f} s{rate})")
@@ -89,8 +99,10 @@ def _cmd_train(args) -> int:
 
     cfg = load_config(args.config, _parse_sets(args.set))
     out = args.out or str(Path("~/.cache/sarsr/runs").expanduser() / cfg["name"])
+    if args.max_steps is not None and args.max_steps < 1:
+        raise CLIError(f"--max-steps must be >= 1, got {args.max_steps}")
     s = train(cfg, out, resume=not args.restart, max_steps=args.max_steps, device=args.device,
-              progress=not args.quiet)
+              progress=not args.quiet, force_config=args.force_config)
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         what = {"val_psnr": "PSNR {:.2f} dB", "val_acc": "accuracy {:.3f}", "val_miou": "mIoU {:.3f}"}
         print(f"{s['out']}: step {s['step']}, best validation " + what.get(s["primary"], "{:.4g}").format(s["best_val"]))
@@ -98,20 +110,31 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from .train.evaluate import evaluate, robustness, write_report
+    from .train.evaluate import evaluate, input_psnr, robustness, write_report
 
+    if args.limit is not None and args.limit < 1:
+        raise CLIError(f"--limit must be >= 1, got {args.limit}")
+    if args.report and Path(args.report).exists() and not args.force:
+        raise CLIError(f"{args.report} exists; pass --force to overwrite")
     models = {}
     for spec in args.model or []:
         label, _, what = spec.partition("=")
         models[label] = what or label
-    rows = evaluate(args.test, models, limit=args.limit, baselines=not args.no_baselines,
-                    progress=not args.quiet)
+    results = {}
+    for test in args.test:
+        rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet)
+        results[test] = rows
+        inp = input_psnr(rows)
+        print(f"== {test}")
+        for r in sorted(rows, key=lambda r: -r["psnr_db"]):
+            gain = f" ({r['psnr_db'] - inp:+.2f})" if inp is not None else ""
+            extra = f"  {r['params']:>8,} params {r['gmacs']:6.2f} GMAC" if "params" in r else ""
+            print(f"{r['method']:<26} PSNR {r['psnr_db']:6.2f} dB{gain:<9} SSIM {r['ssim']:.4f}  "
+                  f"recall {r['point_recall']:.3f}  ratio {r['point_amplitude_ratio']:.2f}  "
+                  f"false {r['false_points']:.2f}{extra}")
     curve = robustness(models, count=args.robustness_count, progress=not args.quiet) if args.robustness else None
-    for r in sorted(rows, key=lambda r: -r["psnr_db"]):
-        extra = f"  {r['params']:>8,} params {r['gmacs']:6.2f} GMAC" if "params" in r else ""
-        print(f"{r['method']:<26} PSNR {r['psnr_db']:6.2f} dB  SSIM {r['ssim']:.4f}{extra}")
     if args.report:
-        write_report(args.report, rows, args.test, curve, command="sarsr " + " ".join(sys.argv[1:]))
+        write_report(args.report, results, curve=curve, command="sarsr " + " ".join(sys.argv[1:]))
         print(f"wrote {args.report}")
     return 0
 
@@ -234,7 +257,10 @@ def _add_train_args(t) -> None:
     t.add_argument("--max-steps", type=int, default=None, help="stop at this step (schedule unchanged)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. train.lr=5e-4")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
-    t.add_argument("--restart", action="store_true", help="ignore an existing checkpoint and start over")
+    t.add_argument("--restart", action="store_true",
+                   help="start over in --out: ignore its checkpoint and replace its run files")
+    t.add_argument("--force-config", action="store_true",
+                   help="resume although the config differs from the checkpoint's (the changes apply from here on)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -254,7 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="Examples:\n  sarsr bench radar --size paper\n"
                               "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("what", choices=["radar", "models"], help="what to benchmark")
+    b.add_argument("what", choices=["radar", "models", "train"],
+                   help="what to benchmark (train: one SR training step in CPU variants)")
     b.add_argument("--size", default=None,
                    help="radar: paper (default; 40,000 channels, 200x200 image, 1,000 scatterers), "
                         "small or smoke. models: square input side in pixels (default: each "
@@ -282,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--store", default=None,
                     help="override the scenario's [store]: comma list of empm, backprojection, rma, label")
     ds.add_argument("--list", action="store_true", help="list the scenario presets and exit")
+    ds.add_argument("--force", action="store_true",
+                    help="write into a non-empty folder that holds no sarsr dataset")
     ds.add_argument("--quiet", action="store_true", help="no progress bar")
     ds.set_defaults(func=_cmd_dataset)
 
@@ -305,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "      --model srvit_hsm=~/.cache/sarsr/runs/srvit_hsm/best.pt --robustness \\\n"
                               "      --report docs/sr_evaluation.md",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument("--test", required=True, help="test dataset folder")
+    e.add_argument("--test", required=True, action="append",
+                   help="test dataset folder (repeat for several test sets; one table each)")
     e.add_argument("--model", action="append", metavar="LABEL[=SPEC]",
                    help="network to evaluate: a registered name (shipped weights) or LABEL=checkpoint.pt")
     e.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
@@ -313,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--robustness", action="store_true", help="also the PSNR-vs-sigma curve (0-6 mm)")
     e.add_argument("--robustness-count", type=int, default=64, help="records per sigma (default 64)")
     e.add_argument("--report", default=None, help="write a markdown report (+ .json, + robustness .png)")
+    e.add_argument("--force", action="store_true", help="overwrite an existing report")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_evaluate)
 
@@ -430,16 +461,28 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from ._files import FolderBusy
+
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError, PermissionError, OSError) as exc:
+    except (CLIError, ValueError, FileNotFoundError, PermissionError, OSError, FolderBusy, MemoryError) as exc:
         if args.debug:
             raise
-        print(f"sarsr {args.command}: error: {exc}", file=sys.stderr)
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, MemoryError):
+            msg = f"out of memory ({msg}); try a smaller size"
+        print(f"sarsr {args.command}: error: {msg[:500]}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:  # pragma: no cover
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"sarsr {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
         return 130
+    except Exception as exc:  # unexpected: one line, the traceback on request
+        if args.debug:
+            raise
+        msg = " ".join(str(exc).split())[:300]
+        print(f"sarsr {args.command}: unexpected error: {type(exc).__name__}: {msg} "
+              f"(run again with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

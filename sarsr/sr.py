@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .checkpoint import load_checkpoint
 from .data.torch_dataset import preprocess_input
 
 __all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
@@ -41,7 +42,7 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
         path = Path(model)
         if not path.exists():
             raise FileNotFoundError(f"no model file {path}")
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        ck = load_checkpoint(path)
         cfg = ck.get("config") if isinstance(ck, dict) and "model" in ck else None
         if cfg is None:
             if not (path.parent / "config.toml").exists():

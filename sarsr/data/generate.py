@@ -10,10 +10,14 @@ missing, partial or corrupt ones; ``manifest.json`` and the dataset card are wri
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import time
 from pathlib import Path
+
+from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive
 
 from .scenario import Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
@@ -69,7 +73,8 @@ def _progress_bar(total, initial, desc, enabled):
 
 def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: int, seed: int = 0,
                      workers: int | None = None, scheduler: str | None = None,
-                     shard_size: int = DEFAULT_SHARD_SIZE, progress: bool = True, log=print) -> dict:
+                     shard_size: int = DEFAULT_SHARD_SIZE, progress: bool = True, log=print,
+                     force: bool = False) -> dict:
     """Generate (or complete) a dataset; returns the manifest.
 
     Parameters
@@ -82,26 +87,54 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
         threads are split evenly between workers.
     scheduler : ``tcp://host:port`` of a Dask distributed scheduler; tasks then run on its
         workers (``out`` must be on a filesystem they all see).
+    force : write into a non-empty folder that holds no sarsr dataset (refused otherwise).
+
+    One run at a time per folder (an advisory lock; a second one fails naming the owner's
+    PID). Worker processes die with the main process; SIGTERM and Ctrl-C stop the run with
+    a KeyboardInterrupt and leave the folder resumable.
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    if count < 1:
-        raise ValueError(f"count must be >= 1, got {count}")
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be an integer >= 1, got {count!r}")
+    if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size < 1:
+        raise ValueError(f"shard_size must be an integer >= 1, got {shard_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     out = Path(out)
+    spec_path = out / "generation.json"
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a folder")
+    if out.is_dir() and not spec_path.exists() and not force:
+        foreign = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+        if foreign:
+            raise ValueError(f"{out} is not empty and holds no sarsr dataset ({', '.join(foreign[:3])}"
+                             f"{', ...' if len(foreign) > 3 else ''}); choose another --out or pass --force to "
+                             f"write into it")
     out.mkdir(parents=True, exist_ok=True)
+    with FolderLock(out, "sarsr dataset run"):
+        return _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progress, log)
+
+
+def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progress, log) -> dict:
     spec = dict(scenario=sc.name, scenario_digest=sc.digest, count=count, seed=seed, shard_size=shard_size)
     spec_path = out / "generation.json"
     if spec_path.exists():
-        old = json.loads(spec_path.read_text())
+        try:
+            old = json.loads(spec_path.read_text())
+        except ValueError:
+            raise ValueError(f"{spec_path}: unreadable; delete it to start this folder over") from None
         diff = {k: (old.get(k), v) for k, v in spec.items() if old.get(k) != v}
         if diff:
             raise ValueError(f"{out} holds a different dataset ({', '.join(f'{k}: {a} != {b}' for k, (a, b) in diff.items())}); "
                              f"choose another --out")
     else:
-        spec_path.write_text(json.dumps(spec, indent=2))
+        atomic_write_text(spec_path, json.dumps(spec, indent=2))
     for stale in out.glob(".shard-*.tmp-*"):  # leftovers of killed writers are never data
-        stale.unlink()
+        pid = stale.name.rpartition("-")[2]
+        if not (pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid()):
+            stale.unlink(missing_ok=True)
     previous = json.loads((out / MANIFEST).read_text()) if (out / MANIFEST).exists() else {}
     (out / MANIFEST).unlink(missing_ok=True)
 
@@ -146,12 +179,25 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
 
             threads = max(1, ncpu // workers)
             ctx = mp.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx) as ex:
-                futs = [ex.submit(run_shard, sc, str(out), sid, s, n, seed, threads) for sid, s, n in todo]
-                for fut in done_iter(futs):
-                    r = fut.result()
-                    results.append(r)
-                    bar.update(r["count"])
+            ex = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=die_with_parent)
+            try:
+                with _terminate_as_interrupt():
+                    futs = [ex.submit(run_shard, sc, str(out), sid, s, n, seed, threads) for sid, s, n in todo]
+                    for fut in done_iter(futs):
+                        r = fut.result()
+                        results.append(r)
+                        bar.update(r["count"])
+            except BaseException:
+                for proc in list(getattr(ex, "_processes", {}).values()):  # stop the workers now
+                    proc.kill()
+                ex.shutdown(wait=True, cancel_futures=True)
+                raise
+            ex.shutdown(wait=True)
+    except KeyboardInterrupt:
+        bar.close()
+        done_now = len(done) + len(results)
+        raise KeyboardInterrupt(f"stopped after {done_now}/{len(plan)} complete shards; run the same command "
+                                f"again to finish") from None
     finally:
         bar.close()
     elapsed = time.perf_counter() - t0
@@ -169,10 +215,26 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
         manifest["scans_per_hour"] = previous["scans_per_hour"]
         manifest["workers"] = previous.get("workers")
     _write_card(out, sc, manifest)
-    tmp = out / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, out / MANIFEST)
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2))
     return manifest
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within the block, SIGTERM stops the run like Ctrl-C (KeyboardInterrupt), so the worker
+    processes are stopped and the folder stays resumable."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _write_card(out: Path, sc: Scenario, m: dict) -> None:
@@ -180,7 +242,7 @@ def _write_card(out: Path, sc: Scenario, m: dict) -> None:
     card = {k: m[k] for k in ("scenario", "scenario_digest", "count", "seed", "shard_size", "sarsr_version")}
     card.update(stored=stored, image_side=sc["grid"]["n"], extent_m=sc["grid"]["extent_m"],
                 scans_per_hour=m.get("scans_per_hour"), workers=m.get("workers"))
-    (out / "dataset_card.json").write_text(json.dumps(card, indent=2))
+    atomic_write_text(out / "dataset_card.json", json.dumps(card, indent=2))
     rate = f"{m['scans_per_hour']:.0f} scans/hour ({m['workers'] or 'dask'} workers, this run)" \
         if m.get("scans_per_hour") else "n/a (no record generated in the last run)"
     md = f"""# Dataset card: {sc.name}
@@ -201,4 +263,4 @@ Reproduce: `sarsr dataset {sc.name} --count {m['count']} --seed {m['seed']} --st
 Images are complex64 (EMPM / backprojection / RMA) on the grid x, y at the scene depth z0;
 labels are float32 in [0, 1] (Gaussian blobs, o = 1.2 mm, shapes at plateau 0.6).
 """
-    (out / "DATASET_CARD.md").write_text(md)
+    atomic_write_text(out / "DATASET_CARD.md", md)

@@ -42,29 +42,53 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     "trajectory": {
         "kind": ("str", lambda v: v in ("freehand", "raster", "linear_track"), _REQUIRED),
         "nx": ("int", _POS, 200), "ny_steps": ("int", _POS, 25),
-        "surface_peak_to_peak_m": ("float", _NONNEG, 0.03), "surface_filter_width": ("float", _POS, 3.0),
-        "lateral_jitter_m": ("float", _NONNEG, 0.0), "jitter_correlation_m": ("float", _POS, 0.02),
+        "surface_peak_to_peak_m": ("frange", _NONNEG, 0.03), "surface_filter_width": ("float", _POS, 3.0),
+        "lateral_jitter_m": ("frange", _NONNEG, 0.0), "jitter_correlation_m": ("float", _POS, 0.02),
         "n_positions": ("int", _POS, 256), "passes": ("int", _POS, 1),
         "drift_sigma_m": ("float", _NONNEG, 0.0), "drift_correlation_m": ("float", _POS, 0.05),
         "z_m": ("float", _ANY, 0.0),
     },
-    "position_error": {"sigma_m": ("float", _NONNEG, 1e-3), "z_fraction": ("float", _NONNEG, 1.0),
-                       "correlation_length_m": ("float", _NONNEG, 0.05),
-                       "iid": ("bool", _ANY, False)},
+    "position_error": {"sigma_m": ("frange", _NONNEG, 1e-3), "z_fraction": ("frange", _NONNEG, 1.0),
+                       "correlation_length_m": ("frange", _NONNEG, 0.05),
+                       "iid": ("bool", _ANY, False),
+                       # per-record probability of an i.i.d. field instead of a smooth one (overrides iid)
+                       "iid_probability": ("float", lambda v: 0 <= v <= 1, 0.0)},
     "noise": {"snr_db": ("range", _ANY, (-10.0, 50.0))},
     "scene": {
         "z0_range_m": ("range", lambda v: v[0] > 0, (0.25, 0.30)), "n_points": ("irange", lambda v: v[0] >= 0, (1, 32)),
-        "n_shapes": ("int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
+        "n_shapes": ("irange_or_int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
         "size_range_m": ("range", lambda v: v[0] > 0, (0.025, 0.035)),
         "center_range_m": ("float", _NONNEG, 0.03), "extent_m": ("float", _POS, 0.095),
         "shape_reflectivity": ("range", lambda v: v[0] > 0, (1.0, 1.0)),
+        "shape_reflectivity_log": ("bool", _ANY, False),  # draw log-uniformly over the range
+        "point_amplitude_range": ("range", lambda v: v[0] > 0, (0.5, 1.0)),
+        "point_spacing_m": ("frange", _POS, 4 * 1.2e-3),  # minimum distance between scatterers
         "objects": ("list[str]", _ANY, None),  # recognition: one object of these classes per scene
     },
     "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},
-    "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8)},
+    "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8),
+                       # aperture taper, drawn uniformly per record from this list
+                       "taper": ("list[str]", lambda v: all(t in ("none", "hann", "hamming") for t in v), ("none",)),
+                       # the network-input image stored as ``input``: method drawn per record
+                       "input": ("list[str]", lambda v: all(t in ("empm", "backprojection") for t in v), ("empm",)),
+                       "input_weights": ("list[float]", lambda v: all(w >= 0 for w in v) and sum(v) > 0, None)},
     "store": {"empm": ("bool", _ANY, True), "backprojection": ("bool", _ANY, False),
-              "rma": ("bool", _ANY, False), "label": ("bool", _ANY, True)},
+              "rma": ("bool", _ANY, False), "label": ("bool", _ANY, True),
+              "input": ("bool", _ANY, False)},
 }
+
+
+#: Keys added after datasets were first generated (digest-neutral at their defaults).
+_ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
+               "scene.point_spacing_m", "reconstruction.taper", "reconstruction.input",
+               "reconstruction.input_weights", "store.input")
+
+
+def _passes(kind, check, v) -> bool:
+    """Apply a key's check; for a number-or-range key given as a range, to both ends."""
+    if kind in ("frange", "irange_or_int") and isinstance(v, tuple):
+        return all(check(x) for x in v)
+    return check(v)
 
 
 def _check_value(key, kind, v):
@@ -87,6 +111,15 @@ def _check_value(key, kind, v):
         if not isinstance(v, str):
             raise bad("a string")
         return v
+    if kind == "frange":  # a number, or [low, high] drawn uniformly per record
+        return _check_value(key, "range", v) if isinstance(v, list) else _check_value(key, "float", v)
+    if kind == "irange_or_int":
+        return _check_value(key, "irange", v) if isinstance(v, list) else _check_value(key, "int", v)
+    if kind == "list[float]":
+        if (not isinstance(v, list) or not v
+                or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)):
+            raise bad("a non-empty list of numbers")
+        return tuple(float(x) for x in v)
     if kind in ("range", "irange"):
         num = int if kind == "irange" else (int, float)
         if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, num) for x in v)
@@ -116,7 +149,13 @@ class Scenario:
     @property
     def digest(self) -> str:
         """SHA-256 of the normalised config: two files meaning the same acquisition match."""
-        return hashlib.sha256(json.dumps(self.config, sort_keys=True).encode()).hexdigest()[:16]
+        cfg = json.loads(json.dumps(self.config))
+        for dotted in _ADDED_KEYS:  # keys added later: at their default they leave the digest as it was
+            section, leaf = dotted.split(".")
+            default = SCHEMA[section][leaf][2]
+            if section in cfg and leaf in cfg[section] and json.loads(json.dumps(default)) == cfg[section][leaf]:
+                del cfg[section][leaf]
+        return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: dict) -> "Scenario":
         """Copy with dotted keys replaced (``{"position_error.sigma_m": 0.002}``), validated
@@ -128,7 +167,7 @@ class Scenario:
                 raise ScenarioError(f"unknown key {key!r}")
             kind, check, _ = SCHEMA[section][leaf]
             v = _check_value(key, kind, val)
-            if not check(v):
+            if not _passes(kind, check, v):
                 raise ScenarioError(f"{key}: value {val!r} out of range")
             cfg[section][leaf] = list(v) if isinstance(v, tuple) else v
         cfg = json.loads(json.dumps(cfg))
@@ -148,8 +187,8 @@ class Scenario:
             raise ScenarioError(f"store: unknown item(s) {sorted(bad)}; valid: {', '.join(sorted(valid))}")
         cfg = json.loads(json.dumps(self.config))
         cfg["store"] = {k: k in keep for k in SCHEMA["store"]}
-        if not (cfg["store"]["empm"] or cfg["store"]["backprojection"] or cfg["store"]["rma"]):
-            raise ScenarioError("store: at least one of empm, backprojection, rma must be kept")
+        if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
+            raise ScenarioError("store: at least one of empm, backprojection, rma, input must be kept")
         lines = [l for l in self.text.splitlines()]
         text = "\n".join(lines) + "\n# --store override: " + ",".join(sorted(keep)) + "\n"
         return Scenario(self.name, cfg, text, self.source)
@@ -180,7 +219,7 @@ class Scenario:
                     raise ScenarioError(f"{source}: unknown key '{full}' (valid: {', '.join(sorted(keys))})")
                 kind, check, _ = keys[k]
                 val = _check_value(full, kind, v)
-                if not check(val):
+                if not _passes(kind, check, val):
                     raise ScenarioError(f"{source}: {full}: value {v!r} out of range")
                 if k == "objects":
                     from ..vision.objects import OBJECT_CLASSES
@@ -202,8 +241,12 @@ class Scenario:
                 cfg[section] = out
             else:
                 cfg.update(out)
-        if not (cfg["store"]["empm"] or cfg["store"]["backprojection"] or cfg["store"]["rma"]):
-            raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma must be true")
+        if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
+            raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma, input must be true")
+        w = cfg["reconstruction"]["input_weights"]
+        if w is not None and len(w) != len(cfg["reconstruction"]["input"]):
+            raise ScenarioError(f"{source}: reconstruction.input_weights: {len(w)} weights for "
+                                f"{len(cfg['reconstruction']['input'])} methods in reconstruction.input")
         return cls(cfg["name"], cfg, text, source)
 
 

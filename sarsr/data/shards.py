@@ -3,7 +3,8 @@ complete, with per-dataset CRC32 checksums so corrupt or partial files are detec
 
 Layout of ``shard-NNNNN.h5`` (n = records in the shard, P = image side):
 
-- ``empm`` / ``backprojection`` / ``rma``: complex64 (n, P, P), present when stored;
+- ``empm`` / ``backprojection`` / ``rma`` / ``input``: complex64 (n, P, P), present when stored;
+- ``input_method`` / ``taper``: variable-length strings (n,), when the scenario draws them;
 - ``label``: float32 (n, P, P);
 - ``index`` int64 (n,), ``snr_db`` / ``z0_m`` / ``pos_error_rms_m`` float64 (n,);
 - ``scene_json``: variable-length UTF-8 strings (n,);
@@ -21,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["IMAGE_KEYS", "SCALAR_KEYS", "shard_name", "write_shard", "verify_shard", "ShardError"]
+__all__ = ["IMAGE_KEYS", "SCALAR_KEYS", "STRING_KEYS", "shard_name", "write_shard", "verify_shard", "ShardError"]
 
-IMAGE_KEYS = ("empm", "backprojection", "rma", "label")
+IMAGE_KEYS = ("empm", "backprojection", "rma", "input", "label")
+STRING_KEYS = ("input_method", "taper")
 SCALAR_KEYS = ("snr_db", "z0_m", "pos_error_rms_m")
 
 
@@ -68,6 +70,11 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
                 cls = np.array([r["class_id"] for r in records], np.int64)
                 f.create_dataset("class_id", data=cls)
                 crcs["class_id"] = _crc(cls)
+            for key in STRING_KEYS:
+                if key in records[0]:
+                    vals = [r[key] for r in records]
+                    f.create_dataset(key, data=vals, dtype=h5py.string_dtype())
+                    crcs[key] = zlib.crc32("\n".join(vals).encode())
             scenes = [r["scene_json"] for r in records]
             f.create_dataset("scene_json", data=scenes, dtype=h5py.string_dtype())
             crcs["scene_json"] = zlib.crc32("\n".join(scenes).encode())
@@ -104,7 +111,7 @@ def verify_shard(path: Path, start: int, count: int, seed: int, digest: str, ful
             if full:
                 crcs = json.loads(a["crc32"])
                 for key, want in crcs.items():
-                    if key == "scene_json":
+                    if key == "scene_json" or key in STRING_KEYS:
                         got = zlib.crc32("\n".join(s.decode() if isinstance(s, bytes) else s
                                                    for s in f[key][()]).encode())
                     else:

@@ -18,18 +18,46 @@ def record_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
 
 
+def draw(rng, value):
+    """A scenario value that may be a range: a number is returned as is (no random draw),
+    ``(lo, hi)`` is drawn uniformly (no draw when lo == hi)."""
+    if isinstance(value, (tuple, list)):
+        lo, hi = value
+        return float(rng.uniform(lo, hi)) if hi > lo else float(lo)
+    return value
+
+
+def draw_int(rng, value):
+    """Like :func:`draw` for integers: ``(lo, hi)`` is drawn from {lo, ..., hi}."""
+    if isinstance(value, (tuple, list)):
+        lo, hi = value
+        return int(rng.integers(lo, hi + 1)) if hi > lo else int(lo)
+    return int(value)
+
+
+def draw_choice(rng, options, weights=None):
+    """One of ``options`` (no random draw when there is only one)."""
+    if len(options) == 1:
+        return options[0]
+    p = None if weights is None else np.asarray(weights, float) / np.sum(weights)
+    return options[int(rng.choice(len(options), p=p))]
+
+
 def build_scan(sc: Scenario, rng):
     from .. import radar
 
     t, pe = sc["trajectory"], sc["position_error"]
-    sig = pe["sigma_m"]
-    err = radar.PositionError((sig, sig, sig * pe["z_fraction"]), pe["correlation_length_m"], pe["iid"])
+    sig = draw(rng, pe["sigma_m"])
+    zf = draw(rng, pe["z_fraction"])
+    ell = draw(rng, pe["correlation_length_m"])
+    iid = bool(rng.random() < pe["iid_probability"]) if pe.get("iid_probability", 0) > 0 else pe["iid"]
+    err = radar.PositionError((sig, sig, sig * zf), ell, iid)
     arr = sc["array"]["preset"]
     if t["kind"] == "freehand":
         return radar.freehand_scan(arr, nx=t["nx"], ny_steps=t["ny_steps"],
-                                   surface_peak_to_peak=t["surface_peak_to_peak_m"],
+                                   surface_peak_to_peak=draw(rng, t["surface_peak_to_peak_m"]),
                                    surface_filter_width=t["surface_filter_width"],
-                                   lateral_jitter=t["lateral_jitter_m"],
+                                   lateral_jitter=draw(rng, t["lateral_jitter_m"]),
                                    jitter_correlation=t["jitter_correlation_m"], error=err, rng=rng)
     if t["kind"] == "raster":
         return radar.raster_scan(arr, nx=t["nx"], ny_steps=t["ny_steps"], z=t["z_m"]).with_error(err, rng)
@@ -49,6 +77,9 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
 
     - ``empm``, ``backprojection``, ``rma``: complex64 (n, n) images (those enabled in
       ``[store]``), on the grid x, y in [-extent, extent) at the scene depth z0;
+    - ``input`` (``store.input``): the network-input image, reconstructed by a method drawn
+      per record from ``reconstruction.input``, named in ``input_method``;
+    - ``taper``: the aperture taper applied to the echo (when the scenario draws tapers);
     - ``label``: float32 (n, n) ideal image in [0, 1];
     - ``snr_db``, ``z0_m``, ``pos_error_rms_m`` (RMS of estimated - true positions, m);
     - ``scene_json``: the scene description (shapes, points, amplitudes) as JSON.
@@ -77,24 +108,46 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     else:
         shapes = s["shapes"] if s["shapes"] is not None else radar.SHAPES
         scene, z0 = radar.random_scene(rng, z0_range=s["z0_range_m"], n_points=s["n_points"], shapes=shapes,
-                                       n_shapes=s["n_shapes"], size_range=s["size_range_m"],
+                                       n_shapes=draw_int(rng, s["n_shapes"]), size_range=s["size_range_m"],
                                        center_range=s["center_range_m"], extent=s["extent_m"],
-                                       shape_reflectivity=s["shape_reflectivity"])
+                                       shape_reflectivity=s["shape_reflectivity"],
+                                       shape_reflectivity_log=s.get("shape_reflectivity_log", False),
+                                       point_amplitude_range=s.get("point_amplitude_range", (0.5, 1.0)),
+                                       point_spacing=draw(rng, s.get("point_spacing_m", 4 * radar.LABEL_WIDTH)))
     lo, hi = sc["noise"]["snr_db"]
     snr = float(rng.uniform(lo, hi))
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr, rng=rng)
     grid = build_grid(sc, z0)
     rec = sc["reconstruction"]
     store = sc["store"]
+    taper = draw_choice(rng, rec.get("taper", ("none",)))
+    if taper != "none":  # the estimated positions are what the imaging system knows
+        echo = (echo * radar.aperture_taper(scan.tx_est, scan.rx_est, taper)[:, None]).astype(echo.dtype)
+    input_method = draw_choice(rng, rec.get("input", ("empm",)), rec.get("input_weights")) if store.get("input") else None
     out = {}
     kw = dict(lattice_shape=scan.lattice_shape, nfft=rec["nfft"])
-    if store["empm"]:
-        out["empm"] = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw).astype(np.complex64)
-    if store["backprojection"]:
-        out["backprojection"] = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points,
-                                                  oversample=rec["bp_oversample"]).astype(np.complex64)
-    if store["rma"]:
-        out["rma"] = radar.rma_planar(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw).astype(np.complex64)
+    images = {}
+
+    def image(method):
+        if method not in images:
+            if method == "empm":
+                img = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)
+            elif method == "backprojection":
+                img = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points,
+                                        oversample=rec["bp_oversample"])
+            else:
+                img = radar.rma_planar(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)
+            images[method] = img.astype(np.complex64)
+        return images[method]
+
+    for method in ("empm", "backprojection", "rma"):
+        if store[method]:
+            out[method] = image(method)
+    if input_method is not None:
+        out["input"] = image(input_method)
+        out["input_method"] = input_method
+    if tuple(rec.get("taper", ("none",))) != ("none",):
+        out["taper"] = taper
     if store["label"]:
         out["label"] = radar.label_image(scene, grid)
     err = np.concatenate([scan.tx_est - scan.tx, scan.rx_est - scan.rx])

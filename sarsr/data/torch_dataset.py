@@ -84,7 +84,7 @@ class SARDataset(torch.utils.data.Dataset):
 
         with h5py.File(self.root / self._shards[0][0], "r") as f:
             if source not in f:
-                have = [k for k in ("empm", "backprojection", "rma") if k in f]
+                have = [k for k in ("empm", "backprojection", "rma", "input") if k in f]
                 raise ValueError(f"{root}: source {source!r} not stored (stored: {have})")
             if "label" not in f:
                 raise ValueError(f"{root}: no labels stored")

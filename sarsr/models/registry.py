@@ -19,6 +19,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from ..checkpoint import load_checkpoint, model_state  # noqa: F401  (model_state re-exported)
+
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
            "weights_path", "model_state"]
 
@@ -106,13 +108,7 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
             have = sorted(p.stem for p in WEIGHTS_DIR.glob("*.pt")) if WEIGHTS_DIR.exists() else []
             raise FileNotFoundError(f"no shipped weights for {name!r} (shipped: {have or 'none'})")
     if path is not None:
-        model.load_state_dict(model_state(torch.load(path, map_location="cpu", weights_only=True)))
+        model.load_state_dict(model_state(load_checkpoint(path)))
     return model
 
 
-def model_state(checkpoint) -> dict:
-    """The model state dict in a loaded checkpoint: a training checkpoint (``last.pt``, whose
-    ``"model"`` entry holds it) or a plain state dict (``best.pt``, ``model.pt``, shipped weights)."""
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
-        return checkpoint["model"]
-    return checkpoint

@@ -24,6 +24,7 @@ from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_sc
 from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
                     shape_scene)
 from .simulate import simulate_echo, simulate_scan
+from .taper import TAPERS, aperture_taper
 from .waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
 
 __all__ = [
@@ -33,5 +34,5 @@ __all__ = [
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
     "Scene", "SHAPES", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
     "ImageGrid", "image_grid", "volume_points", "line_points",
-    "simulate_echo", "simulate_scan", "backproject", "path_window", "range_profiles", "empm", "rma_planar",
+    "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "path_window", "range_profiles", "empm", "rma_planar",
 ]

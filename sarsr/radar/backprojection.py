@@ -57,10 +57,14 @@ def range_profiles(echo, k, r_min, r_max, oversample: int = 8):
     """
     k = np.asarray(k, float)
     kc = float(k.mean())
-    span = (k[-1] - k[0]) * k.size / max(k.size - 1, 1)  # bandwidth in wavenumber, as the FFT sees it
-    dr = 2 * np.pi / (oversample * span)
+    if k.size > 1:
+        span = (k[-1] - k[0]) * k.size / (k.size - 1)  # bandwidth in wavenumber, as the FFT sees it
+        dr = 2 * np.pi / (oversample * span)
+    else:  # one wavenumber: no range information, Q(R) = s is constant; any finite bin width is exact
+        dr = max(float(r_max - r_min), 1e-3)
     j0 = math.floor(r_min / dr) - 2
     j1 = math.ceil(r_max / dr) + 3
+    V.check_memory(float(np.asarray(echo).shape[0]) * (j1 - j0) * 8, "the range profiles")
     r = (np.arange(j0, j1) * dr).astype(np.float64)
     e = np.exp(-1j * np.outer(k - kc, r)).astype(np.complex64)  # (K, L)
     q = np.asarray(echo, np.complex64) @ e

@@ -14,7 +14,9 @@ Schema (defaults in brackets); unknown keys are rejected naming the key::
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"],
                  seed [0], checkpoint_every [250], val_every [1000], log_every [25],
-                 amp [true] (CUDA only), grad_clip [0 = off], init [""] (fine-tune: start
+                 amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
+                 the training forward/backward, single process: ~1.6x faster steps on CPU,
+                 `sarsr bench train`), init [""] (fine-tune: start
                  from the model weights of a checkpoint, e.g. another run's best.pt, with a
                  fresh optimizer and schedule; ignored when resuming)
 """
@@ -44,10 +46,10 @@ DEFAULTS = {
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
-              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": ""},
+              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": "", "compile": False},
 }
 _CHOICES = {"task": ("super_resolution", "classification", "segmentation"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
-            "train.loss": ("l1", "charbonnier", "mse"), "data.source": ("empm", "backprojection", "rma")}
+            "train.loss": ("l1", "charbonnier", "mse", "l1_peak"), "data.source": ("empm", "backprojection", "rma", "input")}
 
 
 class ConfigError(ValueError):
@@ -117,9 +119,9 @@ def run_config(run_dir) -> dict:
     comments only)."""
     run = Path(run_dir)
     if (run / "last.pt").exists():
-        import torch
+        from ..checkpoint import load_checkpoint
 
-        ck = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+        ck = load_checkpoint(run / "last.pt")
         if isinstance(ck, dict) and "config" in ck:
             return ck["config"]
     return load_config(run / "config.toml")

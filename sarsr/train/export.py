@@ -9,7 +9,8 @@ from pathlib import Path
 
 import torch
 
-from ..models.registry import WEIGHTS_DIR, model_entry, model_state
+from ..checkpoint import load_checkpoint, model_state
+from ..models.registry import WEIGHTS_DIR, model_entry
 
 __all__ = ["export_weights"]
 
@@ -36,7 +37,7 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
     cfg = run_config(run)  # effective config: --set overrides (e.g. train.init) included
     name = cfg["model"]["name"]
     model_entry(name)
-    state = model_state(torch.load(run / checkpoint, map_location="cpu", weights_only=False))
+    state = model_state(load_checkpoint(run / checkpoint))
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     pt = dest / f"{name}.pt"

@@ -24,14 +24,17 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from .._files import atomic_write_text
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..data import SARDataset, read_manifest
 from ..models import count_params, create_model, model_state
-from .config import load_config
+from .config import ConfigError, load_config
 from .losses import get_loss
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
 
-LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_acc", "val_miou", "val_pixel_acc", "elapsed_s"]
+LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points",
+              "val_acc", "val_miou", "val_pixel_acc", "elapsed_s"]
 
 
 class SRTask:
@@ -57,8 +60,43 @@ class SRTask:
         return train_ds, val_ds
 
     def validate(self, model, val_ds, dev) -> dict:
-        vp, vs = validate(model, val_ds, dev)
-        return {"val_psnr": vp, "val_ssim": vs}
+        vp, vs, pts = validate(model, val_ds, dev, points=True)
+        return {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
+                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"]}
+
+
+def _append_rows(log_path: Path, rows: list[dict]) -> None:
+    """Append rows to ``log.csv`` (header written when the file is new)."""
+    new = not log_path.exists() or log_path.stat().st_size == 0
+    if not rows and not new:
+        return
+    with log_path.open("a", newline="") as fh:
+        w = csv.DictWriter(fh, LOG_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerows(rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict]) -> None:
+    """Bring ``log.csv`` to the ``want_rows`` data rows a checkpoint recorded: a kill between
+    saving the checkpoint and appending its rows left some out (they are in ``pending``, the
+    checkpoint's last rows); rows past the checkpoint (older runs) are cut."""
+    if want_rows < 0:  # checkpoint from before logs were tied to checkpoints: keep the file as is
+        return
+    have = list(csv.DictReader(log_path.open())) if log_path.exists() and log_path.stat().st_size else []
+    if len(have) > want_rows:
+        import io
+
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, LOG_FIELDS)
+        w.writeheader()
+        w.writerows({k: r.get(k, "") for k in LOG_FIELDS} for r in have[:want_rows])
+        atomic_write_text(log_path, buf.getvalue())
+        return
+    missing = want_rows - len(have)
+    _append_rows(log_path, pending[len(pending) - missing:] if missing > 0 else [])
 
 
 def make_task(cfg):
@@ -121,30 +159,30 @@ def _init_weights(path, device) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"train.init: no checkpoint at {path}")
-    return model_state(torch.load(path, map_location=device, weights_only=False))
-
-
-def _atomic_save(obj, path: Path):
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    return model_state(load_checkpoint(path, map_location=device))
 
 
 @torch.no_grad()
-def validate(model, dataset, device, batch_size=8) -> tuple[float, float]:
-    """Mean PSNR (dB) and SSIM of clip(model(x), 0, 1) against the labels (sarsr.metrics)."""
+def validate(model, dataset, device, batch_size=8, points: bool = False):
+    """Mean PSNR (dB) and SSIM of clip(model(x), 0, 1) against the labels (sarsr.metrics);
+    with ``points`` also the point-target scores (:func:`sarsr.metrics.summarize_points`) as
+    a third item."""
     from .. import metrics
 
     was = model.training
     model.eval()
-    ps, ss = [], []
+    ps, ss, pts = [], [], []
     for i in range(0, len(dataset), batch_size):
         xs, ys = zip(*(dataset[j] for j in range(i, min(len(dataset), i + batch_size))))
         out = model(torch.stack(xs).to(device)).float().clamp(0, 1).cpu().numpy()
         for o, y in zip(out, ys):
             ps.append(metrics.psnr(o[0], y[0].numpy()))
             ss.append(metrics.ssim(o[0], y[0].numpy()))
+            if points:
+                pts.append(metrics.point_metrics(o[0], y[0].numpy()))
     model.train(was)
+    if points:
+        return float(np.mean(ps)), float(np.mean(ss)), metrics.summarize_points(pts)
     return float(np.mean(ps)), float(np.mean(ss))
 
 
@@ -176,25 +214,57 @@ def _plot(log_path: Path, out: Path):
     plt.close(fig)
 
 
+def _config_diff(old: dict, new: dict, prefix="") -> list[str]:
+    """Dotted keys whose values differ between two configs (bookkeeping keys ``_*`` ignored)."""
+    keys = []
+    for k in sorted(set(old) | set(new)):
+        if k.startswith("_"):
+            continue
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict) and k != "options":
+            keys += _config_diff(a, b, f"{prefix}{k}.")
+        elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
+            keys.append(f"{prefix}{k}")
+    return keys
+
+
+_RUN_FILES = ("log.csv", "model.pt", "best.pt", "config.toml", "loss.png")
+
+
 def train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
-          overrides: dict | None = None, progress: bool = True, log=print) -> dict:
+          overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False) -> dict:
     """Train (or resume) the run defined by ``config`` into folder ``out``.
 
     ``max_steps`` stops early at that step (the schedule still follows ``train.steps``), e.g.
-    to spread a run over several sessions. Returns a summary dict.
+    to spread a run over several sessions. ``resume=False`` starts over in ``out`` (its run
+    files are replaced); with ``resume=True`` a folder holding run files but no checkpoint is
+    refused rather than overwritten. A resume whose config differs from the checkpoint's is
+    refused, naming the changed keys, unless ``force_config``. ``log.csv`` is only appended
+    to, at checkpoints, so it is identical after any kill / resume sequence. Returns a
+    summary dict.
     """
     cfg = config if isinstance(config, dict) else load_config(config, overrides)
     t, d = cfg["train"], cfg["data"]
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
+        raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    main = rank == 0
+    out = Path(out)
+    ckpt_path = out / "last.pt"
+    resuming = resume and ckpt_path.exists()
+    if main and not resuming and resume and out.is_dir():
+        owned = [n for n in _RUN_FILES if (out / n).exists()]
+        other = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in _RUN_FILES]
+        if owned or other:
+            raise ValueError(f"{out} holds {', '.join((owned + other)[:4])} but no checkpoint (last.pt) to resume; "
+                             f"pass --restart to start over in it (replacing its run files) or choose another --out")
     if world > 1 and not dist.is_initialized():
         if dev.type == "cuda":
             dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
             torch.cuda.set_device(dev)
         dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
-    main = rank == 0
-    out = Path(out)
     if main:
         out.mkdir(parents=True, exist_ok=True)
 
@@ -205,24 +275,47 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    start, best = 0, -float("inf")
-    ckpt_path = out / "last.pt"
-    if resume and ckpt_path.exists():
-        ck = torch.load(ckpt_path, map_location=dev, weights_only=False)
-        model.load_state_dict(ck["model"])
+    start, best, running, log_rows, elapsed0 = 0, -float("inf"), [], 0, 0.0
+    log_path = out / "log.csv"
+    if resuming:
+        try:
+            ck = load_checkpoint(ckpt_path, map_location=dev)
+        except CheckpointError as exc:
+            raise CheckpointError(f"{exc}; start the run over with --restart") from None
+        if not isinstance(ck, dict) or not {"model", "optimizer", "step"} <= set(ck):
+            raise CheckpointError(f"{ckpt_path}: not a training checkpoint; start the run over with --restart")
+        changed = _config_diff(ck.get("config", {}), cfg) if "config" in ck else []
+        if changed and not force_config:
+            raise ConfigError(f"{out}: the config differs from the checkpoint's in {', '.join(changed[:8])}"
+                              f"{' ...' if len(changed) > 8 else ''}; resume with the run's own config, pass "
+                              f"--force-config to apply the change, or --restart")
+        try:
+            model.load_state_dict(ck["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{ckpt_path}: does not fit model {cfg['model']['name']!r} "
+                                  f"({str(exc).splitlines()[0][:160]}); start over with --restart") from None
         opt.load_state_dict(ck["optimizer"])
         scaler.load_state_dict(ck["scaler"])
         start, best = ck["step"], ck["best_psnr"]
+        running = list(ck.get("running", []))
+        log_rows, elapsed0 = int(ck.get("log_rows", -1)), float(ck.get("elapsed_s", 0.0))
         if main:
-            log(f"resuming {out} at step {start}")
+            log(f"resuming {out} at step {start}" + (f" (config changes applied: {', '.join(changed)})" if changed else ""))
     else:
         if t["init"]:
-            model.load_state_dict(_init_weights(t["init"], dev))
+            try:
+                model.load_state_dict(_init_weights(t["init"], dev))
+            except RuntimeError as exc:
+                raise CheckpointError(f"train.init {t['init']}: does not fit model {cfg['model']['name']!r} "
+                                      f"({str(exc).splitlines()[0][:160]})") from None
             if main:
                 log(f"fine-tuning from the weights in {t['init']}")
-        if main and (out / "log.csv").exists():
-            (out / "log.csv").unlink()
+        if main:
+            for name in ("log.csv", "best.pt", "model.pt"):  # starting over: the old run's results go
+                (out / name).unlink(missing_ok=True)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    if t["compile"] and world == 1:  # training steps only; validation runs the plain module
+        net = torch.compile(model)
     loss_fn = task.loss
     end = min(t["steps"], max_steps) if max_steps else t["steps"]
 
@@ -231,17 +324,12 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=d["num_workers"],
                                          pin_memory=dev.type == "cuda",
                                          persistent_workers=d["num_workers"] > 0 and len(sampler) > 0)
-    log_path = out / "log.csv"
-    if main:  # drop log rows written after the checkpoint we resume from
-        rows = list(csv.DictReader(log_path.open())) if log_path.exists() else []
-        with log_path.open("w", newline="") as fh:
-            w = csv.DictWriter(fh, LOG_FIELDS)
-            w.writeheader()
-            w.writerows(r for r in rows if int(r["step"]) <= start)
-        text = Path(cfg["_source"]).read_text()
+    if main:
+        _reconcile_log(log_path, log_rows, ck.get("log_pending", []) if resuming else [])
+        text = Path(cfg["_source"]).read_text() if Path(cfg["_source"]).exists() else ""
         if cfg.get("_overrides"):  # provenance; the effective config is in every checkpoint
             text += "".join(f"# --set {k}={v!r} (applied)\n" for k, v in cfg["_overrides"].items())
-        (out / "config.toml").write_text(text)
+        atomic_write_text(out / "config.toml", text)
         log(f"{cfg['name']}: {cfg['model']['name']} ({count_params(model):,} params) on {dev}"
             f"{f' x{world}' if world > 1 else ''}; {len(train_ds)} train / {len(val_ds)} val records; "
             f"steps {start} -> {end}")
@@ -249,16 +337,24 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     from tqdm.auto import tqdm
 
     bar = tqdm(total=end, initial=start, disable=not (progress and main), unit="step", dynamic_ncols=True)
-    t0, running, step = time.perf_counter(), [], start
+    t0, step = time.perf_counter(), start
+    pending: list[dict] = []
+    log_rows = max(log_rows, 0) if resuming else 0
     net.train()
 
     def checkpoint(step):
-        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
-                      "step": step, "best_psnr": best, "config": cfg}, ckpt_path)
+        nonlocal log_rows
+        elapsed = elapsed0 + time.perf_counter() - t0
+        save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                         "step": step, "best_psnr": best, "config": cfg, "running": running[-t["log_every"]:],
+                         "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
+                        ckpt_path)
+        _append_rows(log_path, pending)  # after the checkpoint that records them
+        log_rows += len(pending)
+        pending.clear()
 
     def write_row(**kw):
-        with log_path.open("a", newline="") as fh:
-            csv.DictWriter(fh, LOG_FIELDS).writerow({"elapsed_s": f"{time.perf_counter() - t0:.1f}", **kw})
+        pending.append({"elapsed_s": f"{elapsed0 + time.perf_counter() - t0:.1f}", **kw})
 
     for x, y in loader:
         for g in opt.param_groups:
@@ -280,19 +376,21 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         bar.set_postfix(loss=f"{np.mean(running[-50:]):.4g}", lr=f"{opt.param_groups[0]['lr']:.2e}")
         if not main:
             continue
-        if step % t["log_every"] == 0 or step == end:
+        running = running[-t["log_every"]:]
+        if step % t["log_every"] == 0 or step == t["steps"]:  # never at a --max-steps stop: resume-invariant
             write_row(step=step, loss=f"{np.mean(running[-t['log_every']:]):.6g}", lr=f"{opt.param_groups[0]['lr']:.4g}")
-        if step % t["val_every"] == 0 or step == end:
+        if step % t["val_every"] == 0 or step == t["steps"]:
             vals = task.validate(model, val_ds, dev)
             vp = vals[task.primary]
             write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
             bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in vals.items()))
             if vp > best:
                 best = vp
-                _atomic_save(model.state_dict(), out / "best.pt")
-            _plot(log_path, out / "loss.png")
+                save_checkpoint(model.state_dict(), out / "best.pt")
         if step % t["checkpoint_every"] == 0 or step == end:
             checkpoint(step)
+        if step % t["val_every"] == 0 or step == t["steps"] or step == end:
+            _plot(log_path, out / "loss.png")
     bar.close()
     if world > 1:
         dist.barrier()
@@ -300,5 +398,5 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                "best_val": best, "primary": task.primary,
                "out": str(out)}
     if main:
-        _atomic_save(model.state_dict(), out / "model.pt")
+        save_checkpoint(model.state_dict(), out / "model.pt")
     return summary

@@ -13,11 +13,12 @@ def load_classifier(path, device=None):
 
     import torch
 
+    from ..checkpoint import load_checkpoint
     from ..models import create_model, model_state
     from ..train import run_config
 
     p = Path(path)
-    ck = torch.load(p, map_location="cpu", weights_only=False)
+    ck = load_checkpoint(p)
     cfg = ck["config"] if isinstance(ck, dict) and "config" in ck else run_config(p.parent)
     state = model_state(ck)
     net = create_model(cfg["model"]["name"], in_chans=1, num_classes=len(OBJECT_CLASSES), **cfg["model"]["options"])

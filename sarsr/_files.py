@@ -1,0 +1,98 @@
+"""Small file-system helpers shared by every writer: atomic writes, an advisory folder lock,
+and tying worker processes to their parent's life."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+__all__ = ["atomic_write_text", "atomic_write_bytes", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+
+
+def atomic_write_bytes(path, data: bytes) -> None:
+    """Write ``data`` to a temporary name beside ``path``, fsync, then rename over ``path``: a
+    reader sees the old file or the new one, never a partial one."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def atomic_write_text(path, text: str) -> None:
+    """:func:`atomic_write_bytes` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode())
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this PID exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+class FolderBusy(RuntimeError):
+    """Another process holds the folder's lock."""
+
+
+class FolderLock:
+    """Advisory exclusive lock on a folder (``fcntl.flock`` on ``<folder>/.lock``, which holds the
+    owner's PID). A second writer fails at once with :class:`FolderBusy` naming the owner; the
+    lock disappears with its process, however that process ends."""
+
+    def __init__(self, folder, what: str = "writer"):
+        self.path = Path(folder) / ".lock"
+        self.what = what
+        self._fh = None
+
+    def __enter__(self):
+        import fcntl
+
+        self._fh = open(self.path, "a+")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.seek(0)
+            owner = self._fh.read().strip() or "?"
+            self._fh.close()
+            self._fh = None
+            raise FolderBusy(f"{self.path.parent} is in use by another {self.what} (PID {owner}); "
+                             f"wait for it to finish or stop it") from None
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(str(os.getpid()))
+        self._fh.flush()
+        return self
+
+    def __exit__(self, *exc):
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        return False
+
+
+def die_with_parent() -> None:
+    """In a worker process: ask Linux to SIGKILL this process when its parent dies (for any
+    reason, SIGKILL included), so no orphan keeps writing. A no-op elsewhere."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() == 1:  # the parent already died before the call
+            os._exit(1)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        pass

@@ -1,0 +1,72 @@
+"""Loading and saving checkpoint files safely (one place for every ``.pt`` the package reads).
+
+Every load uses ``torch.load(..., weights_only=True)``: tensors, numbers, strings, lists,
+tuples and dicts only, so a crafted file (a pickle with ``__reduce__``) cannot run code. A file
+that is not a valid checkpoint, or that asks for anything else, raises
+:class:`CheckpointError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "model_state"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint / weights file is missing, corrupt, or not plain weights."""
+
+
+def load_checkpoint(path, map_location="cpu"):
+    """Load a ``.pt`` file with ``weights_only=True``.
+
+    Parameters
+    ----------
+    path : str or Path
+    map_location : torch device for the tensors (default CPU)
+
+    Raises
+    ------
+    FileNotFoundError : no such file.
+    CheckpointError : empty, truncated or corrupt file, or one holding anything but weights
+        (such a file is refused before any of its code can run).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"no checkpoint file {p}")
+    if p.stat().st_size == 0:
+        raise CheckpointError(f"{p}: empty file (an interrupted write?)")
+    try:
+        return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{p}: refused: not a plain weights file ({first[:200]})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{p}: not a readable checkpoint ({first[:200]})") from None
+
+
+def save_checkpoint(obj, path) -> None:
+    """``torch.save`` to a temporary name in the same folder, then rename: a reader never sees
+    a partial file, whatever kills the writer."""
+    p = Path(path)
+    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def model_state(checkpoint) -> dict:
+    """The model state dict in a loaded checkpoint: a training checkpoint (``last.pt``, whose
+    ``"model"`` entry holds it) or a plain state dict (``best.pt``, ``model.pt``, shipped weights)."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
+        return checkpoint["model"]
+    return checkpoint
