@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint
 from .data.torch_dataset import preprocess_input
 
 __all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
@@ -31,6 +31,8 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
 
     if isinstance(model, torch.nn.Module):
         return model.eval()
+    if model is not None and not isinstance(model, (str, os.PathLike)):
+        raise ValueError(f"model must be a registered name, a checkpoint path or an nn.Module, got {type(model).__name__}")
     if model is None and os.environ.get("SARSR_SR_MODEL"):
         model = os.path.expanduser(os.environ["SARSR_SR_MODEL"])
     key = (str(model), str(device))
@@ -53,7 +55,11 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
         state = model_state(ck)
         net = create_model(cfg["model"]["name"], in_chans=2 if cfg["data"]["complex_input"] else 1,
                            **cfg["model"]["options"])
-        net.load_state_dict(state)
+        try:
+            net.load_state_dict(state)
+        except (RuntimeError, AttributeError, TypeError) as exc:
+            raise CheckpointError(f"{path}: weights do not fit model {cfg['model']['name']!r} "
+                                  f"({str(exc).splitlines()[0][:160]})") from None
     net = reparameterize(net.to(device or "cpu"))
     _CACHE[key] = net
     return net
@@ -76,8 +82,12 @@ def super_resolve(image, model=None, size: int | None = 256, device=None, keep_s
     normalised by its own maximum magnitude, so its absolute scale does not matter.
     """
     a = np.asarray(image)
+    if a.dtype.kind not in "fciub":
+        raise ValueError(f"super_resolve: expected a numeric image, got dtype {a.dtype}")
     if a.ndim not in (2, 3) or 0 in a.shape:
         raise ValueError(f"super_resolve: expected an (H, W) or (B, H, W) image, got shape {a.shape}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
+        raise ValueError(f"super_resolve: size must be a positive integer or None, got {size!r}")
     if not np.all(np.isfinite(a)):
         raise ValueError("super_resolve: image contains NaN or inf")
     net = load_sr_model(model, device)
@@ -99,13 +109,46 @@ def read_image(path, variable: str | None = None) -> np.ndarray:
     ``variable`` names the dataset / MATLAB variable; by default one whose name contains
     ``empm`` or ``ffh`` (the efficient irregular-geometry image) is preferred, else the first
     2-D numeric one. MATLAB stacks (H, W, N) become (N, H, W).
+
+    Returns a numeric (H, W) or (N, H, W) array. A file that is empty, corrupt, not numeric,
+    of another shape or too large for memory raises a one-line ``ValueError`` naming it.
     """
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such file: {p}")
+    if p.is_dir():
+        raise ValueError(f"{p} is a folder, not an image file")
     ext = p.suffix.lower()
+    if ext not in (".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".h5", ".hdf5", ".mat"):
+        raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
+    if p.stat().st_size == 0:
+        raise ValueError(f"{p}: empty file")
+    try:
+        img = _read_any(p, ext, variable)
+    except (ValueError, FileNotFoundError, MemoryError):
+        raise
+    except Exception as exc:  # every reader's own failure (corrupt file) becomes one line naming it
+        msg = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ValueError(f"{p}: not a readable {ext} image ({msg})") from None
+    img = np.asarray(img)
+    if img.dtype.kind not in "fciub" or img.ndim not in (2, 3) or 0 in img.shape:
+        raise ValueError(f"{p}: expected a numeric (H, W) or (N, H, W) image, got {img.dtype} {img.shape}")
+    return img
+
+
+def _read_any(p: Path, ext: str, variable):
+    from ._validate import check_memory
+
     if ext == ".npy":
-        return np.load(p)
+        with open(p, "rb") as fh:  # check the header before allocating anything
+            version = np.lib.format.read_magic(fh)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(fh)
+        if dtype.kind not in "fciub" or dtype.hasobject:
+            raise ValueError(f"{p}: .npy of dtype {dtype}, not a numeric image")
+        check_memory(float(np.prod(shape, dtype=float)) * dtype.itemsize, f"{p.name}")
+        return np.load(p, allow_pickle=False)
     if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
         import matplotlib.image as mpimg
 
@@ -118,14 +161,13 @@ def read_image(path, variable: str | None = None) -> np.ndarray:
             names = []
             f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3)
                          and o.dtype.kind in "fciu" else None)
-            return f[_choose(names, variable, p)][()]
-    elif ext == ".mat":
-        from .io.matlab import load_mat
+            ds = f[_choose(names, variable, p)]
+            check_memory(float(ds.size) * ds.dtype.itemsize, f"{p.name}:{ds.name}")
+            return ds[()]
+    from .io.matlab import load_mat
 
-        arrays = {k: v for k, v in load_mat(p).items() if isinstance(v, np.ndarray)}
-        arrays = {k: (np.moveaxis(v, -1, 0) if v.ndim == 3 else v) for k, v in arrays.items()}
-    else:
-        raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
+    arrays = {k: v for k, v in load_mat(p).items() if isinstance(v, np.ndarray)}
+    arrays = {k: (np.moveaxis(v, -1, 0) if v.ndim == 3 else v) for k, v in arrays.items()}
     arrays = {k: v for k, v in arrays.items() if v.ndim in (2, 3) and v.dtype.kind in "fciu"}
     return arrays[_choose(list(arrays), variable, p)]
 

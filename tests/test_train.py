@@ -122,7 +122,12 @@ def test_init_fine_tunes_from_another_run(tiny, tmp_path):
 
     meta = json.loads(export_weights(tmp_path / "ft_model.pt", "model.pt", dest=tmp_path / "w")
                       .with_suffix(".json").read_text())
-    assert "--set train.init=" in meta["reproduce"] and "earlier run" in meta["reproduce"]
+    last = meta["reproduce"][-1]
+    assert "--set train.init=" in last and "earlier run" in last
+    # the chain of stages: the source run first, then the fine-tuning run, each reproducible
+    assert [s["run"] for s in meta["stages"]] == ["a", "ft_model.pt"]
+    assert all(s["samples_seen"] and s["config_toml"] for s in meta["stages"])
+    assert meta["samples_seen_total"] == sum(s["samples_seen"] for s in meta["stages"])
     with pytest.raises(FileNotFoundError, match="train.init"):
         train(tiny, tmp_path / "bad", progress=False, log=lambda *a: None,
               overrides={"train.init": str(tmp_path / "nope.pt")})

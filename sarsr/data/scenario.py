@@ -21,7 +21,17 @@ else:  # pragma: no cover
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "list_scenarios", "SIMULATORS_DIR", "SCHEMA"]
 
-SIMULATORS_DIR = Path(__file__).resolve().parents[2] / "simulators"
+def _presets_dir() -> Path:
+    """Folder of the packaged presets: ``sarsr.simulators`` (the repository's ``simulators/``)."""
+    from importlib import resources
+
+    try:
+        return Path(str(resources.files("sarsr.simulators")))
+    except ModuleNotFoundError:  # pragma: no cover - a source tree without the package mapping
+        return Path(__file__).resolve().parents[2] / "simulators"
+
+
+SIMULATORS_DIR = _presets_dir()
 
 
 class ScenarioError(ValueError):

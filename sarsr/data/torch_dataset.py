@@ -61,12 +61,13 @@ class SARDataset(torch.utils.data.Dataset):
     crop : crop side for training (None = full image).
     indices : subset of record indices (e.g. a validation split).
     complex_input : two-channel (real, imag) input instead of the magnitude.
+    verify : check every shard's CRC32 checksums when opening (ValueError naming the shard).
 
     Items are ``(x, y)`` float32 tensors (C, S, S) and (1, S, S).
     """
 
     def __init__(self, root, source="empm", size: int | None = 256, train=False, crop: int | None = None,
-                 indices=None, complex_input=False, seed: int = 0):
+                 indices=None, complex_input=False, seed: int = 0, verify: bool = True):
         self.root = Path(root)
         m = read_manifest(self.root)
         self.manifest = m
@@ -77,6 +78,14 @@ class SARDataset(torch.utils.data.Dataset):
         self.indices = np.arange(n) if indices is None else np.asarray(indices, int)
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= n):
             raise IndexError(f"indices out of range [0, {n})")
+        if verify:  # every stored CRC32 checked once, here, so training never reads altered data
+            from .shards import verify_shard
+
+            for name, start, count in self._shards:
+                bad = verify_shard(self.root / name, start, count, m["seed"], m["scenario_digest"])
+                if bad:
+                    raise ValueError(f"{self.root / name}: {bad}; re-run the dataset's `sarsr dataset` command "
+                                     f"to regenerate it (or open with verify=False / data.verify = false)")
         self._files: dict = {}
         self._pid = None
         self._rng = np.random.default_rng(seed)

@@ -9,7 +9,8 @@ Schema (defaults in brackets); unknown keys are rejected naming the key::
                  val_count [128] (first records held out for validation), complex_input [false],
                  num_workers [2], sr_model [""] (classification: super-resolve inputs first),
                  sweep_training [0.0] (classification with a token ViT: fraction of batches
-                 trained on a partial sweep through token recycling, single process)
+                 trained on a partial sweep through token recycling, single process),
+                 verify [true] (check the shards' CRC32 checksums when the run starts)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"],
@@ -42,7 +43,7 @@ DEFAULTS = {
     "model": {"name": _REQ, "options": {}},
     "data": {"train": _REQ, "source": "empm", "size": 256, "crop": 128, "val_count": 128,
              "complex_input": False, "num_workers": 2, "sr_model": "",
-             "sweep_training": 0.0},
+             "sweep_training": 0.0, "verify": True},
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,

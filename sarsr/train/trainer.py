@@ -53,10 +53,12 @@ class SRTask:
         d = self.cfg["data"]
         n_total = read_manifest(d["train"])["count"]
         n_val = min(d["val_count"], n_total - 1)
+        if d["val_count"] < 1:
+            raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
         train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
-                              indices=range(n_val, n_total), complex_input=d["complex_input"])
+                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"])
         val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
-                            complex_input=d["complex_input"])
+                            complex_input=d["complex_input"], verify=False)
         return train_ds, val_ds
 
     def validate(self, model, val_ds, dev) -> dict:

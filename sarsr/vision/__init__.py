@@ -13,7 +13,7 @@ def load_classifier(path, device=None):
 
     import torch
 
-    from ..checkpoint import load_checkpoint
+    from ..checkpoint import CheckpointError, load_checkpoint
     from ..models import create_model, model_state
     from ..train import run_config
 
@@ -22,7 +22,11 @@ def load_classifier(path, device=None):
     cfg = ck["config"] if isinstance(ck, dict) and "config" in ck else run_config(p.parent)
     state = model_state(ck)
     net = create_model(cfg["model"]["name"], in_chans=1, num_classes=len(OBJECT_CLASSES), **cfg["model"]["options"])
-    net.load_state_dict(state)
+    try:
+        net.load_state_dict(state)
+    except (RuntimeError, AttributeError, TypeError) as exc:
+        raise CheckpointError(f"{p}: weights do not fit model {cfg['model']['name']!r} "
+                              f"({str(exc).splitlines()[0][:160]})") from None
     net.eval()
     net.sarsr_config = cfg
     return net.to(device or "cpu")
