@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -96,3 +96,27 @@ def die_with_parent() -> None:
             os._exit(1)
     except (OSError, AttributeError):  # pragma: no cover - not Linux
         pass
+
+
+class atomic_path:
+    """Context manager: yields a temporary path beside ``path`` (same suffix, so writers pick
+    the same format) and renames it over ``path`` when the block succeeds; on failure the
+    temporary file is removed and ``path`` is untouched.
+
+    >>> with atomic_path("out.png") as tmp:
+    ...     fig.savefig(tmp)
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{self.path.suffix}")
+
+    def __enter__(self) -> Path:
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and self.tmp.exists():
+            os.replace(self.tmp, self.path)
+        elif self.tmp.exists():
+            self.tmp.unlink()
+        return False

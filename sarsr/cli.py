@@ -144,25 +144,30 @@ def _cmd_sr(args) -> int:
 
     from .sr import read_image, super_resolve
 
-    img = read_image(args.input, args.var)
-    out = super_resolve(img, args.model, size=None if args.size == 0 else args.size)
+    from ._files import atomic_path
+
     dst = Path(args.out)
+    if dst.suffix not in (".npy", ".h5", ".hdf5", ".png"):
+        raise CLIError(f"unsupported output format {dst.suffix!r} (.npy, .h5 or .png)")
     if dst.exists() and not args.force:
         raise CLIError(f"{dst} exists; pass --force to overwrite")
+    if args.size < 0:
+        raise CLIError(f"--size must be >= 1 (or 0 for the input size), got {args.size}")
+    img = read_image(args.input, args.var)
+    out = super_resolve(img, args.model, size=None if args.size == 0 else args.size)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.suffix == ".npy":
-        np.save(dst, out)
-    elif dst.suffix in (".h5", ".hdf5"):
-        import h5py
+    with atomic_path(dst) as tmp:
+        if dst.suffix == ".npy":
+            np.save(tmp, out)
+        elif dst.suffix in (".h5", ".hdf5"):
+            import h5py
 
-        with h5py.File(dst, "w") as f:
-            f["sr"] = out
-    elif dst.suffix == ".png":
-        import matplotlib.pyplot as plt
+            with h5py.File(tmp, "w") as f:
+                f["sr"] = out
+        else:
+            import matplotlib.pyplot as plt
 
-        plt.imsave(dst, out.T if out.ndim == 2 else out[0].T, cmap="gray", vmin=0, vmax=1, origin="lower")
-    else:
-        raise CLIError(f"unsupported output format {dst.suffix!r} (.npy, .h5 or .png)")
+            plt.imsave(tmp, out.T if out.ndim == 2 else out[0].T, cmap="gray", vmin=0, vmax=1, origin="lower")
     print(f"wrote {dst} ({'x'.join(map(str, out.shape))}, float32 in [0, 1])")
     return 0
 

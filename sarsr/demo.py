@@ -58,6 +58,8 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
         timings["super-resolved_s"] = time.perf_counter() - t
         progress(f"super-resolution ({net.default_cfg['name']}): {timings['super-resolved_s']:.2f} s")
     except FileNotFoundError as exc:
+        if model is not None:  # the user asked for this network: a missing file is an error
+            raise
         sr_note = f"super-resolution skipped: {exc}"
         progress(sr_note)
     result = {"seed": seed, "z0_m": z0, "sigma_mm": sigma_mm, "snr_db": snr_db,

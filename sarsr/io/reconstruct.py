@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_path, atomic_write_text
 from .capture import capture_channels, read_capture
 
 __all__ = ["reconstruct_capture"]
@@ -64,7 +65,7 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
 
         sr_img = super_resolve(img, model)
         images["super-resolved (dB)"] = sr_img
-    with h5py.File(out / "image.h5", "w") as f:
+    with atomic_path(out / "image.h5") as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("image")
         d = g.create_dataset("complex", data=img.astype(np.complex64))
         for name, axis in (("x_m", grid.x), ("y_m", grid.y)):
@@ -85,6 +86,7 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     from .. import plot
 
     fig = plot.panels(images, grid)
-    fig.savefig(out / "image.png", dpi=110)
-    (out / "reconstruction.json").write_text(json.dumps(result, indent=2, default=str))
+    with atomic_path(out / "image.png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    atomic_write_text(out / "reconstruction.json", json.dumps(result, indent=2, default=str))
     return result

@@ -74,6 +74,10 @@ def weights_path(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.pt"
 
 
+class ModelOptionError(ValueError, TypeError):
+    """A model option the builder does not take (a ValueError for the CLI, a TypeError as before)."""
+
+
 def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Path | None = None,
                  **overrides) -> nn.Module:
     """Build a registered model.
@@ -96,7 +100,7 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
             overrides = {**shipped, **overrides}
     unknown = set(overrides) - set(entry.cfg)
     if unknown:
-        raise TypeError(f"{name}: unknown option(s) {sorted(unknown)}; valid: {sorted(entry.cfg)}")
+        raise ModelOptionError(f"{name}: unknown option(s) {sorted(unknown)}; valid: {sorted(entry.cfg)}")
     cfg = {**entry.cfg, **{k: v for k, v in overrides.items() if v is not None}}
     model = entry.builder(**cfg)
     model.default_cfg = {"name": name, "task": entry.task, "input_size": entry.input_size,
