@@ -304,3 +304,19 @@ def test_cli_errors_for_missing_positions_and_unknown_device(tmp_path, capsys):
     assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o2"), "--device", "iwr9999"]) == 2
     err = capsys.readouterr().err
     assert "unknown device 'iwr9999'" in err and "Traceback" not in err
+
+
+def test_contradicting_configs_in_one_capture_folder(tmp_path):
+    """A .cfg that contradicts the .mmwave.json beside it is an error naming both, not ignored."""
+    import dataclasses
+
+    from sarsr.io import read_capture
+
+    cfg = RadarConfig(77e9, 124.996e12, 2e6, 16, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 4, 0.0, "iwr1443")
+    pos = np.c_[np.arange(4) * 1e-3, np.zeros(4), np.zeros(4)]
+    write_capture(tmp_path / "cap", simulate_capture(cfg, pos, radar.point_scene([[0.0, 0.0, 0.1]])), cfg, pos)
+    assert read_capture(tmp_path / "cap").adc.shape[0] == 4  # the two written configs agree
+    other = dataclasses.replace(cfg, slope_hz_per_s=100e12)
+    (tmp_path / "cap" / "radar.cfg").write_text(other.to_cfg())
+    with pytest.raises(ValueError, match="contradicts.*slope_hz_per_s"):
+        read_capture(tmp_path / "cap")

@@ -175,3 +175,40 @@ def test_cli_one_line_errors(tmp_path, args, words):
     np.save(tmp_path / "empty.npy", np.zeros((0, 0), np.float32))
     rc, err = _cli(*(a.format(tmp=tmp_path) for a in args))
     assert rc == 2 and len(err.splitlines()) == 1 and words in err, err
+
+
+def test_shard_write_failure_is_one_line_oserror(tmp_path, monkeypatch):
+    """A full disk (h5py raises RuntimeError) becomes an OSError naming the shard, no temp left."""
+    import h5py
+
+    from sarsr.data import load_scenario
+    from sarsr.data.shards import write_shard
+    from sarsr.data.simulate import simulate_record
+
+    sc = load_scenario("smoke")
+    rec = simulate_record(sc, 0, 0)
+
+    def full(*a, **k):
+        raise RuntimeError("Can't write data (file write failed: errno = 28, error message = 'No space left')")
+
+    monkeypatch.setattr(h5py.Group, "create_dataset", full)
+    with pytest.raises(OSError, match="disk full") as e:
+        write_shard(tmp_path / "shard-00000.h5", [rec], 0, 0, sc)
+    assert "\n" not in str(e.value) and not list(tmp_path.iterdir())
+
+
+def test_altered_shard_is_caught_by_evaluate_and_dataset(tmp_path):
+    import h5py
+
+    from sarsr.data import SARDataset
+    from sarsr.train.evaluate import evaluate
+
+    root = tmp_path / "d"
+    _tiny_ds(root)
+    with h5py.File(root / "shard-00001.h5", "r+") as f:  # finite, plausible, but not what was generated
+        f["empm"][0] = f["empm"][0] * 1.5
+    with pytest.raises(ValueError, match="shard-00001.h5.*checksum"):
+        evaluate(root, progress=False, timing=False)
+    with pytest.raises(ValueError, match="shard-00001.h5.*checksum"):
+        SARDataset(root, size=32)
+    assert len(SARDataset(root, size=32, verify=False)) == 4

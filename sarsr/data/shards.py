@@ -86,6 +86,10 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
         with open(tmp, "rb") as fh:  # data on disk before the rename makes it visible
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # h5py reports a full disk as a RuntimeError
+        msg = " ".join(str(exc).split())[:200]
+        raise OSError(f"{path}: could not write the shard ({msg}); is the disk full? The completed shards are "
+                      f"kept: free space and run the same command again") from None
     finally:
         if tmp.exists():
             tmp.unlink()

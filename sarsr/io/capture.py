@@ -45,6 +45,26 @@ def _find(folder: Path, patterns):
     return []
 
 
+#: RadarConfig fields that two config files of one capture must agree on.
+_CONFIG_FIELDS = ("start_freq_hz", "slope_hz_per_s", "sample_rate_hz", "n_samples", "adc_start_s", "tx_order",
+                  "rx_mask", "n_loops", "n_frames")
+
+
+def _consistent_config(paths, device) -> RadarConfig:
+    """Load every config file of a capture folder; they must describe the same acquisition
+    (a contradiction is an error naming both files and the fields), the first one is used."""
+    cfgs = [load_radar_config(c, device) for c in paths]
+    first = cfgs[0]
+    for other in cfgs[1:]:
+        diff = [f for f in _CONFIG_FIELDS
+                if not (np.isclose(getattr(first, f), getattr(other, f), rtol=1e-6)
+                        if isinstance(getattr(first, f), float) else getattr(first, f) == getattr(other, f))]
+        if diff:
+            raise ValueError(f"{other.source} contradicts {first.source} in {', '.join(diff)}; remove one or pass "
+                             f"the config to use explicitly (--config)")
+    return first
+
+
 def read_capture(path, config=None, positions=None, device=None, allow_partial=False,
                  offset_binary=False) -> Capture:
     """Read a capture folder (or a .bin file with ``config`` / ``positions`` given)."""
@@ -56,11 +76,12 @@ def read_capture(path, config=None, positions=None, device=None, allow_partial=F
     if not bins:
         raise FileNotFoundError(f"{folder}: no adc_data.bin or *_Raw_N.bin")
     if config is None:
-        cands = _find(folder, ["*.mmwave.json", "*.cfg", "*.lua"])
+        cands = [c for pat in ("*.mmwave.json", "*.cfg", "*.lua") for c in sorted(folder.glob(pat))]
         if not cands:
             raise FileNotFoundError(f"{folder}: no radar config (*.mmwave.json, *.cfg or *.lua); pass config=")
-        config = cands[0]
-    cfg = config if isinstance(config, RadarConfig) else load_radar_config(config, device)
+        cfg = _consistent_config(cands, device)
+    else:
+        cfg = config if isinstance(config, RadarConfig) else load_radar_config(config, device)
     report = {"files": [str(b) for b in bins], "config": cfg.source}
     adc = read_dca1000(bins, cfg.raw_layout(offset_binary), n_frames=cfg.n_frames, allow_partial=allow_partial,
                        report=report)
