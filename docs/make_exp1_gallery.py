@@ -3,7 +3,9 @@
 super-resolved by the shipped network, backprojection and naive planar RMA (dB, 30 dB range).
 
 Usage: .venv/bin/python docs/make_exp1_gallery.py [path/to/exp1_cutout2_2.mat]
+(default: $SARSR_EXP1_MAT, else ../shared/data/exp1_cutout2_2.mat beside the repository)
 """
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from sarsr import io, metrics, plot, radar  # noqa: E402
 from sarsr.sr import super_resolve  # noqa: E402
 
 here = Path(__file__).resolve().parent
-mat = Path(sys.argv[1]) if len(sys.argv) > 1 else here.parents[1] / "shared" / "data" / "exp1_cutout2_2.mat"
+mat = Path(sys.argv[1] if len(sys.argv) > 1 else
+           os.environ.get("SARSR_EXP1_MAT") or here.parents[1] / "shared" / "data" / "exp1_cutout2_2.mat")
 if not mat.exists():
     sys.exit(f"{mat} not found (pass the path of exp1_cutout2_2.mat)")
 d = io.load_mat(mat)

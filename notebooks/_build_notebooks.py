@@ -91,16 +91,18 @@ assert psnrs[0.25][0] > psnrs[0.25][-1]"""], HERE / "01_freehand_simulation.ipyn
 
 nb(["""md:# 2. Real capture: reconstruct and super-resolve
 
-With `../shared/data/exp1_cutout2_2.mat` present (the paper's AWR1443 freehand capture of a copper
+With the paper's real capture present (`$SARSR_EXP1_MAT`, else `../shared/data/exp1_cutout2_2.mat`:
+the paper's AWR1443 freehand capture of a copper
 cutout, released as complex BPA / EMPM (FFH) / RMA images) this notebook loads it; otherwise it
 writes a simulated capture in DCA1000 format, reads it back and reconstructs it. Either way the
 EMPM image is super-resolved when a trained network is available.""",
-"""from pathlib import Path
+"""import os
+from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 from sarsr import radar, plot, metrics, io
 
-mat = Path("../../shared/data/exp1_cutout2_2.mat")
+mat = Path(os.environ.get("SARSR_EXP1_MAT") or "../../shared/data/exp1_cutout2_2.mat")
 if not mat.exists():
     mat = Path("../shared/data/exp1_cutout2_2.mat").resolve()
 grid = radar.image_grid(n=200, extent=0.1, z=0.25)

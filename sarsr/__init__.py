@@ -13,6 +13,12 @@ train
     Training configs, trainer (resumable, DDP), evaluation.
 sr
     ``super_resolve``: trained network inference on any image.
+io
+    Real captures: TI DCA1000 raw data, mmWave Studio / SDK configs, positions, calibration, .mat.
+vision
+    Recognition on radar images with the shared backbones (classification, progressive, dense).
+checkpoint
+    Safe loading of checkpoint and weights files (``weights_only=True``).
 plot
     dB images, PSF cuts and trajectory plots.
 cli

@@ -80,16 +80,23 @@ def _cmd_dataset(args) -> int:
 
 
 def _parse_sets(items):
-    import tomllib
+    """``--set key=value`` pairs: the value is read as a TOML value (number, bool, list,
+    quoted string); anything that is not valid TOML is taken as a plain string."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     out = {}
     for item in items or []:
         if "=" not in item:
             raise CLIError(f"--set expects key=value, got {item!r}")
         k, v = item.split("=", 1)
+        if not k.strip():
+            raise CLIError(f"--set expects key=value, got {item!r}")
         try:
             out[k.strip()] = tomllib.loads(f"v = {v}")["v"]
-        except Exception:
+        except tomllib.TOMLDecodeError:
             out[k.strip()] = v
     return out
 

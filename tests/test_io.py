@@ -1,6 +1,7 @@
 """Real-capture I/O: DCA1000 layouts (hand-computed bytes and round trips), mmWave configs,
 positions, MATLAB v5 / v7.3, simulated capture write → read → image."""
 
+import os
 from pathlib import Path
 
 import h5py
@@ -12,7 +13,9 @@ from sarsr.io import (CaptureSizeError, ConfigParseError, RadarConfig, RawLayout
                       interpolate_positions, load_mat, load_radar_config, read_capture, read_dca1000,
                       read_positions, simulate_capture, write_capture, write_dca1000, write_positions)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exp1_cutout2_2.mat"
+# the paper's real capture (third-party, never committed): $SARSR_EXP1_MAT, else ../shared/data
+SHARED = Path(os.environ.get("SARSR_EXP1_MAT") or
+              Path(__file__).resolve().parents[1].parent / "shared" / "data" / "exp1_cutout2_2.mat")
 
 
 def test_xwr14xx_hand_computed_bytes(tmp_path):

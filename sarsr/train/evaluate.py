@@ -116,12 +116,12 @@ def evaluate(test_root, models: dict | None = None, size: int | None = 256, limi
 def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, seed: int = 2000,
                cache=Path("~/.cache/sarsr/datasets/robustness").expanduser(), workers=None,
                progress=True) -> dict:
-    """PSNR vs position-error sigma: for each sigma a ``paper_freehand`` test set of ``count``
-    records (seed ``seed``, cached and resumable) is generated and evaluated."""
+    """PSNR and point recall vs position-error sigma: for each sigma a ``paper_freehand`` test
+    set of ``count`` records (seed ``seed``, cached and resumable) is generated and evaluated."""
     from ..data import generate_dataset, load_scenario
 
     base = load_scenario("paper_freehand")
-    curve = {"sigma_mm": list(sigmas_mm), "psnr_db": {}}
+    curve = {"sigma_mm": list(sigmas_mm), "psnr_db": {}, "point_recall": {}}
     for sig in sigmas_mm:
         sc = base.with_overrides({"position_error.sigma_m": float(sig) * 1e-3})
         root = Path(cache) / f"sigma_{sig:g}mm_n{count}_s{seed}"
@@ -129,6 +129,7 @@ def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, s
                          log=lambda *a: None)
         for row in evaluate(root, models, limit=count, progress=False, timing=False):
             curve["psnr_db"].setdefault(row["method"], []).append(row["psnr_db"])
+            curve["point_recall"].setdefault(row["method"], []).append(row["point_recall"])
     return curve
 
 
@@ -231,4 +232,9 @@ def write_report(path, results, test_root=None, curve: dict | None = None, comma
                   "|---|" + "---|" * len(curve["sigma_mm"])]
         for name, ys in curve["psnr_db"].items():
             lines.append(f"| {name} | " + " | ".join(f"{y:.2f}" for y in ys) + " |")
+        if curve.get("point_recall"):
+            lines += ["", "Point recall:", "", "| method | " + " | ".join(f"{s:g} mm" for s in curve["sigma_mm"]) + " |",
+                      "|---|" + "---|" * len(curve["sigma_mm"])]
+            for name, ys in curve["point_recall"].items():
+                lines.append(f"| {name} | " + " | ".join(f"{y:.3f}" for y in ys) + " |")
     report_finish(path, lines, "sarsr evaluate", {"test_sets": summary, "robustness": curve})
