@@ -14,7 +14,7 @@ import numpy as np
 from .. import _validate as V
 from . import kernels
 
-METHODS = ("interp", "exact")
+METHODS = ("interp", "exact", "ffbp")
 
 
 def _validate_bp(echo, tx, rx, k, grid):
@@ -77,7 +77,7 @@ def _block_size(npix: int) -> int:
 
 
 def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: int = 8,
-                backend: str = "numba", device=None) -> np.ndarray:
+                backend: str = "numba", device=None, subimage_oversample: float = 2.0) -> np.ndarray:
     """Backproject multistatic echoes onto arbitrary image points.
 
     Parameters
@@ -90,11 +90,16 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         Strictly increasing wavenumbers (rad/m).
     grid : array_like (..., 3)
         Image points (m): a plane in any orientation, a line or a 3-D volume.
-    method : {"interp", "exact"}
+    method : {"interp", "exact", "ffbp"}
         "exact": the frequency-domain sum over every wavenumber (float64; K x the work).
         "interp" (default): range-compress each channel (zoom DFT = zero-padded FFT bins over the
         needed window, ``oversample`` x finer than the range resolution), linearly interpolate
         the baseband profile at each pixel's path and restore the carrier phase exactly.
+        "ffbp": factorized backprojection (:mod:`sarsr.radar.ffbp`) on a regular planar grid
+        (nx, ny, 3) or volume (nx, ny, nz, 3): channel tree, demodulated sub-images on coarse
+        grids merged level by level; ~N log N instead of N x pixels.
+    subimage_oversample : float
+        "ffbp" only: the accuracy / speed trade-off (see :func:`sarsr.radar.ffbp.ffbp`).
     oversample : int
         Range-profile oversampling for "interp".
     backend : {"numba", "torch", "auto"}
@@ -108,6 +113,12 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if int(oversample) < 2:
         raise ValueError(f"oversample must be >= 2, got {oversample}")
+    if method == "ffbp":
+        if backend not in ("numba", "auto"):
+            raise ValueError("method='ffbp' runs on the numba backend only")
+        from .ffbp import ffbp
+
+        return ffbp(echo, tx, rx, k, grid, oversample=oversample, subimage_oversample=subimage_oversample)
     echo, tx, rx, k, g = _validate_bp(echo, tx, rx, k, grid)
     from .simulate import _resolve_backend
     if _resolve_backend(backend) == "torch":

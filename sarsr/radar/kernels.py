@@ -406,3 +406,91 @@ def spectral_focus(spec_re, spec_im, k, kx, ky, depth, out_re, out_im):
                 si = spec_im[i, ix, iy]
                 out_re[ix, iy] += m * (sr * c + si * s)
                 out_im[ix, iy] += m * (si * c - sr * s)
+
+
+# ------------------------------------------------------------------- factorized backprojection
+@nb.njit(**_JIT)
+def _leaf_paths(tx, ty, tz, rx, ry, rz, px, py, pz, row, nbin, r_start, inv_dr, kc, hi, idx, frac, cph, sph):
+    """Vectorised over the P points for one channel: path R, table index / weight, carrier."""
+    zero = np.float32(0.0)
+    for p in range(px.shape[0]):
+        a0 = px[p] - tx
+        a1 = py[p] - ty
+        a2 = pz[p] - tz
+        b0 = px[p] - rx
+        b1 = py[p] - ry
+        b2 = pz[p] - rz
+        r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        f = min(max((r - r_start) * inv_dr, zero), hi)
+        i0 = np.int32(f)
+        frac[p] = f - np.float32(i0)
+        idx[p] = np.int32(row * nbin) + i0
+        s, c = _sincos32(kc * r)
+        cph[p] = c
+        sph[p] = s
+
+
+@nb.njit(**_JIT_SCALAR)
+def _leaf_accumulate(tab_re, tab_im, idx, frac, cph, sph, acc_r, acc_i):
+    """Scalar part: one channel's profile interpolated at every point, times exp(-j kc R)."""
+    for p in range(idx.shape[0]):
+        j = _opaque_index(idx[p])
+        f = frac[p]
+        vr = tab_re[j] + (tab_re[j + 1] - tab_re[j]) * f
+        vi = tab_im[j] + (tab_im[j + 1] - tab_im[j]) * f
+        acc_r[p] += vr * cph[p] + vi * sph[p]
+        acc_i[p] += vi * cph[p] - vr * sph[p]
+
+
+@nb.njit(**_JIT_SCALAR)
+def backproject_leaves(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_start, r_start, inv_dr, kc,
+                       px, py, pz, l0, l1, out_re, out_im):
+    """Leaf sub-images of factorized backprojection (float32), leaves l0..l1-1; GIL-free.
+
+    Channels are sorted so leaf g owns channels ``leaf_start[g] .. leaf_start[g+1]-1``;
+    tab_re/tab_im hold their baseband range profiles (as :func:`backproject_interp`). For each
+    leaf and each of the P points (px, py, pz): ``out[g, p] = sum_n Q_n(R) exp(-j kc R)``,
+    R = |tx_n - p| + |rx_n - p|, i.e. the leaf's own (modulated) sub-image. Leaves have few
+    channels and many points, so the vector loop runs over points, one channel at a time.
+    """
+    hi = np.float32(nbin - 1.001)
+    n_pts = px.shape[0]
+    idx = np.empty(n_pts, np.int32)
+    frac = np.empty(n_pts, np.float32)
+    cph = np.empty(n_pts, np.float32)
+    sph = np.empty(n_pts, np.float32)
+    acc_r = np.empty(n_pts, np.float32)
+    acc_i = np.empty(n_pts, np.float32)
+    for g in range(l0, l1):
+        acc_r[:] = 0.0
+        acc_i[:] = 0.0
+        for n in range(leaf_start[g], leaf_start[g + 1]):
+            _leaf_paths(tx0[n], tx1[n], tx2[n], rx0[n], rx1[n], rx2[n], px, py, pz, n, nbin, r_start, inv_dr,
+                        kc, hi, idx, frac, cph, sph)
+            _leaf_accumulate(tab_re, tab_im, idx, frac, cph, sph, acc_r, acc_i)
+        out_re[g, :] = acc_r
+        out_im[g, :] = acc_i
+
+
+@nb.njit(parallel=True, **_JIT)
+def carrier_swap(img, c_from, w_from, c_to, w_to, two_kc, x, y, z):
+    """In place: ``img[m, i, j, l] *= exp(j two_kc (w_to |c_to[m] - p| - w_from |c_from[m] - p|))``
+    with p = (x[i], y[j], z[l]) (m); img complex64 (M, nx, ny, nz), centres (M, 3) float64,
+    weights 0 or 1 (0 drops that term). Float64 phase, polynomial sincos."""
+    m_count, nx, ny, nz = img.shape
+    for m in nb.prange(m_count):
+        for i in range(nx):
+            ax = x[i] - c_from[m, 0]
+            bx = x[i] - c_to[m, 0]
+            for l in range(nz):
+                az = z[l] - c_from[m, 2]
+                bz = z[l] - c_to[m, 2]
+                a2 = ax * ax + az * az
+                b2 = bx * bx + bz * bz
+                for j in range(ny):  # inner loop over y: vectorised
+                    ay = y[j] - c_from[m, 1]
+                    by = y[j] - c_to[m, 1]
+                    ph = two_kc * (w_to * math.sqrt(b2 + by * by) - w_from * math.sqrt(a2 + ay * ay))
+                    s, c = _sincos64(ph)
+                    v = img[m, i, j, l]
+                    img[m, i, j, l] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)

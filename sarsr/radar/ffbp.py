@@ -1,0 +1,258 @@
+"""Factorized (fast) backprojection for near-field multistatic scans on regular grids.
+
+Direct backprojection costs N_channels x N_pixels. The factorized method groups channels by
+the position of their virtual element (Tx/Rx midpoint) into a balanced binary tree and forms
+*demodulated sub-images*: for a node with centre c,
+
+    B_c(p) = I_c(p) exp(+j kc 2 |c - p|),     I_c(p) = sum_{n in node} sum_i s[n, i] exp(-j k_i R_n(p))
+
+with R_n(p) = |tx_n - p| + |rx_n - p|. Removing the node's own carrier leaves an image whose
+spatial bandwidth is about ``2 kc rho / R + (k_max - k_min)`` rad/m (rho: the node's radius,
+R: its distance to the image), so a small node's sub-image lives on a coarse grid. Leaves are
+backprojected directly onto coarse grids; each level then interpolates the two children onto
+the parent's finer grid (separable Lanczos interpolation, one matrix product per axis, batched
+over the level's nodes), swaps the carrier reference ``exp(j 2 kc (|c_parent - p| - |c_child - p|))``
+and adds. At the top the grid is the output grid and the root's carrier is restored.
+
+Cost: ~ N x P_leaf for the leaves plus ~ log2(N / leaf) levels of interpolation, instead of
+N x P. The accuracy / speed trade-off is one parameter, ``subimage_oversample``: how finely
+sub-images are sampled relative to their estimated bandwidth (default 2.0 gives a relative
+error energy of the magnitude image below -35 dB against ``method="exact"``; 1.5 is faster and
+coarser, 3 slower and closer).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _validate as V
+from . import kernels
+
+__all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
+
+#: Channels per leaf of the channel tree.
+FFBP_LEAF = 64
+#: Default sub-image oversampling over the estimated Nyquist rate.
+FFBP_OVERSAMPLE = 2.0
+#: Lanczos interpolation half-width (taps per axis = 2 a).
+_LANCZOS_A = 4
+
+
+def regular_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(x, y, z) axes (m) when ``points`` is a regular Cartesian grid: shape (nx, ny, 3) at one
+    depth or (nx, ny, nz, 3), x along axis 0, y along axis 1 (z along axis 2), each axis
+    uniformly spaced; else None."""
+    g = np.asarray(points, float)
+    if g.ndim == 3:
+        g = g[:, :, None, :]
+    if g.ndim != 4 or g.shape[-1] != 3:
+        return None
+    x, y, z = g[:, 0, 0, 0], g[0, :, 0, 1], g[0, 0, :, 2]
+    grid = np.stack(np.meshgrid(x, y, z, indexing="ij"), -1)
+    scale = max(float(np.abs(g).max()), 1e-9)
+    if not np.allclose(grid, g, rtol=0, atol=1e-9 * scale):
+        return None
+    for a in (x, y, z):
+        if a.size > 2 and V.uniform_step(a, rtol=1e-6) is None:
+            return None
+        if a.size > 1 and not np.all(np.diff(a) > 0):
+            return None
+    return x, y, z
+
+
+def _tree(v: np.ndarray, leaf: int) -> tuple[np.ndarray, int]:
+    """Order channels so that every node of a balanced binary tree of depth L is a contiguous
+    range: recursive median splits along the longest extent of the virtual positions ``v``.
+    Returns (permutation, L); the nodes at depth d are the 2^d ranges of :func:`_bounds`."""
+    n = len(v)
+    depth = max(0, math.ceil(math.log2(max(n / leaf, 1.0))))
+    depth = min(depth, int(math.floor(math.log2(max(n, 1)))))  # every node keeps >= 1 channel
+    order = np.arange(n)
+    for level in range(depth):  # all nodes of a level split at once: one lexsort
+        starts = _bounds(n, depth, level)
+        vv = v[order]
+        ext = np.maximum.reduceat(vv, starts[:-1], axis=0) - np.minimum.reduceat(vv, starts[:-1], axis=0)
+        node = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
+        key = vv[np.arange(n), np.argmax(ext, axis=1)[node]]
+        order = order[np.lexsort((key, node))]
+    return order, depth
+
+
+def _bounds(n: int, depth: int, level: int) -> np.ndarray:
+    """Start indices (2^level + 1,) of the nodes at ``level`` (same splits as :func:`_tree`)."""
+    b = [0, n]
+    for _ in range(level):
+        out = [b[0]]
+        for a, c in zip(b[:-1], b[1:]):
+            out += [a + (c - a) // 2, c]
+        b = out
+    return np.asarray(b, np.int64)
+
+
+def _lanczos_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(len(dst), len(src)) interpolation weights from a uniform axis ``src`` to points ``dst``
+    (Lanczos kernel, half-width a, rows normalised to sum 1)."""
+    if src.size == 1:
+        return np.ones((dst.size, 1))
+    h = (src[-1] - src[0]) / (src.size - 1)
+    u = (dst[:, None] - src[None, :]) / h
+    a = _LANCZOS_A
+    w = np.where(np.abs(u) < a, np.sinc(u) * np.sinc(u / a), 0.0)
+    s = w.sum(axis=1, keepdims=True)
+    return w / np.where(s == 0, 1.0, s)
+
+
+def _axis(lo: float, hi: float, out_axis: np.ndarray, spacing: float) -> tuple[np.ndarray, bool]:
+    """Sub-image axis covering [lo, hi] at ``spacing`` (padded for the interpolation kernel),
+    or the output axis itself once ``spacing`` is not coarser than it. Returns (axis, is_output)."""
+    if out_axis.size == 1:
+        return out_axis, True
+    d_out = (out_axis[-1] - out_axis[0]) / (out_axis.size - 1)
+    if spacing <= d_out * 1.0001:
+        return out_axis, True
+    n = int(math.ceil((hi - lo) / spacing)) + 1
+    pad = _LANCZOS_A
+    return lo + (np.arange(-pad, n + pad) * ((hi - lo) / max(n - 1, 1))), False
+
+
+def _node_geometry(v, starts, box_lo, box_hi):
+    """Centres (M, 3), radii rho (M,) and nearest image distance (M,) of the nodes whose
+    channels are ``v[starts[m]:starts[m+1]]``."""
+    lo = np.minimum.reduceat(v, starts[:-1], axis=0)
+    hi = np.maximum.reduceat(v, starts[:-1], axis=0)
+    c = 0.5 * (lo + hi)
+    counts = np.diff(starts)
+    d2 = ((v - np.repeat(c, counts, axis=0)) ** 2).sum(axis=1)
+    rho = np.sqrt(np.maximum.reduceat(d2, starts[:-1]))
+    near = np.clip(c, box_lo, box_hi)
+    rmin = np.maximum(np.sqrt(((near - c) ** 2).sum(axis=1)), 1e-3)
+    return c, rho, rmin
+
+
+def _resample(img: np.ndarray, src_axes, dst_axes) -> np.ndarray:
+    """Separable Lanczos interpolation of node images (M, nx, ny, nz) complex64 from the grid
+    ``src_axes`` to ``dst_axes``: one real matrix product per axis that changes."""
+    for i in range(3):
+        if src_axes[i].size == dst_axes[i].size and np.array_equal(src_axes[i], dst_axes[i]):
+            continue
+        w = _lanczos_matrix(src_axes[i], dst_axes[i]).T.astype(np.complex64)  # (n_src, n_dst)
+        a = np.ascontiguousarray(np.moveaxis(img, i + 1, -1))  # (M, ..., n_src)
+        out = (a.reshape(-1, a.shape[-1]) @ w).reshape(a.shape[:-1] + (w.shape[1],))  # one GEMM
+        img = np.moveaxis(out, -1, i + 1)
+    return np.ascontiguousarray(img)
+
+
+def _swap(img: np.ndarray, c_from, c_to, kc: float, axes) -> np.ndarray:
+    """In place: multiply node m's image by exp(j 2 kc (|c_to[m] - p| - |c_from[m] - p|)) on
+    the grid ``axes``; a None centre drops its term (demodulate / remodulate only)."""
+    m = img.shape[0]
+    zero = np.zeros((m, 3))
+    kernels.carrier_swap(img, zero if c_from is None else np.ascontiguousarray(c_from, float),
+                         0.0 if c_from is None else 1.0, zero if c_to is None else np.ascontiguousarray(c_to, float),
+                         0.0 if c_to is None else 1.0, 2.0 * kc, *(np.ascontiguousarray(a, float) for a in axes))
+    return img
+
+
+def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: float = FFBP_OVERSAMPLE,
+         leaf: int = FFBP_LEAF) -> np.ndarray:
+    """Factorized backprojection onto a regular planar grid or 3-D volume.
+
+    Parameters
+    ----------
+    echo : array_like complex (N, K)
+        Dechirped samples; channel n has Tx at ``tx[n]`` and Rx at ``rx[n]``.
+    tx, rx : array_like (N, 3)
+        Tx/Rx positions (m), any geometry.
+    k : array_like (K,)
+        Strictly increasing wavenumbers (rad/m).
+    grid : array_like (nx, ny, 3) or (nx, ny, nz, 3)
+        Regular Cartesian image points (m): x along axis 0, y along axis 1 (z along axis 2),
+        each axis uniformly spaced (e.g. ``image_grid(...).points`` or ``volume_points``).
+    oversample : int
+        Range-profile oversampling (as ``backproject(method="interp")``).
+    subimage_oversample : float
+        Sampling of the sub-images relative to their estimated bandwidth: the accuracy /
+        speed trade-off (>= 1; default 2.0: relative error energy < -35 dB).
+    leaf : int
+        Channels per leaf.
+
+    Returns
+    -------
+    ndarray complex64 with the grid's shape (without the last axis): the same image as
+    ``backproject`` up to the interpolation error.
+    """
+    from .backprojection import _validate_bp, path_window, range_profiles
+
+    if not subimage_oversample >= 1.0:
+        raise ValueError(f"subimage_oversample must be >= 1, got {subimage_oversample!r}")
+    if int(leaf) < 1:
+        raise ValueError(f"leaf must be >= 1, got {leaf!r}")
+    echo, tx, rx, k, g = _validate_bp(echo, tx, rx, k, grid)
+    axes = regular_axes(g)
+    if axes is None:
+        raise ValueError("method='ffbp' needs a regular Cartesian grid of shape (nx, ny, 3) or (nx, ny, nz, 3) "
+                         "with uniformly spaced x, y (and z) axes; use method='interp' for other point sets")
+    out_shape = g.shape[:-1]
+    pts = g.reshape(-1, 3)
+    n = echo.shape[0]
+    v = 0.5 * (tx + rx)
+    order, depth = _tree(v, int(leaf))
+    echo, tx, rx, v = echo[order], tx[order], rx[order], v[order]
+    r_min, r_max = path_window(tx, rx, pts)
+    ambiguity = 2 * np.pi * (k.size - 1) / (k[-1] - k[0]) if k.size > 1 else np.inf
+    if r_max - r_min >= ambiguity:
+        raise ValueError(f"the image spans round-trip paths {r_min:.3f}..{r_max:.3f} m, more than the "
+                         f"unambiguous {ambiguity:.3f} m of this waveform")
+    q, r0, dr, kc = range_profiles(echo, k, r_min, r_max, int(oversample))
+    bk = float(k[-1] - k[0]) if k.size > 1 else 0.0
+    box_lo, box_hi = pts.min(axis=0), pts.max(axis=0)
+
+    def level_axes(starts):
+        c, rho, rmin = _node_geometry(v, starts, box_lo, box_hi)
+        bw = 2.0 * kc * float(np.max(rho / rmin)) + bk + 1e-9
+        h = math.pi / (bw * subimage_oversample)
+        ax = [_axis(box_lo[i], box_hi[i], axes[i], h) for i in range(3)]
+        return c, tuple(a for a, _ in ax)
+
+    # leaves: direct backprojection onto their coarse grid, then demodulation
+    starts = _bounds(n, depth, depth)
+    c_child, ax_child = level_axes(starts)
+    V.check_memory(float(len(starts) - 1) * np.prod([a.size for a in ax_child]) * 8 * 3, "the FFBP leaf images")
+    sub_pts = np.stack(np.meshgrid(*ax_child, indexing="ij"), -1).reshape(-1, 3)
+    f32 = np.float32
+    n_leaves = len(starts) - 1
+    out_re = np.empty((n_leaves, sub_pts.shape[0]), f32)
+    out_im = np.empty_like(out_re)
+    tab_re = np.ascontiguousarray(q.real).reshape(-1)
+    tab_im = np.ascontiguousarray(q.imag).reshape(-1)
+    chan = [np.ascontiguousarray(a[:, i], dtype=f32) for a in (tx, rx) for i in range(3)]
+    pix = [np.ascontiguousarray(sub_pts[:, i], dtype=f32) for i in range(3)]
+
+    def run(a, b):
+        kernels.backproject_leaves(tab_re, tab_im, q.shape[1], *chan, starts, f32(r0), f32(1.0 / dr), f32(kc),
+                                   *pix, a, b, out_re, out_im)
+
+    kernels.parallel_blocks(run, n_leaves, max(1, n_leaves // 16))
+    shape_c = tuple(a.size for a in ax_child)
+    img = (out_re + 1j * out_im).astype(np.complex64).reshape((n_leaves,) + shape_c)
+    _swap(img, None, c_child, kc, ax_child)
+
+    # merge two children per node, level by level up to the root
+    for level in range(depth - 1, -1, -1):
+        starts = _bounds(n, depth, level)
+        c_par, ax_par = level_axes(starts)
+        m = len(starts) - 1
+        img = _resample(img, ax_child, ax_par)
+        shape_p = img.shape[1:]
+        V.check_memory(float(2 * m) * np.prod(shape_p) * 8 * 3, "the FFBP sub-images")
+        # carrier swap child -> parent, then sum the two children of every parent
+        img = np.ascontiguousarray(img)
+        _swap(img, c_child, np.repeat(c_par, 2, axis=0), kc, ax_par)
+        img = img.reshape((m, 2) + shape_p).sum(axis=1)
+        c_child, ax_child = c_par, ax_par
+
+    img = _resample(img, ax_child, axes)  # the root's grid onto the output grid
+    img = _swap(np.ascontiguousarray(img), c_child, None, kc, axes)[0]
+    return img.reshape(out_shape).astype(np.complex64)
