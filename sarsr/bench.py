@@ -235,3 +235,101 @@ def format_train_rows(rows: list[dict]) -> str:
     for r in rows:
         out.append(f"{r['variant']:<30} {r['s_per_step']:8.3f} {r['ms_per_mpix']:9.1f} {base / r['ms_per_mpix']:8.2f}x")
     return "\n".join(out)
+
+
+#: Backprojection scaling sizes per --size: image sides (channels scale alike: side^2) and the
+#: 3-D volume (nx, ny, nz).
+BP_SIZES = {"paper": ((100, 200, 400, 800), (200, 200, 32)), "small": ((50, 100), (50, 50, 8)),
+            "smoke": ((16, 32), (16, 16, 4))}
+
+
+@dataclass
+class BPRow:
+    case: str
+    channels: int
+    pixels: int
+    seconds: dict  # method -> s (full problem; extrapolated from a pixel subset where noted)
+    extrapolated: tuple
+    err_vs_exact_db: float  # ffbp, relative error energy of |image| on a centre patch
+    err_vs_interp_db: float | None  # ffbp vs interp over the whole image (when interp ran in full)
+
+
+def _bp_case(side, nz=1, repeat=1, progress=print) -> BPRow:
+    from . import radar
+
+    wave = radar.waveform("iwr1443")
+    scan = radar.freehand_scan("awr1443", nx=side, ny_steps=max(1, side // 8), rng=0,
+                               error=radar.PositionError((1e-3, 1e-3, 0.25e-3)))
+    half = 0.0005 * side  # 1 mm pixels over about the aperture
+    rng = np.random.default_rng(1)
+    pts = np.c_[rng.uniform(-0.8 * half, 0.8 * half, (12, 2)), np.full(12, 0.3)]
+    echo = radar.simulate_echo(scan.tx, scan.rx, wave.k, pts)
+    x = -half + 2 * half * np.arange(side) / side
+    z = np.array([0.3]) if nz == 1 else np.linspace(0.28, 0.32, nz)
+    grid = radar.volume_points(x, x, z)
+    grid = grid[:, :, 0] if nz == 1 else grid
+    n, npix = scan.n_samples, int(np.prod(grid.shape[:-1]))
+    case = f"{side}x{side}" + (f"x{nz}" if nz > 1 else "")
+    args = (echo, scan.tx_est, scan.rx_est, wave.k)
+    progress(f"{case}: ffbp ({n:,} channels)")
+    t_ffbp = _best(lambda: radar.backproject(*args, grid, method="ffbp"), repeat)
+    img = radar.backproject(*args, grid, method="ffbp")
+    flat = grid.reshape(-1, 3)
+    seconds, extra = {"ffbp": t_ffbp}, []
+    full_interp = n * npix <= 2e9
+    progress(f"{case}: interp" + ("" if full_interp else " (pixel subset)"))
+    if full_interp:
+        t = _best(lambda: radar.backproject(*args, grid), repeat)
+        ref_i = radar.backproject(*args, grid)
+        a, b = np.abs(img), np.abs(ref_i)
+        err_i = float(10 * np.log10(((a - b) ** 2).sum() / (b ** 2).sum()))
+    else:
+        q = max(256, int(2e9 // n))
+        t = _best(lambda: radar.backproject(*args, flat[:q]), 1) * npix / q
+        extra.append("interp")
+        err_i = None
+    seconds["interp"] = t
+    # exact on a centre patch of the first slice (around the first scatterer)
+    ix = int(np.argmin(np.abs(x - pts[0, 0])))
+    iy = int(np.argmin(np.abs(x - pts[0, 1])))
+    sl = np.s_[max(ix - 8, 0):ix + 8, max(iy - 8, 0):iy + 8]
+    patch = (grid[sl] if nz == 1 else grid[sl][:, :, 0]).reshape(-1, 3)
+    progress(f"{case}: exact ({len(patch)} pixels)")
+    t_ex = _best(lambda: radar.backproject(*args, patch, method="exact"), 1)
+    seconds["exact"] = t_ex * npix / len(patch)
+    extra.append("exact")
+    ref = radar.backproject(*args, patch, method="exact")
+    got = (img[sl] if nz == 1 else img[sl][:, :, 0]).reshape(-1)
+    a, b = np.abs(got), np.abs(ref)
+    err = float(10 * np.log10(((a - b) ** 2).sum() / (b ** 2).sum()))
+    return BPRow(case, n, npix, seconds, tuple(extra), err, err_i)
+
+
+def bench_backprojection(size: str = "paper", repeat: int = 1, progress=print) -> list[BPRow]:
+    """Backprojection methods side by side over image sides (channels scaled alike, side^2:
+    freehand AWR1443 lattices at lambda/4, 1 mm pixels) and one 3-D volume. ffbp runs in full;
+    interp in full up to 2e9 channel-pixel pairs, else on a pixel subset (extrapolated);
+    exact on a 16x16 patch (extrapolated). Errors: ffbp against exact on the patch and against
+    interp on the whole image."""
+    if size not in BP_SIZES:
+        raise ValueError(f"unknown size {size!r}; choose from {sorted(BP_SIZES)}")
+    sides, (vx, vy, vz) = BP_SIZES[size]
+    rows = [_bp_case(s, 1, repeat, progress) for s in sides]
+    rows.append(_bp_case(vx, vz, repeat, progress))
+    return rows
+
+
+def format_bp_rows(rows: list[BPRow]) -> str:
+    head = (f"{'case':<14}{'channels':>10}{'pixels':>11}{'ffbp s':>9}{'interp s':>10}{'exact s':>10}"
+            f"{'ffbp GBP/s':>11}{'interp GBP/s':>13}{'ffbp/interp':>12}{'err vs exact':>13}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        s = r.seconds
+        work = r.channels * r.pixels / 1e9
+        star = lambda m: "*" if m in r.extrapolated else " "  # noqa: E731
+        lines.append(f"{r.case:<14}{r.channels:>10,}{r.pixels:>11,}{s['ffbp']:>9.3f}{s['interp']:>9.2f}{star('interp')}"
+                     f"{s['exact']:>9.1f}{star('exact')}{work / s['ffbp']:>11.2f}{work / s['interp']:>13.3f}"
+                     f"{s['interp'] / s['ffbp']:>11.1f}x{r.err_vs_exact_db:>11.1f} dB")
+    lines.append("* extrapolated from a pixel subset; GBP/s = channels x pixels / s (for ffbp: the "
+                 "direct-method equivalent)")
+    return "\n".join(lines)

@@ -12,8 +12,17 @@ class CLIError(Exception):
 
 
 def _cmd_bench(args) -> int:
-    from .bench import bench_models, bench_radar, bench_train_step, format_model_rows, format_rows, format_train_rows
+    from .bench import (bench_backprojection, bench_models, bench_radar, bench_train_step, format_bp_rows,
+                        format_model_rows, format_rows, format_train_rows)
 
+    if args.what == "bp":
+        import numba
+
+        size = args.size or "paper"
+        print(f"sarsr bench bp --size {size} (numba threads: {numba.get_num_threads()})", flush=True)
+        rows = bench_backprojection(size, repeat=args.repeat, progress=lambda m: print("  running " + m, flush=True))
+        print(format_bp_rows(rows))
+        return 0
     if args.what == "train":
         import torch
 
@@ -290,10 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
                                    "by side. models: params, MACs and CPU ms/image of every registered "
                                    "model, unfused and fused.",
                        epilog="Examples:\n  sarsr bench radar --size paper\n"
+                              "  sarsr bench bp --size paper\n"
                               "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("what", choices=["radar", "models", "train"],
-                   help="what to benchmark (train: one SR training step in CPU variants)")
+    b.add_argument("what", choices=["radar", "bp", "models", "train"],
+                   help="what to benchmark (bp: backprojection methods over image sizes and a volume; "
+                        "train: one SR training step in CPU variants)")
     b.add_argument("--size", default=None,
                    help="radar: paper (default; 40,000 channels, 200x200 image, 1,000 scatterers), "
                         "small or smoke. models: square input side in pixels (default: each "
