@@ -132,26 +132,31 @@ def _node_geometry(v, starts, box_lo, box_hi):
 
 
 def _resample(img: np.ndarray, src_axes, dst_axes) -> np.ndarray:
-    """Separable Lanczos interpolation of node images (M, nx, ny, nz) complex64 from the grid
-    ``src_axes`` to ``dst_axes``: one real matrix product per axis that changes."""
+    """Separable Lanczos interpolation of node images (nx, ny, nz, M) complex64 from the grid
+    ``src_axes`` to ``dst_axes``: per changed axis, that axis is brought first and one real
+    matrix product (float32 view: real and imaginary parts alike) covers every node."""
     for i in range(3):
         if src_axes[i].size == dst_axes[i].size and np.array_equal(src_axes[i], dst_axes[i]):
             continue
-        w = _lanczos_matrix(src_axes[i], dst_axes[i]).T.astype(np.complex64)  # (n_src, n_dst)
-        a = np.ascontiguousarray(np.moveaxis(img, i + 1, -1))  # (M, ..., n_src)
-        out = (a.reshape(-1, a.shape[-1]) @ w).reshape(a.shape[:-1] + (w.shape[1],))  # one GEMM
-        img = np.moveaxis(out, -1, i + 1)
-    return np.ascontiguousarray(img)
+        w = _lanczos_matrix(src_axes[i], dst_axes[i]).astype(np.float32)  # (n_dst, n_src)
+        a = img if i == 0 else np.ascontiguousarray(np.moveaxis(img, i, 0))
+        rest = a.shape[1:]
+        out = w @ a.reshape(a.shape[0], -1).view(np.float32)  # (n_dst, 2 * prod(rest))
+        out = out.view(np.complex64).reshape((w.shape[0],) + rest)
+        img = out if i == 0 else np.ascontiguousarray(np.moveaxis(out, 0, i))
+    return img
 
 
 def _swap(img: np.ndarray, c_from, c_to, kc: float, axes) -> np.ndarray:
-    """In place: multiply node m's image by exp(j 2 kc (|c_to[m] - p| - |c_from[m] - p|)) on
-    the grid ``axes``; a None centre drops its term (demodulate / remodulate only)."""
-    m = img.shape[0]
+    """In place: multiply node m's image (last axis) by exp(j 2 kc (|c_to[m] - p| - |c_from[m] - p|))
+    on the grid ``axes``; a None centre drops its term (demodulate / remodulate only)."""
+    m = img.shape[-1]
     zero = np.zeros((m, 3))
-    kernels.carrier_swap(img, zero if c_from is None else np.ascontiguousarray(c_from, float),
-                         0.0 if c_from is None else 1.0, zero if c_to is None else np.ascontiguousarray(c_to, float),
-                         0.0 if c_to is None else 1.0, 2.0 * kc, *(np.ascontiguousarray(a, float) for a in axes))
+    cf = zero if c_from is None else np.asarray(c_from, float)
+    ct = zero if c_to is None else np.asarray(c_to, float)
+    kernels.carrier_swap(img, *(np.ascontiguousarray(cf[:, i]) for i in range(3)), 0.0 if c_from is None else 1.0,
+                         *(np.ascontiguousarray(ct[:, i]) for i in range(3)), 0.0 if c_to is None else 1.0,
+                         2.0 * kc, *(np.ascontiguousarray(a, float) for a in axes))
     return img
 
 
@@ -236,7 +241,10 @@ def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: flo
 
     kernels.parallel_blocks(run, n_leaves, max(1, n_leaves // 16))
     shape_c = tuple(a.size for a in ax_child)
-    img = (out_re + 1j * out_im).astype(np.complex64).reshape((n_leaves,) + shape_c)
+    img = np.empty((sub_pts.shape[0], n_leaves), np.complex64)  # node axis last
+    img.real = out_re.T
+    img.imag = out_im.T
+    img = img.reshape(shape_c + (n_leaves,))
     _swap(img, None, c_child, kc, ax_child)
 
     # merge two children per node, level by level up to the root
@@ -245,14 +253,13 @@ def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: flo
         c_par, ax_par = level_axes(starts)
         m = len(starts) - 1
         img = _resample(img, ax_child, ax_par)
-        shape_p = img.shape[1:]
+        shape_p = img.shape[:3]
         V.check_memory(float(2 * m) * np.prod(shape_p) * 8 * 3, "the FFBP sub-images")
         # carrier swap child -> parent, then sum the two children of every parent
-        img = np.ascontiguousarray(img)
         _swap(img, c_child, np.repeat(c_par, 2, axis=0), kc, ax_par)
-        img = img.reshape((m, 2) + shape_p).sum(axis=1)
+        img = np.add(img[..., 0::2], img[..., 1::2])
         c_child, ax_child = c_par, ax_par
 
     img = _resample(img, ax_child, axes)  # the root's grid onto the output grid
-    img = _swap(np.ascontiguousarray(img), c_child, None, kc, axes)[0]
+    img = _swap(np.ascontiguousarray(img), c_child, None, kc, axes)[..., 0]
     return img.reshape(out_shape).astype(np.complex64)

@@ -473,24 +473,24 @@ def backproject_leaves(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_
 
 
 @nb.njit(parallel=True, **_JIT)
-def carrier_swap(img, c_from, w_from, c_to, w_to, two_kc, x, y, z):
-    """In place: ``img[m, i, j, l] *= exp(j two_kc (w_to |c_to[m] - p| - w_from |c_from[m] - p|))``
-    with p = (x[i], y[j], z[l]) (m); img complex64 (M, nx, ny, nz), centres (M, 3) float64,
-    weights 0 or 1 (0 drops that term). Float64 phase, polynomial sincos."""
-    m_count, nx, ny, nz = img.shape
-    for m in nb.prange(m_count):
-        for i in range(nx):
-            ax = x[i] - c_from[m, 0]
-            bx = x[i] - c_to[m, 0]
+def carrier_swap(img, cf0, cf1, cf2, w_from, ct0, ct1, ct2, w_to, two_kc, x, y, z):
+    """In place: ``img[i, j, l, m] *= exp(j two_kc (w_to |c_to[m] - p| - w_from |c_from[m] - p|))``
+    with p = (x[i], y[j], z[l]) (m); img complex64 (nx, ny, nz, M) with the node axis last,
+    centres as (M,) float64 coordinate arrays, weights 0 or 1 (0 drops that term). Float64
+    phase, polynomial sincos; the inner loop runs over the nodes."""
+    nx, ny, nz, m_count = img.shape
+    for i in nb.prange(nx):
+        for j in range(ny):
             for l in range(nz):
-                az = z[l] - c_from[m, 2]
-                bz = z[l] - c_to[m, 2]
-                a2 = ax * ax + az * az
-                b2 = bx * bx + bz * bz
-                for j in range(ny):  # inner loop over y: vectorised
-                    ay = y[j] - c_from[m, 1]
-                    by = y[j] - c_to[m, 1]
-                    ph = two_kc * (w_to * math.sqrt(b2 + by * by) - w_from * math.sqrt(a2 + ay * ay))
+                for m in range(m_count):
+                    ax = x[i] - cf0[m]
+                    ay = y[j] - cf1[m]
+                    az = z[l] - cf2[m]
+                    bx = x[i] - ct0[m]
+                    by = y[j] - ct1[m]
+                    bz = z[l] - ct2[m]
+                    ph = two_kc * (w_to * math.sqrt(bx * bx + by * by + bz * bz)
+                                   - w_from * math.sqrt(ax * ax + ay * ay + az * az))
                     s, c = _sincos64(ph)
-                    v = img[m, i, j, l]
-                    img[m, i, j, l] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)
+                    v = img[i, j, l, m]
+                    img[i, j, l, m] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)
