@@ -39,13 +39,15 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
              f"in {timings['simulate_s']:.2f} s")
     kw = dict(lattice_shape=scan.lattice_shape)
     images = {}
+    bp_method = radar.choose_method(scan.n_samples, grid.points)
     for name, fn in [("EMPM", lambda: radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)),
-                     ("backprojection", lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points)),
+                     ("backprojection", lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points,
+                                                                  method=bp_method)),
                      ("planar RMA", lambda: radar.rma_planar(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw))]:
         t = time.perf_counter()
         images[name] = fn()
         timings[f"{name}_s"] = time.perf_counter() - t
-        progress(f"{name}: {timings[f'{name}_s']:.2f} s")
+        progress(f"{name}{f' ({bp_method})' if name == 'backprojection' else ''}: {timings[f'{name}_s']:.2f} s")
     label = radar.label_image(scene, grid)
     sr_note = None
     try:
@@ -63,7 +65,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
         sr_note = f"super-resolution skipped: {exc}"
         progress(sr_note)
     result = {"seed": seed, "z0_m": z0, "sigma_mm": sigma_mm, "snr_db": snr_db,
-              "n_scatterers": scene.n_scatterers, "timings": timings,
+              "n_scatterers": scene.n_scatterers, "timings": timings, "backprojection_method": bp_method,
               "psnr_db": {n: metrics.psnr(metrics.normalize(i), label) for n, i in images.items()},
               "ssim": {n: metrics.ssim(metrics.normalize(i), label) for n, i in images.items()},
               "entropy": {n: metrics.image_entropy(i) for n, i in images.items()}}

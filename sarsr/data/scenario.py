@@ -77,6 +77,8 @@ SCHEMA: dict[str, dict[str, tuple]] = {
     },
     "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},
     "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8),
+                       # backprojection method for stored images: ffbp (fast, <= -35 dB from exact) or interp
+                       "bp_method": ("str", lambda v: v in ("ffbp", "interp", "exact", "auto"), "auto"),
                        # aperture taper, drawn uniformly per record from this list
                        "taper": ("list[str]", lambda v: all(t in ("none", "hann", "hamming") for t in v), ("none",)),
                        # the network-input image stored as ``input``: method drawn per record
@@ -165,6 +167,11 @@ class Scenario:
             default = SCHEMA[section][leaf][2]
             if section in cfg and leaf in cfg[section] and json.loads(json.dumps(default)) == cfg[section][leaf]:
                 del cfg[section][leaf]
+        rec = cfg.get("reconstruction", {})
+        uses_bp = cfg["store"].get("backprojection") or (cfg["store"].get("input") and "backprojection" in
+                                                          rec.get("input", ()))
+        if rec.get("bp_method") == "interp" or not uses_bp:  # interp: what every earlier dataset used
+            rec.pop("bp_method", None)
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: dict) -> "Scenario":

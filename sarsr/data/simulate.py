@@ -134,7 +134,7 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
                 img = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)
             elif method == "backprojection":
                 img = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points,
-                                        oversample=rec["bp_oversample"])
+                                        oversample=rec["bp_oversample"], method=rec.get("bp_method", "interp"))
             else:
                 img = radar.rma_planar(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)
             images[method] = img.astype(np.complex64)

@@ -42,8 +42,10 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     tx, rx, echo = capture_channels(cap, array)
     k = cap.config.waveform().k
     grid = radar.image_grid(n=n, extent=extent, z=z)
+    bp_method = None
     if method == "bp":
-        img = radar.backproject(echo, tx, rx, k, grid.points)
+        bp_method = radar.choose_method(len(echo), grid.points)
+        img = radar.backproject(echo, tx, rx, k, grid.points, method=bp_method)
     elif method == "empm":
         if lattice is None:
             raise ValueError("empm needs lattice=(nx, ny) (x positions, virtual rows); use --lattice NX,NY")
@@ -57,7 +59,7 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     else:
         raise ValueError(f"unknown method {method!r}; choose bp or empm")
     out.mkdir(parents=True, exist_ok=True)
-    result = {"method": method, "z_m": z, "extent_m": extent, "n": n, "report": cap.report}
+    result = {"method": method, "backprojection_method": bp_method, "z_m": z, "extent_m": extent, "n": n, "report": cap.report}
     images = {f"{method.upper()} (dB)": img}
     sr_img = None
     if sr:

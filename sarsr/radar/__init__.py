@@ -14,7 +14,7 @@ Plain functions over numpy arrays (SI units: m, rad/m, Hz, dB). Typical use::
 """
 
 from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
-from .backprojection import backproject, path_window, range_profiles
+from .backprojection import backproject, choose_method, path_window, range_profiles
 from .constants import C0
 from .fourier import empm, rma_planar
 from .grid import ImageGrid, image_grid, line_points, volume_points
@@ -34,5 +34,5 @@ __all__ = [
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
     "Scene", "SHAPES", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
     "ImageGrid", "image_grid", "volume_points", "line_points",
-    "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "path_window", "range_profiles", "empm", "rma_planar",
+    "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
 ]

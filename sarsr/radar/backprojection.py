@@ -14,7 +14,23 @@ import numpy as np
 from .. import _validate as V
 from . import kernels
 
-METHODS = ("interp", "exact", "ffbp")
+METHODS = ("interp", "exact", "ffbp", "auto")
+#: ``method="auto"`` picks ffbp from this many channel x pixel pairs on (below that interp is
+#: as fast; ``sarsr bench bp`` shows the crossover).
+FFBP_MIN_WORK = 1e8
+
+
+def choose_method(n_channels: int, grid) -> str:
+    """The fastest backprojection method that meets the accuracy target (ffbp error energy
+    <= -35 dB against exact) for ``n_channels`` and image points ``grid``: "ffbp" on a regular
+    grid with at least :data:`FFBP_MIN_WORK` channel x pixel pairs, else "interp"."""
+    from .ffbp import regular_axes
+
+    g = np.asarray(grid)
+    npix = g.size // 3 if g.ndim >= 1 and g.shape[-1] == 3 else 0
+    if n_channels * npix >= FFBP_MIN_WORK and regular_axes(g) is not None:
+        return "ffbp"
+    return "interp"
 
 
 def _validate_bp(echo, tx, rx, k, grid):
@@ -90,14 +106,14 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         Strictly increasing wavenumbers (rad/m).
     grid : array_like (..., 3)
         Image points (m): a plane in any orientation, a line or a 3-D volume.
-    method : {"interp", "exact", "ffbp"}
+    method : {"interp", "exact", "ffbp", "auto"}
         "exact": the frequency-domain sum over every wavenumber (float64; K x the work).
         "interp" (default): range-compress each channel (zoom DFT = zero-padded FFT bins over the
         needed window, ``oversample`` x finer than the range resolution), linearly interpolate
         the baseband profile at each pixel's path and restore the carrier phase exactly.
         "ffbp": factorized backprojection (:mod:`sarsr.radar.ffbp`) on a regular planar grid
         (nx, ny, 3) or volume (nx, ny, nz, 3): channel tree, demodulated sub-images on coarse
-        grids merged level by level; ~N log N instead of N x pixels.
+        grids merged level by level; ~N log N instead of N x pixels. "auto": :func:`choose_method`.
     subimage_oversample : float
         "ffbp" only: the accuracy / speed trade-off (see :func:`sarsr.radar.ffbp.ffbp`).
     oversample : int
@@ -113,6 +129,8 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if int(oversample) < 2:
         raise ValueError(f"oversample must be >= 2, got {oversample}")
+    if method == "auto":
+        method = choose_method(np.shape(echo)[0] if np.ndim(echo) == 2 else 0, grid)
     if method == "ffbp":
         if backend not in ("numba", "auto"):
             raise ValueError("method='ffbp' runs on the numba backend only")
