@@ -1,18 +1,23 @@
 # Two entry points for a new user (see README): `make demo` and `make test`.
-# Both create .venv on first use. torch is pinned to the CPU wheel: an unpinned
-# torch pulls several GB of CUDA packages.
+# Both create .venv on first use. torch is pinned to the CPU wheel: an unpinned torch pulls
+# several GB of CUDA packages. `make demo` installs only what the package needs; `make test`
+# adds the test extras (pytest, hypothesis, scikit-image, nbclient, timm for parity tests).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 TIMM_PIN := timm==1.0.31
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install install-dev clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_PIN)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[dev]"
 	# timm is a test-only reference for parity tests; it declares torchvision (none exists for
 	# CPU torch) so it is installed without dependencies, then its light ones.
@@ -22,14 +27,17 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+install-dev: $(VENV)/.installed-dev
+
 demo: $(VENV)/.installed
 	$(VENV)/bin/sarsr demo --out out/demo --force
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/sarsr bench radar
+	$(VENV)/bin/sarsr bench bp
 	$(VENV)/bin/sarsr bench models
 
 clean:

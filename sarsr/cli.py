@@ -121,7 +121,9 @@ def _cmd_train(args) -> int:
               progress=not args.quiet, force_config=args.force_config)
     if int(__import__("os").environ.get("RANK", "0")) == 0:
         what = {"val_psnr": "PSNR {:.2f} dB", "val_acc": "accuracy {:.3f}", "val_miou": "mIoU {:.3f}"}
-        print(f"{s['out']}: step {s['step']}, best validation " + what.get(s["primary"], "{:.4g}").format(s["best_val"]))
+        best = (what.get(s["primary"], "{:.4g}").format(s["best_val"]) if s["best_val"] != -float("inf")
+                else "none yet (no validation step reached)")
+        print(f"{s['out']}: step {s['step']}, best validation {best}")
     return 0
 
 
