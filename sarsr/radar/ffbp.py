@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import _validate as V
 from . import kernels
+from .range_compression import path_window, range_profiles, validate_backprojection
 
 __all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
 
@@ -188,13 +189,11 @@ def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: flo
     ndarray complex64 with the grid's shape (without the last axis): the same image as
     ``backproject`` up to the interpolation error.
     """
-    from .backprojection import _validate_bp, path_window, range_profiles
-
     if not subimage_oversample >= 1.0:
         raise ValueError(f"subimage_oversample must be >= 1, got {subimage_oversample!r}")
     if int(leaf) < 1:
         raise ValueError(f"leaf must be >= 1, got {leaf!r}")
-    echo, tx, rx, k, g = _validate_bp(echo, tx, rx, k, grid)
+    echo, tx, rx, k, g = validate_backprojection(echo, tx, rx, k, grid)
     axes = regular_axes(g)
     if axes is None:
         raise ValueError("method='ffbp' needs a regular Cartesian grid of shape (nx, ny, 3) or (nx, ny, nz, 3) "

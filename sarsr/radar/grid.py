@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._validate import check_memory
+
 
 @dataclass(frozen=True)
 class ImageGrid:
@@ -88,8 +90,6 @@ def image_grid(n: int | tuple[int, int] = 200, extent: float | tuple[float, floa
         raise ValueError(f"image_grid: n must be >= 1, got {(nx, ny)}")
     if ex <= 0 or ey <= 0:
         raise ValueError(f"image_grid: extent must be > 0 (m), got {(ex, ey)}")
-    from .._validate import check_memory
-
     check_memory(float(nx) * ny * 3 * 8 * 4, f"an image grid of {nx} x {ny} pixels")  # points + complex image + work
     x = -ex + 2 * ex * np.arange(nx) / nx
     y = -ey + 2 * ey * np.arange(ny) / ny

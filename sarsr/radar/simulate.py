@@ -7,6 +7,7 @@ import numpy as np
 from .. import _validate as V
 from . import kernels
 from .noise import add_awgn
+from .range_compression import resolve_backend
 from .scan import Scan
 from .scene import Scene
 from .waveform import FMCWWaveform, waveform as _waveform
@@ -54,7 +55,7 @@ def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False
         if amp.shape[0] != pts.shape[0]:
             raise ValueError(f"amplitudes has {amp.shape[0]} entries for {pts.shape[0]} points")
     V.check_memory(tx.shape[0] * k.size * 8, "the echo array")
-    backend = _resolve_backend(backend)
+    backend = resolve_backend(backend)
     if backend == "torch":
         from .torch_backend import simulate_echo_torch
         return simulate_echo_torch(tx, rx, k, pts, amp, path_loss=path_loss, device=device)
@@ -68,18 +69,6 @@ def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False
         else:
             kernels.simulate_any_k(tx, rx, px, py, pz, amp[sl], k, bool(path_loss), out)
     return out
-
-
-def _resolve_backend(backend: str) -> str:
-    if backend not in ("numba", "torch", "auto"):
-        raise ValueError(f"backend must be 'numba', 'torch' or 'auto', got {backend!r}")
-    if backend == "auto":
-        try:
-            import torch
-            return "torch" if torch.cuda.is_available() else "numba"
-        except ImportError:  # pragma: no cover
-            return "numba"
-    return backend
 
 
 def simulate_scan(scan: Scan, scene: Scene, wave: FMCWWaveform | str = "iwr1443", *, snr_db: float | None = None,

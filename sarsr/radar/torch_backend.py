@@ -12,6 +12,8 @@ import math
 import numpy as np
 import torch
 
+from .range_compression import path_window, range_profiles
+
 CHUNK_ELEMENTS = 2 ** 24
 
 
@@ -71,7 +73,6 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
                 ph = -r[:, :, None] * k_t[None, None, :]
                 out[p0:p0 + pc] += torch.einsum("nk,npk->p", s[i0:i0 + nc], torch.polar(torch.ones_like(ph), ph))
     else:
-        from .backprojection import path_window, range_profiles
         r_min, r_max = path_window(np.asarray(tx, float), np.asarray(rx, float), g.reshape(-1, 3))
         q, r0, dr, kc = range_profiles(np.asarray(echo), k_np, r_min, r_max, oversample)
         q_t = torch.as_tensor(q, device=dev).to(torch.complex128)

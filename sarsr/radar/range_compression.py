@@ -1,0 +1,80 @@
+"""Range compression shared by every backprojection (numba, torch, factorized): the round-trip
+path window an image needs, baseband range profiles on it, and backend selection."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import _validate as V
+
+__all__ = ["path_window", "range_profiles", "resolve_backend", "validate_backprojection"]
+
+
+def path_window(tx, rx, pts) -> tuple[float, float]:
+    """Lower and upper bound of the round-trip path |tx - p| + |rx - p| over all channels and
+    image points, using the points' bounding box (m)."""
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+
+    def near(p):
+        return np.linalg.norm(np.clip(p, lo, hi) - p, axis=1)
+
+    def far(p):
+        return np.max(np.linalg.norm(p[:, None, :] - corners[None], axis=-1), axis=1)
+
+    return float(np.min(near(tx) + near(rx))), float(np.max(far(tx) + far(rx)))
+
+
+def range_profiles(echo, k, r_min, r_max, oversample: int = 8):
+    """Baseband range profiles on a window of round-trip paths (zoom DFT).
+
+    ``Q_n(R) = sum_i s[n, i] exp(-j (k_i - kc) R)`` with ``kc`` the mean wavenumber, sampled on
+    ``R_j = r0 + j dr``: the values a zero-padded FFT of length ``oversample * K`` gives at those
+    bins, computed only inside ``[r_min, r_max]`` (one complex matrix product). Then
+    ``sum_i s_i exp(-j k_i R) = exp(-j kc R) Q(R)`` exactly at the bins; in between, Q is smooth
+    (band-limited to +-B/2) and linear interpolation is accurate.
+
+    Returns (Q (N, L) complex64, r0, dr, kc).
+    """
+    k = np.asarray(k, float)
+    kc = float(k.mean())
+    if k.size > 1:
+        span = (k[-1] - k[0]) * k.size / (k.size - 1)  # bandwidth in wavenumber, as the FFT sees it
+        dr = 2 * np.pi / (oversample * span)
+    else:  # one wavenumber: no range information, Q(R) = s is constant; any finite bin width is exact
+        dr = max(float(r_max - r_min), 1e-3)
+    j0 = math.floor(r_min / dr) - 2
+    j1 = math.ceil(r_max / dr) + 3
+    V.check_memory(float(np.asarray(echo).shape[0]) * (j1 - j0) * 8, "the range profiles")
+    r = (np.arange(j0, j1) * dr).astype(np.float64)
+    e = np.exp(-1j * np.outer(k - kc, r)).astype(np.complex64)  # (K, L)
+    q = np.asarray(echo, np.complex64) @ e
+    return q, float(r[0]), float(dr), kc
+
+
+def resolve_backend(backend: str) -> str:
+    """"numba" or "torch" for a backend argument ("auto": torch when CUDA is present)."""
+    if backend not in ("numba", "torch", "auto"):
+        raise ValueError(f"backend must be 'numba', 'torch' or 'auto', got {backend!r}")
+    if backend == "auto":
+        try:
+            import torch
+            return "torch" if torch.cuda.is_available() else "numba"
+        except ImportError:  # pragma: no cover
+            return "numba"
+    return backend
+
+
+def validate_backprojection(echo, tx, rx, k, grid):
+    """Validated (echo, tx, rx, k, grid points) for backprojection (ValueError naming the problem)."""
+    # keep complex128 input in double precision (the exact method sums in float64)
+    dtype = np.complex128 if np.asarray(echo).dtype == np.complex128 else np.complex64
+    echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k, dtype)
+    g = np.asarray(grid)
+    if g.ndim < 1 or g.shape[-1] != 3:
+        raise ValueError(f"grid must be an array of points with shape (..., 3), got {g.shape}")
+    V.check_memory(g.size / 3 * 8 * 4, "the image")
+    g = V.as_array(g, "grid", last=3)
+    return echo, tx, rx, k, g
