@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..radar.masks import OBJECT_CLASSES, SHAPES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -221,7 +223,6 @@ class Scenario:
             if key not in SCHEMA and not (key in SCHEMA[""] and not isinstance(raw[key], dict)):
                 raise ScenarioError(f"{source}: unknown key '{key}' (valid: {', '.join(k for k in SCHEMA if k)}, "
                                     f"name, description)")
-        from ..radar.scene import SHAPES
 
         for section, keys in SCHEMA.items():
             given = raw if section == "" else raw.get(section, {})
@@ -239,8 +240,6 @@ class Scenario:
                 if not _passes(kind, check, val):
                     raise ScenarioError(f"{source}: {full}: value {v!r} out of range")
                 if k == "objects":
-                    from ..vision.objects import OBJECT_CLASSES
-
                     if any(o not in OBJECT_CLASSES for o in val):
                         raise ScenarioError(f"{source}: {full}: unknown object class(es) "
                                             f"{sorted(set(val) - set(OBJECT_CLASSES))}; valid: {', '.join(OBJECT_CLASSES)}")

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from ..radar.masks import OBJECT_CLASSES
 from .scenario import Scenario
 
 __all__ = ["record_rng", "simulate_record", "build_scan", "build_grid"]
@@ -92,8 +93,6 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     s = sc["scene"]
     class_id = None
     if s["objects"]:  # recognition: one object of a random class among clutter points
-        from ..vision.objects import OBJECT_CLASSES
-
         class_id = int(rng.integers(len(s["objects"])))
         name = s["objects"][class_id]
         class_id = OBJECT_CLASSES.index(name)
@@ -154,5 +153,5 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     out.update(snr_db=snr, z0_m=float(z0), pos_error_rms_m=float(np.sqrt(np.mean(err ** 2))),
                scene_json=json.dumps(scene.objects))
     if class_id is not None:
-        out["class_id"] = class_id  # index into sarsr.vision.objects.OBJECT_CLASSES
+        out["class_id"] = class_id  # index into sarsr.radar.OBJECT_CLASSES
     return out

@@ -21,6 +21,7 @@ from .grid import ImageGrid, image_grid, line_points, volume_points
 from .noise import add_awgn
 from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
 from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
+from .masks import OBJECT_CLASSES, object_mask
 from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
                     shape_scene)
 from .simulate import simulate_echo, simulate_scan
@@ -32,7 +33,7 @@ __all__ = [
     "MIMOArray", "awr1443_array", "monostatic_array", "mimo_array",
     "Scan", "raster_scan", "freehand_scan", "freehand_surface", "linear_track",
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
-    "Scene", "SHAPES", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
+    "Scene", "SHAPES", "OBJECT_CLASSES", "object_mask", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
     "ImageGrid", "image_grid", "volume_points", "line_points",
     "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
 ]

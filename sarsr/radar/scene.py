@@ -20,6 +20,7 @@ import numpy as np
 
 from .._validate import as_array
 from .grid import ImageGrid
+from .masks import OBJECT_CLASSES, SHAPES, _mask, register_shape  # noqa: F401  (re-exported)
 
 #: Label Gaussian width o (m).
 LABEL_WIDTH = 1.2e-3
@@ -73,81 +74,6 @@ def point_scene(points, amplitudes=None) -> Scene:
     p = as_array(points, "points", last=3).reshape(-1, 3)
     a = np.ones(len(p)) if amplitudes is None else np.broadcast_to(np.asarray(amplitudes, float), (len(p),)).copy()
     return Scene(p, a, [dict(kind="points", n=len(p))])
-
-
-# ------------------------------------------------------------------------------ shapes
-def _polygon(n_vertices, inner=None, phase=np.pi / 2):
-    """Regular polygon (or star when ``inner`` radius given), unit circumradius."""
-    if inner is None:
-        ang = phase + 2 * np.pi * np.arange(n_vertices) / n_vertices
-        return np.c_[np.cos(ang), np.sin(ang)]
-    ang = phase + np.pi * np.arange(2 * n_vertices) / n_vertices
-    rad = np.where(np.arange(2 * n_vertices) % 2 == 0, 1.0, inner)
-    return np.c_[rad * np.cos(ang), rad * np.sin(ang)]
-
-
-def _inside_polygon(u, v, poly):
-    """Even-odd rule point-in-polygon, vectorised over points."""
-    inside = np.zeros(u.shape, bool)
-    x0, y0 = poly[-1]
-    for x1, y1 in poly:
-        cond = (y1 > v) != (y0 > v)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xc = x1 + (v - y1) * (x0 - x1) / (y0 - y1)
-        inside ^= cond & (u < xc)
-        x0, y0 = x1, y1
-    return inside
-
-
-_EXTRA_MASKS: dict = {}
-
-
-def register_shape(name: str, mask_fn) -> None:
-    """Make ``shape_scene`` accept ``name``: ``mask_fn(u, v) -> bool array`` on normalised
-    coordinates (the shape spans [-1, 1]). Used by :mod:`sarsr.vision.objects`."""
-    if name in SHAPES:
-        raise ValueError(f"shape {name!r} is built in")
-    _EXTRA_MASKS[name] = mask_fn
-
-
-def _mask(name: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Indicator of a unit shape on normalised coordinates (shape spans [-1, 1])."""
-    if name in _EXTRA_MASKS:
-        return _EXTRA_MASKS[name](u, v)
-    au, av = np.abs(u), np.abs(v)
-    r2 = u * u + v * v
-    if name == "circle":
-        return r2 <= 1
-    if name == "square":
-        return (au <= 0.85) & (av <= 0.85)
-    if name == "rectangle":
-        return (au <= 1) & (av <= 0.55)
-    if name == "diamond":
-        return au + av <= 1
-    if name == "cross":
-        return ((au <= 0.3) & (av <= 1)) | ((av <= 0.3) & (au <= 1))
-    if name == "ring":
-        return (r2 <= 1) & (r2 >= 0.55 ** 2)
-    if name == "ellipse":
-        return u * u + (v / 0.6) ** 2 <= 1
-    if name == "triangle":
-        return _inside_polygon(u, v, _polygon(3))
-    if name == "hexagon":
-        return _inside_polygon(u, v, _polygon(6))
-    if name == "star":
-        return _inside_polygon(u, v, _polygon(5, inner=0.42))
-    if name == "star4":
-        return _inside_polygon(u, v, _polygon(4, inner=0.4))
-    if name == "cutout":  # plate with two slots, like the paper's copper cutout
-        plate = (au <= 1) & (av <= 0.65)
-        slots = ((np.abs(u + 0.45) <= 0.12) | (np.abs(u - 0.45) <= 0.12)) & (av <= 0.4)
-        return plate & ~slots
-    raise ValueError(f"unknown shape {name!r}; choose from {sorted(SHAPES)}")
-
-
-#: Shapes :func:`shape_scene` can rasterise.
-SHAPES = ("circle", "square", "rectangle", "diamond", "cross", "ring", "ellipse", "triangle",
-          "hexagon", "star", "star4", "cutout")
 
 
 def lattice_gain(spacing: float, width: float = LABEL_WIDTH) -> float:
