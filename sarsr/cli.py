@@ -194,8 +194,14 @@ def _cmd_reconstruct(args) -> int:
     from .io.reconstruct import reconstruct_capture
 
     lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
+    enhance = None
+    if args.sr:
+        from .sr import load_sr_model, super_resolve
+
+        net = load_sr_model(args.model)  # fail early on a bad --model, before reconstructing
+        enhance = lambda img: super_resolve(img, net)  # noqa: E731
     res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
-                              z=args.z_mm * 1e-3, lattice=lattice, sr=args.sr, model=args.model, force=args.force,
+                              z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,
                               config=args.config, positions=args.positions, device=args.device,
                               allow_partial=args.allow_partial)

@@ -19,12 +19,14 @@ __all__ = ["reconstruct_capture"]
 
 
 def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: float = 0.1, z: float = 0.25,
-                        lattice=None, sr: bool = False, model=None, array="awr1443", force=False,
+                        lattice=None, enhance=None, array="awr1443", force=False,
                         calibration=None, **read_kw) -> dict:
     """Reconstruct a capture folder on an n x n grid over [-extent, extent) m at depth ``z``.
 
     ``method``: ``"bp"`` (any geometry) or ``"empm"`` (needs ``lattice=(nx, ny)``: frames in
     x-fastest raster order, each frame a column of ``n_tx x n_rx`` virtual rows).
+    ``enhance``: optional function image -> image in [0, 1] (e.g. ``sarsr.super_resolve`` with a
+    network; ``sarsr reconstruct --sr`` passes it), stored as ``/image/sr`` and shown beside.
     """
     import h5py
 
@@ -62,10 +64,8 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     result = {"method": method, "backprojection_method": bp_method, "z_m": z, "extent_m": extent, "n": n, "report": cap.report}
     images = {f"{method.upper()} (dB)": img}
     sr_img = None
-    if sr:
-        from ..sr import super_resolve
-
-        sr_img = super_resolve(img, model)
+    if enhance is not None:
+        sr_img = enhance(img)
         images["super-resolved (dB)"] = sr_img
     with atomic_path(out / "image.h5") as tmp, h5py.File(tmp, "w") as f:
         g = f.create_group("image")
