@@ -15,7 +15,9 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "model_state"]
+from .config import load_config
+
+__all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "model_state", "run_config"]
 
 
 class CheckpointError(ValueError):
@@ -70,3 +72,17 @@ def model_state(checkpoint) -> dict:
     if isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
         return checkpoint["model"]
     return checkpoint
+
+
+def run_config(run_dir) -> dict:
+    """The effective config of a training run folder: the one stored in its ``last.pt``
+    checkpoint (``--set`` overrides included), else its ``config.toml`` (overrides there are
+    comments only)."""
+    run = Path(run_dir)
+    if (run / "last.pt").exists():
+        ck = load_checkpoint(run / "last.pt")
+        if isinstance(ck, dict) and "config" in ck:
+            return ck["config"]
+    if not (run / "config.toml").exists():
+        raise FileNotFoundError(f"{run}: not a training run (no last.pt or config.toml)")
+    return load_config(run / "config.toml")

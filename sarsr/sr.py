@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .models import create_model, load_run, reparameterize
 from .data.torch_dataset import preprocess_input
 
 __all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
@@ -27,8 +27,6 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
     weights), a checkpoint / state-dict path (a training run's ``model.pt``, ``best.pt`` or
     ``last.pt``; the architecture is read from the run's config), or an ``nn.Module``.
     Returned in eval mode, reparameterised."""
-    from .models import create_model, model_state, reparameterize
-
     if isinstance(model, torch.nn.Module):
         return model.eval()
     if model is not None and not isinstance(model, (str, os.PathLike)):
@@ -44,22 +42,7 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
         path = Path(model)
         if not path.exists():
             raise FileNotFoundError(f"no model file {path}")
-        ck = load_checkpoint(path)
-        cfg = ck.get("config") if isinstance(ck, dict) and "model" in ck else None
-        if cfg is None:
-            if not (path.parent / "config.toml").exists():
-                raise FileNotFoundError(f"{path}: cannot tell the architecture (no config.toml beside it)")
-            from .train import run_config
-
-            cfg = run_config(path.parent)  # the run's effective config, --set overrides included
-        state = model_state(ck)
-        net = create_model(cfg["model"]["name"], in_chans=2 if cfg["data"]["complex_input"] else 1,
-                           **cfg["model"]["options"])
-        try:
-            net.load_state_dict(state)
-        except (RuntimeError, AttributeError, TypeError) as exc:
-            raise CheckpointError(f"{path}: weights do not fit model {cfg['model']['name']!r} "
-                                  f"({str(exc).splitlines()[0][:160]})") from None
+        net, _ = load_run(path)  # architecture from the run's effective config
     net = reparameterize(net.to(device or "cpu"))
     _CACHE[key] = net
     return net

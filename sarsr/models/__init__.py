@@ -14,6 +14,8 @@ from ..nn import reparameterize
 from . import efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
 from .complexity import count_macs, count_params, cpu_latency_ms
 from .registry import create_model, list_models, model_entry, model_state, register_model, weights_path
+from .runs import build_kwargs, load_run
 
 __all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path",
+           "load_run", "build_kwargs",
            "reparameterize", "count_params", "count_macs", "cpu_latency_ms"]

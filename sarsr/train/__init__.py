@@ -5,6 +5,9 @@ from .config import CONFIG_DIR, ConfigError, load_config, run_config
 from .export import export_weights
 from .losses import LOSSES, get_loss
 from .trainer import StepBatchSampler, lr_factor, train, validate
+from .sr_task import SRTask
+from .tasks import TASKS, get_task, list_tasks, register_task
 
 __all__ = ["CONFIG_DIR", "ConfigError", "load_config", "run_config", "LOSSES", "get_loss", "StepBatchSampler",
-           "lr_factor", "train", "validate", "export_weights"]
+           "lr_factor", "train", "validate", "export_weights", "SRTask", "TASKS", "get_task", "list_tasks",
+           "register_task"]

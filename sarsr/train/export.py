@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from .._files import atomic_write_text
-from ..checkpoint import load_checkpoint, model_state
+from ..checkpoint import load_checkpoint, model_state, run_config
 from ..models.registry import WEIGHTS_DIR, model_entry
 
 __all__ = ["export_weights"]
@@ -58,8 +58,6 @@ def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
 
 def _chain(run: Path, cfg: dict, checkpoint: str) -> list[dict]:
     """The stages behind a run, oldest first, following ``train.init`` back through earlier runs."""
-    from .config import run_config
-
     stages = [_stage(run, cfg, checkpoint)]
     seen = {run.resolve()}
     while cfg["train"].get("init"):
@@ -82,8 +80,6 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
     chain of runs linked by ``train.init``, each with its config, command, steps, samples and
     validation curve) so the chain can be reproduced with the project's own commands.
     Returns the written ``.pt`` path. Refuses files over 5 MB."""
-    from .config import run_config
-
     run = Path(run_dir)
     cfg = run_config(run)  # effective config: --set overrides (e.g. train.init) included
     name = cfg["model"]["name"]

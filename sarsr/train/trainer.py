@@ -26,45 +26,14 @@ import torch.distributed as dist
 
 from .._files import atomic_write_text
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..data import SARDataset, read_manifest
 from ..models import count_params, create_model, model_state
-from .config import ConfigError, load_config
-from .losses import get_loss
+from ..config import ConfigError, load_config
+from .tasks import get_task
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
 
 LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points",
               "val_acc", "val_miou", "val_pixel_acc", "elapsed_s"]
-
-
-class SRTask:
-    """Super-resolution: SARDataset pairs, pixel loss, validation PSNR (primary) and SSIM."""
-
-    primary = "val_psnr"
-
-    def __init__(self, cfg):
-        self.cfg = cfg
-        self.loss = get_loss(cfg["train"]["loss"])
-
-    def model_kwargs(self):
-        return {"in_chans": 2 if self.cfg["data"]["complex_input"] else 1}
-
-    def datasets(self):
-        d = self.cfg["data"]
-        n_total = read_manifest(d["train"])["count"]
-        n_val = min(d["val_count"], n_total - 1)
-        if d["val_count"] < 1:
-            raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
-        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
-                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"])
-        val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
-                            complex_input=d["complex_input"], verify=False)
-        return train_ds, val_ds
-
-    def validate(self, model, val_ds, dev) -> dict:
-        vp, vs, pts = validate(model, val_ds, dev, points=True)
-        return {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
-                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"]}
 
 
 def _append_rows(log_path: Path, rows: list[dict]) -> None:
@@ -99,18 +68,6 @@ def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict]) -> None:
         return
     missing = want_rows - len(have)
     _append_rows(log_path, pending[len(pending) - missing:] if missing > 0 else [])
-
-
-def make_task(cfg):
-    if cfg.get("task", "super_resolution") == "classification":
-        from ..vision.task import ClassificationTask
-
-        return ClassificationTask(cfg)
-    if cfg["task"] == "segmentation":
-        from ..vision.dense import SegmentationTask
-
-        return SegmentationTask(cfg)
-    return SRTask(cfg)
 
 
 class StepBatchSampler(torch.utils.data.Sampler):
@@ -270,9 +227,10 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if main:
         out.mkdir(parents=True, exist_ok=True)
 
-    task = make_task(cfg)
+    task = get_task(cfg)
     torch.manual_seed(t["seed"])
-    model = create_model(cfg["model"]["name"], **{**task.model_kwargs(), **cfg["model"]["options"]}).to(dev)
+    cfg["_build"] = {**task.model_kwargs(), **cfg["model"]["options"]}  # how load_run rebuilds the model
+    model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev)
     opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
@@ -298,7 +256,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                                   f"({str(exc).splitlines()[0][:160]}); start over with --restart") from None
         opt.load_state_dict(ck["optimizer"])
         scaler.load_state_dict(ck["scaler"])
-        start, best = ck["step"], ck["best_psnr"]
+        start, best = ck["step"], ck.get("best", ck.get("best_psnr", -float("inf")))
         running = list(ck.get("running", []))
         log_rows, elapsed0 = int(ck.get("log_rows", -1)), float(ck.get("elapsed_s", 0.0))
         if main:
@@ -348,7 +306,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         nonlocal log_rows
         elapsed = elapsed0 + time.perf_counter() - t0
         save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
-                         "step": step, "best_psnr": best, "config": cfg, "running": running[-t["log_every"]:],
+                         "step": step, "best": best, "config": cfg, "running": running[-t["log_every"]:],
                          "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
                         ckpt_path)
         _append_rows(log_path, pending)  # after the checkpoint that records them

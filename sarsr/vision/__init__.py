@@ -8,28 +8,13 @@ __all__ = ["OBJECT_CLASSES", "object_mask", "predict", "load_classifier"]
 
 
 def load_classifier(path, device=None):
-    """A trained classifier from a run's ``model.pt`` / ``best.pt`` / ``last.pt``."""
-    from pathlib import Path
+    """A trained classifier (or dense model) from a run's ``model.pt`` / ``best.pt`` /
+    ``last.pt``, in eval mode, with its run config as ``net.sarsr_config``."""
+    from ..models import load_run
 
-    import torch
-
-    from ..checkpoint import CheckpointError, load_checkpoint
-    from ..models import create_model, model_state
-    from ..train import run_config
-
-    p = Path(path)
-    ck = load_checkpoint(p)
-    cfg = ck["config"] if isinstance(ck, dict) and "config" in ck else run_config(p.parent)
-    state = model_state(ck)
-    net = create_model(cfg["model"]["name"], in_chans=1, num_classes=len(OBJECT_CLASSES), **cfg["model"]["options"])
-    try:
-        net.load_state_dict(state)
-    except (RuntimeError, AttributeError, TypeError) as exc:
-        raise CheckpointError(f"{p}: weights do not fit model {cfg['model']['name']!r} "
-                              f"({str(exc).splitlines()[0][:160]})") from None
-    net.eval()
+    net, cfg = load_run(path, device)
     net.sarsr_config = cfg
-    return net.to(device or "cpu")
+    return net
 
 
 def predict(image, model, size=None) -> dict:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..train.tasks import register_task
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
 from .task import ClassificationTask
@@ -72,6 +73,7 @@ def pixel_scores(model, dataset, device, batch_size=8) -> dict:
             "miou": float((tp[present] / union[present].clamp(min=1)).mean())}
 
 
+@register_task("segmentation")
 class SegmentationTask(ClassificationTask):
     """Per-pixel cross-entropy on (image, class map); validation mean IoU (primary). Same data
     split and SR option as :class:`ClassificationTask`; no sweep training."""

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import read_manifest
+from ..train.tasks import register_task
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
 
@@ -27,6 +28,7 @@ def accuracy(model, dataset, device, batch_size=16) -> float:
     return correct / max(1, len(dataset))
 
 
+@register_task("classification")
 class ClassificationTask:
     """Cross-entropy on (image, class id); validation top-1 accuracy (primary)."""
 

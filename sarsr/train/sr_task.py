@@ -1,0 +1,43 @@
+"""The super-resolution task of the trainer (``task = "super_resolution"``, the default):
+:class:`~sarsr.data.SARDataset` pairs, a pixel loss (:mod:`sarsr.train.losses`), validation
+PSNR (primary), SSIM and the point-target scores of :mod:`sarsr.metrics`."""
+
+from __future__ import annotations
+
+from ..data import SARDataset, read_manifest
+from .losses import get_loss
+from .tasks import register_task
+from .trainer import validate
+
+__all__ = ["SRTask"]
+
+
+@register_task("super_resolution")
+class SRTask:
+    """Super-resolution: SARDataset pairs, pixel loss, validation PSNR (primary) and SSIM."""
+
+    primary = "val_psnr"
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.loss = get_loss(cfg["train"]["loss"])
+
+    def model_kwargs(self):
+        return {"in_chans": 2 if self.cfg["data"]["complex_input"] else 1}
+
+    def datasets(self):
+        d = self.cfg["data"]
+        n_total = read_manifest(d["train"])["count"]
+        n_val = min(d["val_count"], n_total - 1)
+        if d["val_count"] < 1:
+            raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
+        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
+                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"])
+        val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
+                            complex_input=d["complex_input"], verify=False)
+        return train_ds, val_ds
+
+    def validate(self, model, val_ds, dev) -> dict:
+        vp, vs, pts = validate(model, val_ds, dev, points=True)
+        return {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
+                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"]}
