@@ -8,7 +8,7 @@ import os
 import signal
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "home_relative", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -120,3 +120,9 @@ class atomic_path:
         elif self.tmp.exists():
             self.tmp.unlink()
         return False
+
+
+def home_relative(text) -> str:
+    """``text`` with the user's home folder written as ``~`` (no machine paths in reports and
+    shipped metadata)."""
+    return str(text).replace(str(Path.home()), "~")

@@ -190,6 +190,15 @@ def _cmd_sr(args) -> int:
     return 0
 
 
+def _radar_chip(args) -> str | None:
+    """--radar, or the deprecated --device spelling of reconstruct / calibrate (with a note)."""
+    if getattr(args, "radar_device_deprecated", None):
+        print("note: --device is deprecated here (it names the torch device elsewhere); use --radar",
+              file=sys.stderr)
+        return args.radar or args.radar_device_deprecated
+    return args.radar
+
+
 def _cmd_reconstruct(args) -> int:
     from .io.reconstruct import reconstruct_capture
 
@@ -203,7 +212,7 @@ def _cmd_reconstruct(args) -> int:
     res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
                               z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,
-                              config=args.config, positions=args.positions, device=args.device,
+                              config=args.config, positions=args.positions, device=_radar_chip(args),
                               allow_partial=args.allow_partial)
     rep = res["report"]
     extra = f" (partial last frame of {rep['partial_frame_bytes']} bytes dropped)" if rep.get("partial_frame_bytes") else ""
@@ -222,7 +231,7 @@ def _cmd_calibrate(args) -> int:
         assert len(refl) == 3
     except (ValueError, AssertionError):
         raise CLIError(f"--reflector-mm expects X,Y,Z in mm, got {args.reflector_mm!r}") from None
-    cap = read_capture(args.capture, config=args.config, positions=args.positions, device=args.device)
+    cap = read_capture(args.capture, config=args.config, positions=args.positions, device=_radar_chip(args))
     cal = calibrate(cap, refl)
     cal.save(out)
     import numpy as np
@@ -403,7 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--out", required=True, help="output folder")
     rc.add_argument("--config", default=None, help="radar config (.cfg, .lua, .mmwave.json); default: found in the folder")
     rc.add_argument("--positions", default=None, help="positions (.csv, .npy, .mat); default: positions.* in the folder")
-    rc.add_argument("--device", default=None, help="radar device (iwr1443, iwr1642, iwr6843, ...) for the byte layout")
+    rc.add_argument("--radar", default=None, help="radar chip (iwr1443, iwr1642, iwr6843, ...) for the byte layout")
+    rc.add_argument("--device", dest="radar_device_deprecated", default=None, help=argparse.SUPPRESS)
     rc.add_argument("--method", default="bp", choices=["bp", "empm"], help="bp (any geometry) or empm (raster lattice)")
     rc.add_argument("--lattice", default=None, help="NX,NY virtual lattice for empm")
     rc.add_argument("--n", type=int, default=200, help="pixels per side (default 200)")
@@ -426,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     cb.add_argument("--out", required=True, help="calibration JSON to write")
     cb.add_argument("--config", default=None, help="radar config (default: found in the folder)")
     cb.add_argument("--positions", default=None, help="positions file (default: positions.* in the folder)")
-    cb.add_argument("--device", default=None, help="radar device for the byte layout")
+    cb.add_argument("--radar", default=None, help="radar chip (iwr1443, ...) for the byte layout")
+    cb.add_argument("--device", dest="radar_device_deprecated", default=None, help=argparse.SUPPRESS)
     cb.add_argument("--force", action="store_true", help="overwrite the output")
     cb.set_defaults(func=_cmd_calibrate)
 

@@ -304,7 +304,7 @@ def test_cli_errors_for_missing_positions_and_unknown_device(tmp_path, capsys):
     write_capture(tmp_path / "c", np.ones((2, 1, 2, 4, 16), np.complex64), cfg)  # no positions file
     assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o")]) == 2
     assert "no positions" in capsys.readouterr().err
-    assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o2"), "--device", "iwr9999"]) == 2
+    assert main(["reconstruct", str(tmp_path / "c"), "--out", str(tmp_path / "o2"), "--radar", "iwr9999"]) == 2
     err = capsys.readouterr().err
     assert "unknown device 'iwr9999'" in err and "Traceback" not in err
 

@@ -169,10 +169,10 @@ def report_head(path, title: str, test_root, n: int, detail: str, command: str =
 def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> None:
     """Write the report (dated footer naming ``tool``) and ``payload`` as JSON beside it."""
     lines = lines + ["", f"_Generated {time.strftime('%Y-%m-%d')} by `{tool}`._", ""]
-    from .._files import atomic_write_text
+    from .._files import atomic_write_text, home_relative
 
-    atomic_write_text(path.with_suffix(".json"), json.dumps(payload, indent=2))
-    atomic_write_text(path, "\n".join(lines))
+    atomic_write_text(path.with_suffix(".json"), home_relative(json.dumps(payload, indent=2)))
+    atomic_write_text(path, home_relative("\n".join(lines)))
 
 
 def _table(rows: list[dict], input_psnr: float | None) -> list[str]:

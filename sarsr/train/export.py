@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .._files import atomic_write_text
+from .._files import atomic_write_text, home_relative
 from ..checkpoint import load_checkpoint, model_state, run_config
 from ..models.registry import WEIGHTS_DIR, model_entry
 
@@ -19,9 +19,6 @@ __all__ = ["export_weights"]
 MAX_BYTES = 5 * 1024 * 1024
 
 
-def _home(text: str) -> str:
-    """Paths under the user's home folder written as ``~/...`` (no machine paths in shipped files)."""
-    return str(text).replace(str(Path.home()), "~")
 
 
 def _reproduce(cfg) -> str:
@@ -29,8 +26,8 @@ def _reproduce(cfg) -> str:
     sets = "".join(f" --set {k}={v}" for k, v in (cfg.get("_overrides") or {}).items())
     cmd = f"sarsr train {cfg['name']}{sets}  # config: sarsr/train/configs/{cfg['name']}.toml"
     if cfg["train"].get("init"):
-        cmd += f"; starts from the weights of an earlier run: {_home(cfg['train']['init'])}"
-    return _home(cmd)
+        cmd += f"; starts from the weights of an earlier run: {home_relative(cfg['train']['init'])}"
+    return home_relative(cmd)
 
 
 def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
@@ -64,7 +61,7 @@ def _chain(run: Path, cfg: dict, checkpoint: str) -> list[dict]:
         init = Path(cfg["train"]["init"]).expanduser()
         prev = init.parent
         if prev.resolve() in seen or not ((prev / "last.pt").exists() or (prev / "config.toml").exists()):
-            stages.append({"init_weights": _home(str(init)), "note": "run folder not found; not followed"})
+            stages.append({"init_weights": home_relative(str(init)), "note": "run folder not found; not followed"})
             break
         seen.add(prev.resolve())
         cfg = run_config(prev)
@@ -103,5 +100,5 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
             "evaluation": evaluation, "reproduce": [s["reproduce"] for s in stages if "reproduce" in s],
             "stages": stages}
     os.replace(tmp, pt)
-    atomic_write_text(pt.with_suffix(".json"), _home(json.dumps(meta, indent=2)))
+    atomic_write_text(pt.with_suffix(".json"), home_relative(json.dumps(meta, indent=2)))
     return pt
