@@ -157,6 +157,19 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    import json
+
+    from .train import export_weights
+
+    evaluation = None
+    if args.evaluation:
+        evaluation = json.loads(Path(args.evaluation).read_text())
+    pt = export_weights(args.run, args.checkpoint, evaluation=evaluation)
+    print(f"wrote {pt} and {pt.with_suffix('.json').name} (the shipped weights of this model)")
+    return 0
+
+
 def _cmd_sr(args) -> int:
     import numpy as np
 
@@ -386,6 +399,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--force", action="store_true", help="overwrite an existing report")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=_cmd_evaluate)
+
+    x = sub.add_parser("export", help="ship a trained run as the package weights of its model",
+                       description="Copy a run's weights into sarsr/models/weights/<model>.pt with a JSON "
+                                   "recording every training stage behind them (the train.init chain) and "
+                                   "an optional evaluation report.",
+                       epilog="Example:\n  sarsr export ~/.cache/sarsr/runs/srvit_hsm_broad "
+                              "--evaluation docs/sr_evaluation.json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    x.add_argument("run", help="run folder (with last.pt / config.toml)")
+    x.add_argument("--checkpoint", default="best.pt", help="weights file in the run (default best.pt)")
+    x.add_argument("--evaluation", default=None, help="evaluation JSON to record (from sarsr evaluate --report)")
+    x.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("sr", help="super-resolve an image file (.npy, .h5, .mat, PNG)",
                        description="Super-resolve a SAR image (magnitude or complex, any scale) with the "
