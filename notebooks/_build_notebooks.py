@@ -1,12 +1,18 @@
-"""Build the exploration notebooks from the cell sources below (outputs cleared).
+"""Build the exploration notebooks from the cell sources below.
 
-Run `python notebooks/_build_notebooks.py` after editing; the test suite executes the results."""
+Run `python notebooks/_build_notebooks.py` after editing (writes the notebooks with cleared
+outputs), or `python notebooks/_build_notebooks.py --execute` to store them executed, with their
+figures, as committed in the repository. `SARSR_NOTEBOOK_DIR=DIR` writes them elsewhere (the test
+suite rebuilds into a temporary folder and checks that the committed sources match)."""
 import hashlib
+import os
+import sys
 from pathlib import Path
 
 import nbformat as nbf
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(os.environ.get("SARSR_NOTEBOOK_DIR") or Path(__file__).resolve().parent)
+EXECUTE = "--execute" in sys.argv
 
 def nb(cells, path):
     n = nbf.v4.new_notebook()
@@ -14,6 +20,14 @@ def nb(cells, path):
     n.cells = [nbf.v4.new_markdown_cell(c[3:]) if c.startswith("md:") else nbf.v4.new_code_cell(c.strip("\n")) for c in cells]
     for i, cell in enumerate(n.cells):  # stable ids: rebuilding an unchanged notebook changes nothing
         cell["id"] = hashlib.sha1(f"{path.name}:{i}:{cell.source}".encode()).hexdigest()[:8]
+    path = HERE / Path(path).name
+    if EXECUTE:
+        import nbclient
+
+        nbclient.NotebookClient(n, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(Path(__file__).resolve().parent)}}).execute()
+        for cell in n.cells:  # no machine-specific timing metadata in the committed files
+            cell.get("metadata", {}).pop("execution", None)
     nbf.write(n, path)
 
 nb(["""md:# 1. Freehand scan: how trajectory, position error and SNR change the image
