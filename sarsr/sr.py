@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from .models import create_model, load_run, reparameterize
-from .data.torch_dataset import preprocess_input
+from .data.torch_dataset import WORKING_SIZE, preprocess_input
 
 __all__ = ["super_resolve", "load_sr_model", "DEFAULT_SR_MODEL", "read_image"]
 
@@ -49,7 +49,7 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def super_resolve(image, model=None, size: int | None = 256, device=None, keep_size: bool = True) -> np.ndarray:
+def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=None, keep_size: bool = True) -> np.ndarray:
     """Super-resolve one image or a batch.
 
     Parameters

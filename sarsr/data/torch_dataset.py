@@ -25,7 +25,10 @@ import torch.nn.functional as F
 
 from .generate import read_manifest
 
-__all__ = ["SARDataset", "preprocess_input", "resize_image"]
+__all__ = ["SARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"]
+
+#: Side (pixels) of the square working grid the SR networks see: the paper's 200 -> 256 resize.
+WORKING_SIZE = 256
 
 
 def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -35,7 +38,7 @@ def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
     return F.interpolate(img[None], size=(size, size), mode="bilinear", align_corners=False)[0]
 
 
-def preprocess_input(image: np.ndarray, size: int | None = 256, complex_input: bool = False) -> torch.Tensor:
+def preprocess_input(image: np.ndarray, size: int | None = WORKING_SIZE, complex_input: bool = False) -> torch.Tensor:
     """Complex or magnitude image (H, W) → normalised float32 tensor (C, size, size)."""
     a = np.asarray(image)
     if complex_input:
@@ -66,7 +69,7 @@ class SARDataset(torch.utils.data.Dataset):
     Items are ``(x, y)`` float32 tensors (C, S, S) and (1, S, S).
     """
 
-    def __init__(self, root, source="empm", size: int | None = 256, train=False, crop: int | None = None,
+    def __init__(self, root, source="empm", size: int | None = WORKING_SIZE, train=False, crop: int | None = None,
                  indices=None, complex_input=False, seed: int = 0, verify: bool = True):
         self.root = Path(root)
         m = read_manifest(self.root)

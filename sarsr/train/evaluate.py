@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.torch_dataset import resize_image
+from ..data.torch_dataset import WORKING_SIZE, resize_image
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
 
@@ -33,7 +33,7 @@ def _input_key(f) -> str | None:
     return "empm" if "empm" in f else ("input" if "input" in f else None)
 
 
-def evaluate(test_root, models: dict | None = None, size: int | None = 256, limit: int | None = None,
+def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
              baselines: bool = True, progress: bool = True, timing: bool = True, verify: bool = True) -> list[dict]:
     """Scores of every model and stored baseline on the records of ``test_root``.
 
@@ -105,7 +105,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = 256, limi
                    ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()), **metrics.summarize_points(points[name]))
         if name in nets:
             net = nets[name]
-            shape = (net.default_cfg.get("in_chans", 1), size or 256, size or 256)
+            shape = (net.default_cfg.get("in_chans", 1), size or WORKING_SIZE, size or WORKING_SIZE)
             row.update(model=net.default_cfg.get("name"), params=count_params(net),
                        gmacs=count_macs(net, shape) / 1e9,
                        cpu_ms=cpu_latency_ms(net, shape, repeat=3) if timing else None)

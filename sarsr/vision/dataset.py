@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..data.torch_dataset import SARDataset, preprocess_input, resize_image
+from ..data.torch_dataset import WORKING_SIZE, SARDataset, preprocess_input, resize_image
 
 #: Grid the SR network runs on before the classifier's resize (the paper's 256 x 256).
-SR_GRID = 256
+SR_GRID = WORKING_SIZE
 
 __all__ = ["RecognitionDataset"]
 
