@@ -42,7 +42,7 @@ DEFAULTS = {
     "name": _REQ,
     "task": "super_resolution",
     "model": {"name": _REQ, "options": {}},
-    "data": {"train": _REQ, "source": "empm", "size": 256,  # = sarsr.data.WORKING_SIZE "crop": 128, "val_count": 128,
+    "data": {"train": _REQ, "source": "empm", "size": 256, "crop": 128, "val_count": 128,
              "complex_input": False, "num_workers": 2, "sr_model": "",
              "sweep_training": 0.0, "verify": True},
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,

@@ -14,7 +14,7 @@ import numpy as np
 from .. import _validate as V
 from . import kernels
 from .ffbp import ffbp, regular_axes
-from .range_compression import path_window, range_profiles, resolve_backend  # noqa: F401  (re-exported)
+from .range_compression import image_range_profiles, path_window, range_profiles, resolve_backend  # noqa: F401
 from .range_compression import validate_backprojection as _validate_bp
 
 METHODS = ("interp", "exact", "ffbp", "auto")
@@ -102,12 +102,7 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
                                   tx, rx, float(k[0]), dk, *(np.ascontiguousarray(pts[:, i]) for i in range(3)),
                                   block, out_re, out_im)
     else:
-        r_min, r_max = path_window(tx, rx, pts)
-        ambiguity = 2 * np.pi * (k.size - 1) / (k[-1] - k[0]) if k.size > 1 else np.inf
-        if r_max - r_min >= ambiguity:
-            raise ValueError(f"the image spans round-trip paths {r_min:.3f}..{r_max:.3f} m, more than the "
-                             f"unambiguous {ambiguity:.3f} m of this waveform")
-        q, r0, dr, kc = range_profiles(echo, k, r_min, r_max, int(oversample))
+        q, r0, dr, kc = image_range_profiles(echo, tx, rx, k, pts, oversample)
         out_re = np.empty(npix, np.float32)
         out_im = np.empty(npix, np.float32)
         f32 = np.float32

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _validate as V
 from . import kernels
-from .range_compression import path_window, range_profiles, validate_backprojection
+from .range_compression import image_range_profiles, validate_backprojection
 
 __all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
 
@@ -204,12 +204,7 @@ def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: flo
     v = 0.5 * (tx + rx)
     order, depth = _tree(v, int(leaf))
     echo, tx, rx, v = echo[order], tx[order], rx[order], v[order]
-    r_min, r_max = path_window(tx, rx, pts)
-    ambiguity = 2 * np.pi * (k.size - 1) / (k[-1] - k[0]) if k.size > 1 else np.inf
-    if r_max - r_min >= ambiguity:
-        raise ValueError(f"the image spans round-trip paths {r_min:.3f}..{r_max:.3f} m, more than the "
-                         f"unambiguous {ambiguity:.3f} m of this waveform")
-    q, r0, dr, kc = range_profiles(echo, k, r_min, r_max, int(oversample))
+    q, r0, dr, kc = image_range_profiles(echo, tx, rx, k, pts, oversample)
     bk = float(k[-1] - k[0]) if k.size > 1 else 0.0
     box_lo, box_hi = pts.min(axis=0), pts.max(axis=0)
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validate as V
 
-__all__ = ["path_window", "range_profiles", "resolve_backend", "validate_backprojection"]
+__all__ = ["path_window", "range_profiles", "image_range_profiles", "resolve_backend", "validate_backprojection"]
 
 
 def path_window(tx, rx, pts) -> tuple[float, float]:
@@ -78,3 +78,15 @@ def validate_backprojection(echo, tx, rx, k, grid):
     V.check_memory(g.size / 3 * 8 * 4, "the image")
     g = V.as_array(g, "grid", last=3)
     return echo, tx, rx, k, g
+
+
+def image_range_profiles(echo, tx, rx, k, pts, oversample: int = 8):
+    """:func:`range_profiles` over the path window of image points ``pts`` (P, 3), after checking
+    that the window fits in the waveform's unambiguous range (ValueError otherwise).
+    Returns (Q (N, L) complex64, r0, dr, kc) as :func:`range_profiles`."""
+    r_min, r_max = path_window(tx, rx, pts)
+    ambiguity = 2 * np.pi * (k.size - 1) / (k[-1] - k[0]) if k.size > 1 else np.inf
+    if r_max - r_min >= ambiguity:
+        raise ValueError(f"the image spans round-trip paths {r_min:.3f}..{r_max:.3f} m, more than the "
+                         f"unambiguous {ambiguity:.3f} m of this waveform")
+    return range_profiles(echo, k, r_min, r_max, int(oversample))

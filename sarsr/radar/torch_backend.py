@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from .range_compression import path_window, range_profiles
+from .range_compression import image_range_profiles
 
 CHUNK_ELEMENTS = 2 ** 24
 
@@ -73,8 +73,8 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
                 ph = -r[:, :, None] * k_t[None, None, :]
                 out[p0:p0 + pc] += torch.einsum("nk,npk->p", s[i0:i0 + nc], torch.polar(torch.ones_like(ph), ph))
     else:
-        r_min, r_max = path_window(np.asarray(tx, float), np.asarray(rx, float), g.reshape(-1, 3))
-        q, r0, dr, kc = range_profiles(np.asarray(echo), k_np, r_min, r_max, oversample)
+        q, r0, dr, kc = image_range_profiles(np.asarray(echo), np.asarray(tx, float), np.asarray(rx, float), k_np,
+                                             g.reshape(-1, 3), oversample)
         q_t = torch.as_tensor(q, device=dev).to(torch.complex128)
         nbin = q_t.shape[1]
         nc = max(1, min(n, CHUNK_ELEMENTS // max(npix, 1)))
