@@ -99,34 +99,7 @@ def test_dataset_kill_stops_workers_and_resumes(tmp_path, sig):
     assert m["count"] == 64 and len(m["shards"]) == 64
 
 
-CONFIG = """
-name = "tiny"
-[model]
-name = "srvit_hsm"
-options = {{dim = 8, depth = 1, state_dim = 4}}
-[data]
-train = "{root}"
-size = 32
-crop = 16
-val_count = 4
-num_workers = 0
-[train]
-batch_size = 4
-steps = 6
-lr = 1e-3
-checkpoint_every = 2
-val_every = 3
-log_every = 1
-"""
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ds")
-    generate_dataset("smoke", root, 16, seed=3, workers=1, shard_size=8, progress=False, log=lambda *a: None)
-    cfg = tmp_path_factory.mktemp("cfg") / "tiny.toml"
-    cfg.write_text(CONFIG.format(root=root))
-    return cfg
+from .test_train import tiny  # noqa: E402,F401  (the tiny SR run config fixture, shared)
 
 
 def _log(run):
