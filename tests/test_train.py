@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+from sarsr.checkpoint import load_checkpoint
+
 from sarsr.data import generate_dataset
 from sarsr.train import ConfigError, StepBatchSampler, load_config, lr_factor, train
 
@@ -84,14 +86,14 @@ def test_resume_continues_exactly(tiny, tmp_path):
     full = train(tiny, tmp_path / "a", progress=False, log=lambda *a: None)
     assert full["step"] == 6
     train(tiny, tmp_path / "b", max_steps=3, progress=False, log=lambda *a: None)  # "killed" at 3
-    ck = torch.load(tmp_path / "b" / "last.pt", weights_only=False)
+    ck = load_checkpoint(tmp_path / "b" / "last.pt")
     assert ck["step"] == 3
     # a row logged after the checkpoint by the killed run must disappear on resume
     with (tmp_path / "b" / "log.csv").open("a") as fh:
         fh.write("5,9.9,0.1,,,1\n")
     train(tiny, tmp_path / "b", progress=False, log=lambda *a: None)
-    a = torch.load(tmp_path / "a" / "model.pt")
-    b = torch.load(tmp_path / "b" / "model.pt")
+    a = load_checkpoint(tmp_path / "a" / "model.pt")
+    b = load_checkpoint(tmp_path / "b" / "model.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     rows_a = list(csv.DictReader((tmp_path / "a" / "log.csv").open()))
     rows_b = list(csv.DictReader((tmp_path / "b" / "log.csv").open()))
@@ -104,14 +106,14 @@ def test_resume_continues_exactly(tiny, tmp_path):
 
 def test_init_fine_tunes_from_another_run(tiny, tmp_path):
     train(tiny, tmp_path / "a", progress=False, log=lambda *a: None)
-    src = torch.load(tmp_path / "a" / "model.pt")
+    src = load_checkpoint(tmp_path / "a" / "model.pt")
     msgs = []
     # one step at lr 0: the fine-tuned run's weights are exactly the source run's
     for ck in ("model.pt", "last.pt"):
         res = train(tiny, tmp_path / f"ft_{ck}", progress=False, log=msgs.append,
                     overrides={"train.init": str(tmp_path / "a" / ck), "train.steps": 1, "train.lr": 0.0})
         assert res["step"] == 1
-        got = torch.load(tmp_path / f"ft_{ck}" / "model.pt")
+        got = load_checkpoint(tmp_path / f"ft_{ck}" / "model.pt")
         weights = [k for k in src if "running_" not in k and "num_batches" not in k]  # BN stats move
         assert weights and all(torch.equal(src[k], got[k]) for k in weights)
     assert any("fine-tuning from" in m for m in msgs)

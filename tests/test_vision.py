@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from sarsr.checkpoint import load_checkpoint
+
 from sarsr.data import generate_dataset
 from sarsr.vision import OBJECT_CLASSES, object_mask, predict
 
@@ -176,7 +178,7 @@ def test_dense_head_on_the_stvit_recovery_path_trains(recog, tmp_path):
     from sarsr.models import create_model
 
     net = create_model("stvit_r_tiny_dense", in_chans=1, num_classes=len(OBJECT_CLASSES) + 1)
-    ck = torch.load(out / "model.pt", weights_only=False)
+    ck = load_checkpoint(out / "model.pt")
     net.load_state_dict(ck["model"] if "model" in ck else ck)
     s = pixel_scores(net, ds, "cpu")
     assert 0 <= s["miou"] <= 1 and 0 <= s["pixel_acc"] <= 1

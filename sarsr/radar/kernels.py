@@ -277,12 +277,21 @@ _JIT_SCALAR = dict(fastmath={"contract", "nnan", "ninf", "nsz", "arcp"}, cache=T
 
 
 @nb.njit(inline="always", **_JIT_SCALAR)
+def _path_lookup(r, row_start, r_start, inv_dr, kc, hi):
+    """For round-trip path ``r`` (m): the range-table index (row starting at ``row_start``) and
+    linear weight, and the carrier phasor (cos, sin)(kc r). Shared by the direct and leaf loops."""
+    f = min(max((r - r_start) * inv_dr, np.float32(0.0)), hi)
+    i0 = np.int32(f)
+    s, c = _sincos32(kc * r)
+    return np.int32(row_start) + i0, f - np.float32(i0), c, s
+
+
+@nb.njit(inline="always", **_JIT_SCALAR)
 def _bp_paths(x, y, z, tx0, tx1, tx2, rx0, rx1, rx2, m, row0, nbin, r_start, inv_dr, kc, hi,
               idx, frac, cph, sph):
     """Vectorised part for one pixel and m channels (arrays already sliced to the chunk, so the
     loop starts at 0 and LLVM sees consecutive loads): path R = R_tx + R_rx, table index
     (``row0`` = first channel's row) and weight, carrier phasor (cos, sin)(kc R)."""
-    zero = np.float32(0.0)
     for q in range(m):
         a0 = x - tx0[q]
         a1 = y - tx1[q]
@@ -291,13 +300,7 @@ def _bp_paths(x, y, z, tx0, tx1, tx2, rx0, rx1, rx2, m, row0, nbin, r_start, inv
         b1 = y - rx1[q]
         b2 = z - rx2[q]
         r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
-        f = min(max((r - r_start) * inv_dr, zero), hi)
-        i0 = np.int32(f)
-        frac[q] = f - np.float32(i0)
-        idx[q] = np.int32((row0 + q) * nbin) + i0
-        s, c = _sincos32(kc * r)
-        cph[q] = c
-        sph[q] = s
+        idx[q], frac[q], cph[q], sph[q] = _path_lookup(r, (row0 + q) * nbin, r_start, inv_dr, kc, hi)
 
 
 @nb.njit(**_JIT_SCALAR)
@@ -412,7 +415,6 @@ def spectral_focus(spec_re, spec_im, k, kx, ky, depth, out_re, out_im):
 @nb.njit(**_JIT)
 def _leaf_paths(tx, ty, tz, rx, ry, rz, px, py, pz, row, nbin, r_start, inv_dr, kc, hi, idx, frac, cph, sph):
     """Vectorised over the P points for one channel: path R, table index / weight, carrier."""
-    zero = np.float32(0.0)
     for p in range(px.shape[0]):
         a0 = px[p] - tx
         a1 = py[p] - ty
@@ -421,13 +423,7 @@ def _leaf_paths(tx, ty, tz, rx, ry, rz, px, py, pz, row, nbin, r_start, inv_dr, 
         b1 = py[p] - ry
         b2 = pz[p] - rz
         r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
-        f = min(max((r - r_start) * inv_dr, zero), hi)
-        i0 = np.int32(f)
-        frac[p] = f - np.float32(i0)
-        idx[p] = np.int32(row * nbin) + i0
-        s, c = _sincos32(kc * r)
-        cph[p] = c
-        sph[p] = s
+        idx[p], frac[p], cph[p], sph[p] = _path_lookup(r, row * nbin, r_start, inv_dr, kc, hi)
 
 
 @nb.njit(**_JIT_SCALAR)
