@@ -20,7 +20,9 @@ Schema (defaults in brackets); unknown keys are rejected naming the key::
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
                  `sarsr bench train`), init [""] (fine-tune: start
                  from the model weights of a checkpoint, e.g. another run's best.pt, with a
-                 fresh optimizer and schedule; ignored when resuming)
+                 fresh optimizer and schedule; ignored when resuming), select [""] (the
+                 validation metric that picks best.pt, higher is better; "" = the task's primary,
+                 e.g. "val_score" for super-resolution)
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ DEFAULTS = {
     "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
               "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
               "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
-              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": "", "compile": False},
+              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": "", "compile": False,
+              "select": ""},
 }
 _CHOICES = {"task": ("super_resolution", "classification", "segmentation"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
             "train.loss": ("l1", "charbonnier", "mse", "l1_peak"), "data.source": ("empm", "backprojection", "rma", "input")}

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import _validate as V
 from . import kernels
-from .range_compression import image_range_profiles, validate_backprojection
+from .range_compression import image_path_window, range_profiles, validate_backprojection
 
 __all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
 
@@ -37,6 +37,9 @@ __all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
 FFBP_LEAF = 64
 #: Default sub-image oversampling over the estimated Nyquist rate.
 FFBP_OVERSAMPLE = 2.0
+#: Working-set size (bytes) of one batch of subtrees / one breadth-first level; bounds memory
+#: (an 800 x 800 image from 640,000 channels stays well under 4 GB).
+_FFBP_BATCH_BYTES = 512 * 2 ** 20
 #: Lanczos interpolation half-width (taps per axis = 2 a).
 _LANCZOS_A = 4
 
@@ -92,17 +95,22 @@ def _bounds(n: int, depth: int, level: int) -> np.ndarray:
     return np.asarray(b, np.int64)
 
 
-def _lanczos_matrix(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """(len(dst), len(src)) interpolation weights from a uniform axis ``src`` to points ``dst``
-    (Lanczos kernel, half-width a, rows normalised to sum 1)."""
-    if src.size == 1:
-        return np.ones((dst.size, 1))
-    h = (src[-1] - src[0]) / (src.size - 1)
-    u = (dst[:, None] - src[None, :]) / h
+def _lanczos_taps(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sparse interpolation from a uniform axis ``src`` to points ``dst`` (Lanczos kernel,
+    half-width a): (first (n_dst,) int64, weights (n_dst, 2a) float32), output d taking
+    ``sum_t weights[d, t] src[first[d] + t]``; taps beyond the axis are dropped and each row
+    is normalised to sum 1."""
     a = _LANCZOS_A
+    if src.size == 1:
+        return np.zeros(dst.size, np.int64), np.ones((dst.size, 1), np.float32)
+    taps = min(2 * a, src.size)
+    h = (src[-1] - src[0]) / (src.size - 1)
+    pos = (dst - src[0]) / h
+    first = np.clip(np.floor(pos).astype(np.int64) - a + 1, 0, src.size - taps)
+    u = pos[:, None] - (first[:, None] + np.arange(taps)[None, :])
     w = np.where(np.abs(u) < a, np.sinc(u) * np.sinc(u / a), 0.0)
     s = w.sum(axis=1, keepdims=True)
-    return w / np.where(s == 0, 1.0, s)
+    return first, (w / np.where(s == 0, 1.0, s)).astype(np.float32)
 
 
 def _axis(lo: float, hi: float, out_axis: np.ndarray, spacing: float) -> tuple[np.ndarray, bool]:
@@ -134,17 +142,18 @@ def _node_geometry(v, starts, box_lo, box_hi):
 
 def _resample(img: np.ndarray, src_axes, dst_axes) -> np.ndarray:
     """Separable Lanczos interpolation of node images (nx, ny, nz, M) complex64 from the grid
-    ``src_axes`` to ``dst_axes``: per changed axis, that axis is brought first and one real
-    matrix product (float32 view: real and imaginary parts alike) covers every node."""
+    ``src_axes`` to ``dst_axes``, one axis at a time with the sparse kernel
+    :func:`kernels.resample_axis` (2a taps per output sample, every node at once)."""
     for i in range(3):
         if src_axes[i].size == dst_axes[i].size and np.array_equal(src_axes[i], dst_axes[i]):
             continue
-        w = _lanczos_matrix(src_axes[i], dst_axes[i]).astype(np.float32)  # (n_dst, n_src)
-        a = img if i == 0 else np.ascontiguousarray(np.moveaxis(img, i, 0))
-        rest = a.shape[1:]
-        out = w @ a.reshape(a.shape[0], -1).view(np.float32)  # (n_dst, 2 * prod(rest))
-        out = out.view(np.complex64).reshape((w.shape[0],) + rest)
-        img = out if i == 0 else np.ascontiguousarray(np.moveaxis(out, 0, i))
+        first, w = _lanczos_taps(src_axes[i], dst_axes[i])
+        shape = img.shape
+        lead = int(np.prod(shape[:i], dtype=np.int64))
+        src = np.ascontiguousarray(img).reshape(lead, shape[i], -1).view(np.float32)
+        out = np.empty((lead, w.shape[0], src.shape[2]), np.float32)
+        kernels.resample_axis(src, first, w, out)
+        img = out.view(np.complex64).reshape(shape[:i] + (w.shape[0],) + shape[i + 1:])
     return img
 
 
@@ -152,12 +161,14 @@ def _swap(img: np.ndarray, c_from, c_to, kc: float, axes) -> np.ndarray:
     """In place: multiply node m's image (last axis) by exp(j 2 kc (|c_to[m] - p| - |c_from[m] - p|))
     on the grid ``axes``; a None centre drops its term (demodulate / remodulate only)."""
     m = img.shape[-1]
-    zero = np.zeros((m, 3))
-    cf = zero if c_from is None else np.asarray(c_from, float)
-    ct = zero if c_to is None else np.asarray(c_to, float)
-    kernels.carrier_swap(img, *(np.ascontiguousarray(cf[:, i]) for i in range(3)), 0.0 if c_from is None else 1.0,
-                         *(np.ascontiguousarray(ct[:, i]) for i in range(3)), 0.0 if c_to is None else 1.0,
-                         2.0 * kc, *(np.ascontiguousarray(a, float) for a in axes))
+
+    def tables(c):
+        if c is None:
+            return [np.zeros((a.size, m), np.float32) for a in axes]
+        c = np.asarray(c, float)
+        return [((np.asarray(a, float)[:, None] - c[None, :, i]) ** 2).astype(np.float32) for i, a in enumerate(axes)]
+
+    kernels.carrier_swap(img, *tables(c_from), *tables(c_to), np.float32(2.0 * kc))
     return img
 
 
@@ -203,57 +214,98 @@ def ffbp(echo, tx, rx, k, grid, *, oversample: int = 8, subimage_oversample: flo
     n = echo.shape[0]
     v = 0.5 * (tx + rx)
     order, depth = _tree(v, int(leaf))
-    echo, tx, rx, v = echo[order], tx[order], rx[order], v[order]
-    q, r0, dr, kc = image_range_profiles(echo, tx, rx, k, pts, oversample)
+    tx, rx, v = tx[order], rx[order], v[order]  # the echo is gathered per batch (no full copy)
+    r_min, r_max = image_path_window(tx, rx, k, pts)
+    kc = float(k.mean())
     bk = float(k[-1] - k[0]) if k.size > 1 else 0.0
     box_lo, box_hi = pts.min(axis=0), pts.max(axis=0)
 
-    def level_axes(starts):
-        c, rho, rmin = _node_geometry(v, starts, box_lo, box_hi)
+    # every level's node centres and sub-image axes (one sampling per level: its widest node)
+    starts, centres, lev_axes = [], [], []
+    for level in range(depth + 1):
+        st = _bounds(n, depth, level)
+        c, rho, rmin = _node_geometry(v, st, box_lo, box_hi)
         bw = 2.0 * kc * float(np.max(rho / rmin)) + bk + 1e-9
         h = math.pi / (bw * subimage_oversample)
-        ax = [_axis(box_lo[i], box_hi[i], axes[i], h) for i in range(3)]
-        return c, tuple(a for a, _ in ax)
+        starts.append(st)
+        centres.append(c)
+        lev_axes.append(tuple(_axis(box_lo[i], box_hi[i], axes[i], h)[0] for i in range(3)))
 
-    # leaves: direct backprojection onto their coarse grid, then demodulation
-    starts = _bounds(n, depth, depth)
-    c_child, ax_child = level_axes(starts)
-    V.check_memory(float(len(starts) - 1) * np.prod([a.size for a in ax_child]) * 8 * 3, "the FFBP leaf images")
-    sub_pts = np.stack(np.meshgrid(*ax_child, indexing="ij"), -1).reshape(-1, 3)
+    def elements(level):  # complex samples of all sub-images of a level
+        return float(len(starts[level]) - 1) * np.prod([a.size for a in lev_axes[level]])
+
+    # Levels depth .. top+1 run subtree by subtree (a batch of level-`top` nodes at a time), so
+    # the many small leaf images never all exist at once; levels top .. 0 run breadth-first.
+    budget = _FFBP_BATCH_BYTES / 8
+    top = depth
+    while top > 0 and elements(top) > budget:
+        top -= 1
+    V.check_memory(max(elements(lev) for lev in range(top + 1)) * 8 * 3, "the FFBP sub-images")
+    fan = 2 ** (depth - top)  # leaves per level-`top` node
+    leaf_px = np.prod([a.size for a in lev_axes[depth]])
+    nbin_est = (r_max - r_min) / (2 * np.pi / (oversample * max(bk, 1e-9))) + 8 if k.size > 1 else 8
+    per_node = fan * leaf_px * 16 + (starts[top][-1] / max(len(starts[top]) - 1, 1)) * nbin_est * 16
+    batch = int(max(1, min(len(starts[top]) - 1, _FFBP_BATCH_BYTES // max(per_node, 1))))
+    img_top = np.empty(tuple(a.size for a in lev_axes[top]) + (len(starts[top]) - 1,), np.complex64)
+    for j0 in range(0, len(starts[top]) - 1, batch):
+        j1 = min(j0 + batch, len(starts[top]) - 1)
+        img_top[..., j0:j1] = _subtrees(echo, order, tx, rx, k, starts, centres, lev_axes, depth, top, j0, j1,
+                                        r_min, r_max, oversample, kc)
+
+    # merge two children per node, level by level up to the root
+    img, ax_child, c_child = img_top, lev_axes[top], centres[top]
+    for level in range(top - 1, -1, -1):
+        img = _merge(img, ax_child, lev_axes[level], c_child, centres[level], kc)
+        ax_child, c_child = lev_axes[level], centres[level]
+    img = _resample(img, ax_child, axes)  # the root's grid onto the output grid
+    img = _swap(np.ascontiguousarray(img), c_child, None, kc, axes)[..., 0]
+    return img.reshape(out_shape).astype(np.complex64)
+
+
+def _merge(img, ax_child, ax_par, c_child, c_par, kc):
+    """One merge level: child images (..., 2 M) -> parent images (..., M): interpolate onto the
+    parent grid, swap the carrier reference child -> parent, add the two children."""
+    img = _resample(img, ax_child, ax_par)
+    _swap(img, c_child, np.repeat(c_par, 2, axis=0), kc, ax_par)
+    return np.add(img[..., 0::2], img[..., 1::2])
+
+
+def _subtrees(echo, order, tx, rx, k, starts, centres, lev_axes, depth, top, j0, j1, r_min, r_max,
+              oversample, kc):
+    """Images (level-`top` grid + (j1 - j0,)) of level-`top` nodes j0..j1-1: range profiles of
+    their channels, leaf sub-images by direct backprojection, demodulation, then merging up."""
+    fan = 2 ** (depth - top)
+    g0, g1 = j0 * fan, j1 * fan  # their leaves
+    st = starts[depth]
+    a, b = int(st[g0]), int(st[g1])  # their channels
+    q, r0, dr, _ = range_profiles(echo[order[a:b]], k, r_min, r_max, int(oversample))
     f32 = np.float32
-    n_leaves = len(starts) - 1
+    ax = lev_axes[depth]
+    sub_pts = np.stack(np.meshgrid(*ax, indexing="ij"), -1).reshape(-1, 3)
+    n_leaves = g1 - g0
     out_re = np.empty((n_leaves, sub_pts.shape[0]), f32)
     out_im = np.empty_like(out_re)
     tab_re = np.ascontiguousarray(q.real).reshape(-1)
     tab_im = np.ascontiguousarray(q.imag).reshape(-1)
-    chan = [np.ascontiguousarray(a[:, i], dtype=f32) for a in (tx, rx) for i in range(3)]
+    del q
+    chan = [np.ascontiguousarray(p[a:b, i], dtype=f32) for p in (tx, rx) for i in range(3)]
     pix = [np.ascontiguousarray(sub_pts[:, i], dtype=f32) for i in range(3)]
+    leaf_start = np.ascontiguousarray(st[g0:g1 + 1] - a)
 
-    def run(a, b):
-        kernels.backproject_leaves(tab_re, tab_im, q.shape[1], *chan, starts, f32(r0), f32(1.0 / dr), f32(kc),
-                                   *pix, a, b, out_re, out_im)
+    def run(l0, l1):
+        kernels.backproject_leaves(tab_re, tab_im, tab_re.size // max(b - a, 1), *chan, leaf_start, f32(r0),
+                                   f32(1.0 / dr), f32(kc), *pix, l0, l1, out_re, out_im)
 
     kernels.parallel_blocks(run, n_leaves, max(1, n_leaves // 16))
-    shape_c = tuple(a.size for a in ax_child)
+    del tab_re, tab_im
     img = np.empty((sub_pts.shape[0], n_leaves), np.complex64)  # node axis last
     img.real = out_re.T
     img.imag = out_im.T
-    img = img.reshape(shape_c + (n_leaves,))
-    _swap(img, None, c_child, kc, ax_child)
-
-    # merge two children per node, level by level up to the root
-    for level in range(depth - 1, -1, -1):
-        starts = _bounds(n, depth, level)
-        c_par, ax_par = level_axes(starts)
-        m = len(starts) - 1
-        img = _resample(img, ax_child, ax_par)
-        shape_p = img.shape[:3]
-        V.check_memory(float(2 * m) * np.prod(shape_p) * 8 * 3, "the FFBP sub-images")
-        # carrier swap child -> parent, then sum the two children of every parent
-        _swap(img, c_child, np.repeat(c_par, 2, axis=0), kc, ax_par)
-        img = np.add(img[..., 0::2], img[..., 1::2])
-        c_child, ax_child = c_par, ax_par
-
-    img = _resample(img, ax_child, axes)  # the root's grid onto the output grid
-    img = _swap(np.ascontiguousarray(img), c_child, None, kc, axes)[..., 0]
-    return img.reshape(out_shape).astype(np.complex64)
+    del out_re, out_im
+    img = img.reshape(tuple(a_.size for a_ in ax) + (n_leaves,))
+    _swap(img, None, centres[depth][g0:g1], kc, ax)
+    for level in range(depth - 1, top - 1, -1):
+        span = 2 ** (level - top)
+        img = _merge(img, lev_axes[level + 1], lev_axes[level], centres[level + 1][2 * j0 * span:2 * j1 * span],
+                     centres[level][j0 * span:j1 * span], kc)
+    return img

@@ -469,24 +469,41 @@ def backproject_leaves(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_
 
 
 @nb.njit(parallel=True, **_JIT)
-def carrier_swap(img, cf0, cf1, cf2, w_from, ct0, ct1, ct2, w_to, two_kc, x, y, z):
-    """In place: ``img[i, j, l, m] *= exp(j two_kc (w_to |c_to[m] - p| - w_from |c_from[m] - p|))``
-    with p = (x[i], y[j], z[l]) (m); img complex64 (nx, ny, nz, M) with the node axis last,
-    centres as (M,) float64 coordinate arrays, weights 0 or 1 (0 drops that term). Float64
-    phase, polynomial sincos; the inner loop runs over the nodes."""
+def resample_axis(src, first, weights, out):
+    """Sparse interpolation along the middle axis: ``out[b, d, r] = sum_t weights[d, t]
+    src[b, first[d] + t, r]`` for src (B, n_src, R) and out (B, n_dst, R) float32 (complex
+    data as interleaved pairs in R), first (n_dst,) int64 with ``first[d] + T <= n_src``,
+    weights (n_dst, T) float32. Parallel over (b, d); the inner loop runs over contiguous r."""
+    n_b, n_dst, n_r = out.shape
+    n_t = weights.shape[1]
+    for bd in nb.prange(n_b * n_dst):
+        b = bd // n_dst
+        d = bd - b * n_dst
+        row = out[b, d]
+        row[:] = 0.0
+        f = first[d]
+        for t in range(n_t):
+            w = weights[d, t]
+            s = src[b, f + t]
+            for r in range(n_r):
+                row[r] += w * s[r]
+
+
+@nb.njit(parallel=True, **_JIT)
+def carrier_swap(img, fx, fy, fz, tx, ty, tz, two_kc):
+    """In place: ``img[i, j, l, m] *= exp(j two_kc (|c_to[m] - p| - |c_from[m] - p|))`` with
+    p = (x[i], y[j], z[l]); img complex64 (nx, ny, nz, M) with the node axis last. The squared
+    per-axis offsets are tables: fx (nx, M) = (x[i] - c_from[m, 0])^2, fy (ny, M), fz (nz, M),
+    and tx, ty, tz alike for c_to (float32; all-zero tables and a zero weight drop a term:
+    pass zeros). Float32 distances and phase (|phase| < 5e4 rad; error ~1e-4 rad), polynomial
+    sincos; the inner loop runs over the nodes."""
     nx, ny, nz, m_count = img.shape
     for i in nb.prange(nx):
         for j in range(ny):
             for l in range(nz):
                 for m in range(m_count):
-                    ax = x[i] - cf0[m]
-                    ay = y[j] - cf1[m]
-                    az = z[l] - cf2[m]
-                    bx = x[i] - ct0[m]
-                    by = y[j] - ct1[m]
-                    bz = z[l] - ct2[m]
-                    ph = two_kc * (w_to * math.sqrt(bx * bx + by * by + bz * bz)
-                                   - w_from * math.sqrt(ax * ax + ay * ay + az * az))
-                    s, c = _sincos64(ph)
+                    ph = two_kc * (math.sqrt(tx[i, m] + ty[j, m] + tz[l, m])
+                                   - math.sqrt(fx[i, m] + fy[j, m] + fz[l, m]))
+                    s, c = _sincos32(ph)
                     v = img[i, j, l, m]
                     img[i, j, l, m] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validate as V
 
-__all__ = ["path_window", "range_profiles", "image_range_profiles", "resolve_backend", "validate_backprojection"]
+__all__ = ["path_window", "image_path_window", "range_profiles", "image_range_profiles", "resolve_backend", "validate_backprojection"]
 
 
 def path_window(tx, rx, pts) -> tuple[float, float]:
@@ -80,13 +80,19 @@ def validate_backprojection(echo, tx, rx, k, grid):
     return echo, tx, rx, k, g
 
 
-def image_range_profiles(echo, tx, rx, k, pts, oversample: int = 8):
-    """:func:`range_profiles` over the path window of image points ``pts`` (P, 3), after checking
-    that the window fits in the waveform's unambiguous range (ValueError otherwise).
-    Returns (Q (N, L) complex64, r0, dr, kc) as :func:`range_profiles`."""
+def image_path_window(tx, rx, k, pts) -> tuple[float, float]:
+    """:func:`path_window` of image points ``pts`` (P, 3) (m), after checking that it fits in
+    the unambiguous range of wavenumbers ``k`` (rad/m; ValueError otherwise)."""
     r_min, r_max = path_window(tx, rx, pts)
     ambiguity = 2 * np.pi * (k.size - 1) / (k[-1] - k[0]) if k.size > 1 else np.inf
     if r_max - r_min >= ambiguity:
         raise ValueError(f"the image spans round-trip paths {r_min:.3f}..{r_max:.3f} m, more than the "
                          f"unambiguous {ambiguity:.3f} m of this waveform")
+    return r_min, r_max
+
+
+def image_range_profiles(echo, tx, rx, k, pts, oversample: int = 8):
+    """:func:`range_profiles` over the :func:`image_path_window` of image points ``pts`` (P, 3).
+    Returns (Q (N, L) complex64, r0, dr, kc) as :func:`range_profiles`."""
+    r_min, r_max = image_path_window(tx, rx, k, pts)
     return range_profiles(echo, k, r_min, r_max, int(oversample))

@@ -33,14 +33,14 @@ def _reproduce(cfg) -> str:
 def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
     """One training stage of a shipped network: its config, command, steps and validation."""
     rows = list(csv.DictReader((run / "log.csv").open())) if (run / "log.csv").exists() else []
-    val = [r for r in rows if r.get("val_psnr") or r.get("val_acc")]
-    key = "val_psnr" if any(r.get("val_psnr") for r in val) else "val_acc"
+    val = [r for r in rows if any(k.startswith("val_") and v for k, v in r.items())]
+    key = cfg["train"].get("select") or next((k for k in ("val_psnr", "val_acc", "val_miou")
+                                               if any(r.get(k) for r in val)), "val_psnr")
     step = int(rows[-1]["step"]) if rows else None
-    if checkpoint == "best.pt" and val:  # best.pt holds the weights of the best validation row
-        step = int(max(val, key=lambda r: float(r[key]))["step"])
+    if checkpoint == "best.pt" and any(r.get(key) for r in val):  # best.pt holds the weights of the best validation row
+        step = int(max((r for r in val if r.get(key)), key=lambda r: float(r[key]))["step"])
     loss_rows = [r for r in rows if r.get("loss")]
-    fields = ("step", "val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points",
-              "val_acc", "val_miou", "val_pixel_acc")
+    fields = ["step"] + [k for k in (rows[0] if rows else {}) if k.startswith("val_")]
     batch = cfg["train"]["batch_size"]
     crop = cfg["data"].get("crop") or cfg["data"].get("size")
     steps_run = int(loss_rows[-1]["step"]) if loss_rows else None

@@ -9,7 +9,7 @@ from .losses import get_loss
 from .tasks import register_task
 from .trainer import validate
 
-__all__ = ["SRTask"]
+__all__ = ["SRTask", "sr_score"]
 
 
 @register_task("super_resolution")
@@ -17,6 +17,9 @@ class SRTask:
     """Super-resolution: SARDataset pairs, pixel loss, validation PSNR (primary) and SSIM."""
 
     primary = "val_psnr"
+    #: validation metrics (``log.csv`` columns); ``val_score`` = PSNR (dB) + 10 x point recall
+    #: - min(false points per image, 4): one unit per dB, per 10 % of points, per false point
+    metrics = ("val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points", "val_score")
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -40,4 +43,13 @@ class SRTask:
     def validate(self, model, val_ds, dev) -> dict:
         vp, vs, pts = validate(model, val_ds, dev, points=True)
         return {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
-                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"]}
+                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"],
+                "val_score": sr_score(vp, pts["point_recall"], pts["false_points"])}
+
+
+def sr_score(psnr_db: float, point_recall: float, false_points: float) -> float:
+    """Checkpoint-selection score of a super-resolution network (higher is better): PSNR in dB
+    + 10 x point recall (0-1) - min(false points per image, 4). ``nan`` recall (no label
+    points) counts as 0."""
+    recall = 0.0 if point_recall != point_recall else point_recall
+    return float(psnr_db + 10.0 * recall - min(false_points, 4.0))

@@ -3,7 +3,9 @@ imports no task; a config's ``task = "..."`` names a registered one).
 
 A task is a class built from the run config with:
 
-- ``primary``: the validation metric that selects ``best.pt`` (higher is better);
+- ``primary``: the validation metric that selects ``best.pt`` by default (higher is better;
+  ``train.select`` picks another);
+- ``metrics``: the names ``validate`` returns, in ``log.csv`` column order;
 - ``loss``: ``loss(pred, target) -> scalar tensor``;
 - ``model_kwargs()``: builder keyword arguments the data implies (``in_chans``, ``num_classes``);
   recorded in the checkpoint's config as ``_build`` so :func:`sarsr.models.load_run` rebuilds

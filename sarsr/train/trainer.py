@@ -27,22 +27,35 @@ import torch.distributed as dist
 from .._files import atomic_write_text
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..models import count_params, create_model, model_state
-from ..config import ConfigError, load_config
+from ..config import DEFAULTS, ConfigError, load_config
 from .tasks import get_task
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
 
-LOG_FIELDS = ["step", "loss", "lr", "val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points",
-              "val_acc", "val_miou", "val_pixel_acc", "elapsed_s"]
+def log_fields(metrics) -> list[str]:
+    """``log.csv`` columns for a task's validation ``metrics``."""
+    return ["step", "loss", "lr", *metrics, "elapsed_s"]
 
 
-def _append_rows(log_path: Path, rows: list[dict]) -> None:
-    """Append rows to ``log.csv`` (header written when the file is new)."""
+def _header(log_path: Path, fields: list[str]) -> list[str]:
+    """The columns of an existing ``log.csv`` (a run keeps its header across resumes), else ``fields``."""
+    if log_path.exists() and log_path.stat().st_size:
+        with log_path.open(newline="") as fh:
+            head = next(csv.reader(fh), None)
+        if head:
+            return head
+    return fields
+
+
+def _append_rows(log_path: Path, rows: list[dict], fields: list[str]) -> None:
+    """Append rows to ``log.csv`` (header written when the file is new; keys the header lacks
+    are left out)."""
     new = not log_path.exists() or log_path.stat().st_size == 0
     if not rows and not new:
         return
+    fields = _header(log_path, fields)
     with log_path.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, LOG_FIELDS)
+        w = csv.DictWriter(fh, fields, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerows(rows)
@@ -50,7 +63,7 @@ def _append_rows(log_path: Path, rows: list[dict]) -> None:
         os.fsync(fh.fileno())
 
 
-def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict]) -> None:
+def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict], fields: list[str]) -> None:
     """Bring ``log.csv`` to the ``want_rows`` data rows a checkpoint recorded: a kill between
     saving the checkpoint and appending its rows left some out (they are in ``pending``, the
     checkpoint's last rows); rows past the checkpoint (older runs) are cut."""
@@ -61,13 +74,14 @@ def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict]) -> None:
         import io
 
         buf = io.StringIO()
-        w = csv.DictWriter(buf, LOG_FIELDS)
+        fields = _header(log_path, fields)
+        w = csv.DictWriter(buf, fields)
         w.writeheader()
-        w.writerows({k: r.get(k, "") for k in LOG_FIELDS} for r in have[:want_rows])
+        w.writerows({k: r.get(k, "") for k in fields} for r in have[:want_rows])
         atomic_write_text(log_path, buf.getvalue())
         return
     missing = want_rows - len(have)
-    _append_rows(log_path, pending[len(pending) - missing:] if missing > 0 else [])
+    _append_rows(log_path, pending[len(pending) - missing:] if missing > 0 else [], fields)
 
 
 class StepBatchSampler(torch.utils.data.Sampler):
@@ -173,15 +187,19 @@ def _plot(log_path: Path, out: Path):
     plt.close(fig)
 
 
-def _config_diff(old: dict, new: dict, prefix="") -> list[str]:
-    """Dotted keys whose values differ between two configs (bookkeeping keys ``_*`` ignored)."""
+def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
+    """Dotted keys whose values differ between two configs (bookkeeping keys ``_*`` ignored; a
+    key the old config predates counts as unchanged while the new one holds its default)."""
+    defaults = DEFAULTS if defaults is None else defaults
     keys = []
     for k in sorted(set(old) | set(new)):
         if k.startswith("_"):
             continue
         a, b = old.get(k), new.get(k)
+        if k not in old and isinstance(defaults, dict) and k in defaults and b == defaults[k]:
+            continue
         if isinstance(a, dict) and isinstance(b, dict) and k != "options":
-            keys += _config_diff(a, b, f"{prefix}{k}.")
+            keys += _config_diff(a, b, f"{prefix}{k}.", defaults.get(k) if isinstance(defaults, dict) else None)
         elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
             keys.append(f"{prefix}{k}")
     return keys
@@ -228,6 +246,12 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         out.mkdir(parents=True, exist_ok=True)
 
     task = get_task(cfg)
+    metrics = tuple(getattr(task, "metrics", (task.primary,)))
+    primary = t["select"] or task.primary
+    if primary not in metrics:
+        raise ConfigError(f"train.select = {primary!r} is not a validation metric of task {cfg['task']!r} "
+                          f"(valid: {', '.join(metrics)})")
+    fields = log_fields(metrics)
     torch.manual_seed(t["seed"])
     cfg["_build"] = {**task.model_kwargs(), **cfg["model"]["options"]}  # how load_run rebuilds the model
     model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev)
@@ -285,7 +309,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                                          pin_memory=dev.type == "cuda",
                                          persistent_workers=d["num_workers"] > 0 and len(sampler) > 0)
     if main:
-        _reconcile_log(log_path, log_rows, ck.get("log_pending", []) if resuming else [])
+        _reconcile_log(log_path, log_rows, ck.get("log_pending", []) if resuming else [], fields)
         text = Path(cfg["_source"]).read_text() if Path(cfg["_source"]).exists() else ""
         if cfg.get("_overrides"):  # provenance; the effective config is in every checkpoint
             text += "".join(f"# --set {k}={v!r} (applied)\n" for k, v in cfg["_overrides"].items())
@@ -309,7 +333,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                          "step": step, "best": best, "config": cfg, "running": running[-t["log_every"]:],
                          "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
                         ckpt_path)
-        _append_rows(log_path, pending)  # after the checkpoint that records them
+        _append_rows(log_path, pending, fields)  # after the checkpoint that records them
         log_rows += len(pending)
         pending.clear()
 
@@ -341,7 +365,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
             write_row(step=step, loss=f"{np.mean(running[-t['log_every']:]):.6g}", lr=f"{opt.param_groups[0]['lr']:.4g}")
         if step % t["val_every"] == 0 or step == t["steps"]:
             vals = task.validate(model, val_ds, dev)
-            vp = vals[task.primary]
+            vp = vals[primary]
             write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
             bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in vals.items()))
             if vp > best:
@@ -355,7 +379,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if world > 1:
         dist.barrier()
     summary = {"name": cfg["name"], "model": cfg["model"]["name"], "step": step, "best_val_psnr": best,
-               "best_val": best, "primary": task.primary,
+               "best_val": best, "primary": primary,
                "out": str(out)}
     if main:
         save_checkpoint(model.state_dict(), out / "model.pt")

@@ -79,6 +79,7 @@ class SegmentationTask(ClassificationTask):
     split and SR option as :class:`ClassificationTask`; no sweep training."""
 
     primary = "val_miou"
+    metrics = ("val_miou", "val_pixel_acc")
     dataset_cls = DenseRecognitionDataset
 
     def model_kwargs(self):

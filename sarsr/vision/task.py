@@ -33,6 +33,7 @@ class ClassificationTask:
     """Cross-entropy on (image, class id); validation top-1 accuracy (primary)."""
 
     primary = "val_acc"
+    metrics = ("val_acc",)
 
     def __init__(self, cfg):
         self.cfg = cfg
