@@ -264,3 +264,21 @@ def test_shipped_default_weights_load_and_run():
     img = np.random.default_rng(0).standard_normal((200, 200)) + 0j
     out = super_resolve(img)
     assert out.shape == (200, 200) and out.dtype == np.float32 and 0 <= out.min() <= out.max() <= 1
+
+
+def test_select_picks_best_by_another_metric_and_old_checkpoints_resume(tiny, tmp_path):
+    """train.select names the validation metric behind best.pt (the log has the task's metric
+    columns); an unknown one fails before training, naming the valid ones; a checkpoint written
+    before a config key existed resumes while the key holds its default."""
+    res = train(tiny, tmp_path / "s", progress=False, log=lambda *a: None, overrides={"train.select": "val_score"})
+    assert res["primary"] == "val_score"
+    rows = [r for r in csv.DictReader((tmp_path / "s" / "log.csv").open()) if r["val_score"]]
+    assert rows and all(float(r["val_score"]) >= float(r["val_psnr"]) - 4 for r in rows)
+    assert res["best_val"] == pytest.approx(max(float(r["val_score"]) for r in rows), abs=1e-4)
+    with pytest.raises(ConfigError, match="val_psnr"):
+        train(tiny, tmp_path / "bad", progress=False, log=lambda *a: None, overrides={"train.select": "val_acc"})
+    train(tiny, tmp_path / "old", max_steps=2, progress=False, log=lambda *a: None)
+    ck = load_checkpoint(tmp_path / "old" / "last.pt")
+    del ck["config"]["train"]["select"]  # as written before train.select existed
+    torch.save(ck, tmp_path / "old" / "last.pt")
+    assert train(tiny, tmp_path / "old", progress=False, log=lambda *a: None)["step"] == 6
