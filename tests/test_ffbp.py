@@ -84,8 +84,7 @@ def test_leaf_kernel_matches_numpy(wave):
     f32 = np.float32
     out_re = np.empty((2, 30), f32)
     out_im = np.empty((2, 30), f32)
-    kernels.backproject_leaves(np.ascontiguousarray(q.real).ravel(), np.ascontiguousarray(q.imag).ravel(),
-                               q.shape[1], *(a[:, i].astype(f32) for a in (tx, rx) for i in range(3)), starts,
+    kernels.backproject_leaves(kernels.pack_profiles(q), q.shape[1], *(a[:, i].astype(f32) for a in (tx, rx) for i in range(3)), starts,
                                f32(rs), f32(1 / dr), f32(kc), *(pts[:, i].astype(f32) for i in range(3)), 0, 2,
                                out_re, out_im)
     for g in range(2):

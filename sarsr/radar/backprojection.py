@@ -107,14 +107,14 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         out_im = np.empty(npix, np.float32)
         f32 = np.float32
         nbin = q.shape[1]
-        chunk = int(max(64, (256 * 1024) // (8 * nbin)))  # keep a chunk's profiles (~256 KiB) in L2
-        tab_re = np.ascontiguousarray(q.real).reshape(-1)
-        tab_im = np.ascontiguousarray(q.imag).reshape(-1)
+        chunk = int(max(64, (256 * 1024) // (16 * nbin)))  # keep a chunk's profiles (~256 KiB) in L2
+        tab = kernels.pack_profiles(q)
+        del q
         chan = [np.ascontiguousarray(a[:, i], dtype=f32) for a in (tx, rx) for i in range(3)]
         pix = [np.ascontiguousarray(pts[:, i], dtype=f32) for i in range(3)]
 
         def run(p0, p1):
-            kernels.backproject_interp(tab_re, tab_im, nbin, *chan, f32(r0), f32(1.0 / dr), f32(kc), *pix,
+            kernels.backproject_interp(tab, nbin, *chan, f32(r0), f32(1.0 / dr), f32(kc), *pix,
                                        p0, p1, chunk, out_re, out_im)
 
         kernels.parallel_blocks(run, npix, block)

@@ -285,19 +285,19 @@ def _subtrees(echo, order, tx, rx, k, starts, centres, lev_axes, depth, top, j0,
     n_leaves = g1 - g0
     out_re = np.empty((n_leaves, sub_pts.shape[0]), f32)
     out_im = np.empty_like(out_re)
-    tab_re = np.ascontiguousarray(q.real).reshape(-1)
-    tab_im = np.ascontiguousarray(q.imag).reshape(-1)
+    nbin = q.shape[1]
+    tab = kernels.pack_profiles(q)
     del q
     chan = [np.ascontiguousarray(p[a:b, i], dtype=f32) for p in (tx, rx) for i in range(3)]
     pix = [np.ascontiguousarray(sub_pts[:, i], dtype=f32) for i in range(3)]
     leaf_start = np.ascontiguousarray(st[g0:g1 + 1] - a)
 
     def run(l0, l1):
-        kernels.backproject_leaves(tab_re, tab_im, tab_re.size // max(b - a, 1), *chan, leaf_start, f32(r0),
+        kernels.backproject_leaves(tab, nbin, *chan, leaf_start, f32(r0),
                                    f32(1.0 / dr), f32(kc), *pix, l0, l1, out_re, out_im)
 
     kernels.parallel_blocks(run, n_leaves, max(1, n_leaves // 16))
-    del tab_re, tab_im
+    del tab
     img = np.empty((sub_pts.shape[0], n_leaves), np.complex64)  # node axis last
     img.real = out_re.T
     img.imag = out_im.T

@@ -82,14 +82,12 @@ def _sincos32(x):
         r = np.float32(-math.pi) - r
         sign = np.float32(-1.0)
     r2 = r * r
-    s = np.float32(_S64[5])
-    s = s * r2 + np.float32(_S64[4])
+    s = np.float32(_S64[4])  # Taylor to r^9 and r^10: truncation < 4e-6 on [-pi/2, pi/2]
     s = s * r2 + np.float32(_S64[3])
     s = s * r2 + np.float32(_S64[2])
     s = s * r2 + np.float32(_S64[1])
     s = s * r2 + np.float32(1.0)
-    c = np.float32(_C64[6])
-    c = c * r2 + np.float32(_C64[5])
+    c = np.float32(_C64[5])
     c = c * r2 + np.float32(_C64[4])
     c = c * r2 + np.float32(_C64[3])
     c = c * r2 + np.float32(_C64[2])
@@ -303,51 +301,59 @@ def _bp_paths(x, y, z, tx0, tx1, tx2, rx0, rx1, rx2, m, row0, nbin, r_start, inv
         idx[q], frac[q], cph[q], sph[q] = _path_lookup(r, (row0 + q) * nbin, r_start, inv_dr, kc, hi)
 
 
+def pack_profiles(q: np.ndarray) -> np.ndarray:
+    """Range profiles Q (N, L) complex as the lookup table of the backprojection kernels:
+    (N * L * 4,) float32, bin j of row n holding (Re Q_j, Im Q_j, Re(Q_j+1 - Q_j), Im(Q_j+1 - Q_j))
+    so one 16-byte record serves a linear interpolation (last bin's slope 0)."""
+    n, nbin = q.shape
+    tab = np.zeros((n, nbin, 4), np.float32)
+    tab[:, :, 0] = q.real
+    tab[:, :, 1] = q.imag
+    tab[:, :-1, 2] = np.diff(q.real, axis=1)
+    tab[:, :-1, 3] = np.diff(q.imag, axis=1)
+    return tab.reshape(-1)
+
+
+
+
 @nb.njit(**_JIT_SCALAR)
-def _bp_accumulate(tab_re, tab_im, idx, frac, cph, sph, m):
-    """Scalar part: interpolate the profiles at the precomputed indices and sum
-    Q * exp(-j kc R) over m channels (two independent accumulators for ILP)."""
-    ar0 = np.float32(0.0)
-    ai0 = np.float32(0.0)
-    ar1 = np.float32(0.0)
-    ai1 = np.float32(0.0)
-    m2 = m - (m & 1)
-    for q in range(0, m2, 2):
-        j = _opaque_index(idx[q])
+def _bp_lookup(tab, idx, frac, vr, vi, m):
+    """Scalar part: the packed profiles (:func:`pack_profiles`) linearly interpolated at m
+    precomputed (record index, weight) pairs: one 16-byte record per lookup, scalar loads
+    (see :func:`_opaque_index`)."""
+    for q in range(m):
+        j = _opaque_index(idx[q]) * 4
         f = frac[q]
-        vr = tab_re[j] + (tab_re[j + 1] - tab_re[j]) * f
-        vi = tab_im[j] + (tab_im[j + 1] - tab_im[j]) * f
-        ar0 += vr * cph[q] + vi * sph[q]
-        ai0 += vi * cph[q] - vr * sph[q]
-        j = _opaque_index(idx[q + 1])
-        f = frac[q + 1]
-        vr = tab_re[j] + (tab_re[j + 1] - tab_re[j]) * f
-        vi = tab_im[j] + (tab_im[j + 1] - tab_im[j]) * f
-        ar1 += vr * cph[q + 1] + vi * sph[q + 1]
-        ai1 += vi * cph[q + 1] - vr * sph[q + 1]
-    if m2 < m:
-        j = idx[m2]
-        f = frac[m2]
-        vr = tab_re[j] + (tab_re[j + 1] - tab_re[j]) * f
-        vi = tab_im[j] + (tab_im[j + 1] - tab_im[j]) * f
-        ar0 += vr * cph[m2] + vi * sph[m2]
-        ai0 += vi * cph[m2] - vr * sph[m2]
-    return ar0 + ar1, ai0 + ai1
+        vr[q] = tab[j] + tab[j + 2] * f
+        vi[q] = tab[j + 1] + tab[j + 3] * f
+
+
+@nb.njit(**_JIT)
+def _bp_rotate_sum(vr, vi, cph, sph, m):
+    """Vector part: sum over m channels of (vr + j vi) exp(-j kc R), given (cos, sin)(kc R)."""
+    ar = np.float32(0.0)
+    ai = np.float32(0.0)
+    for q in range(m):
+        ar += vr[q] * cph[q] + vi[q] * sph[q]
+        ai += vi[q] * cph[q] - vr[q] * sph[q]
+    return ar, ai
 
 
 @nb.njit(**_JIT_SCALAR)
-def backproject_interp(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, r_start, inv_dr, kc,
+def backproject_interp(tab, nbin, tx0, tx1, tx2, rx0, rx1, rx2, r_start, inv_dr, kc,
                        px, py, pz, p0, p1, chunk, out_re, out_im):
     """Range-interpolated backprojection (float32) of pixels p0..p1-1; releases the GIL, so
     callers run disjoint pixel ranges on several threads (see :func:`parallel_blocks`).
 
-    tab_re/tab_im : (N * nbin,) float32, row n = baseband range profile Q_n(R) sampled at
-    R_j = r_start + j / inv_dr (round-trip path, m). For each pixel the path R = R_tx + R_rx is
-    computed, Q_n is linearly interpolated at R and the carrier exp(-j kc R) restored:
-    I(p) = sum_n exp(-j kc R) Q_n(R). Channel coordinates tx0..rx2 (N,) float32 (SoA);
-    pixels px, py, pz (P,) float32. Channels are walked in chunks of ``chunk`` so the chunk's
-    profiles stay in L2 cache. (Not a numba ``prange``: parfor bodies are compiled with the
-    caller's fast-math flags, which re-vectorises the lookups into slow gathers.)
+    tab : (N * nbin * 4,) float32, the packed baseband range profiles Q_n(R) sampled at
+    R_j = r_start + j / inv_dr (round-trip path, m; :func:`pack_profiles`). For each pixel the
+    path R = R_tx + R_rx is computed, Q_n is linearly interpolated at R and the carrier
+    exp(-j kc R) restored: I(p) = sum_n exp(-j kc R) Q_n(R). Channel coordinates tx0..rx2 (N,)
+    float32 (SoA); pixels px, py, pz (P,) float32. Channels are walked in chunks of ``chunk``
+    so the chunk's profiles stay in L2 cache; per pixel and chunk three loops: paths, table
+    index and carrier (vector), lookups (scalar), rotate-and-sum (vector). (Not a numba
+    ``prange``: parfor bodies are compiled with the caller's fast-math flags, which
+    re-vectorises the lookups into slow gathers.)
     """
     n_ch = tx0.shape[0]
     hi = np.float32(nbin - 1.001)
@@ -355,6 +361,8 @@ def backproject_interp(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, r_sta
     frac = np.empty(chunk, np.float32)
     cph = np.empty(chunk, np.float32)
     sph = np.empty(chunk, np.float32)
+    vr = np.empty(chunk, np.float32)
+    vi = np.empty(chunk, np.float32)
     acc_r = np.zeros(p1 - p0, dtype=np.float32)
     acc_i = np.zeros(p1 - p0, dtype=np.float32)
     for n0 in range(0, n_ch, chunk):
@@ -362,7 +370,8 @@ def backproject_interp(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, r_sta
         for p in range(p0, p1):
             _bp_paths(px[p], py[p], pz[p], tx0[n0:n1], tx1[n0:n1], tx2[n0:n1], rx0[n0:n1], rx1[n0:n1],
                       rx2[n0:n1], n1 - n0, n0, nbin, r_start, inv_dr, kc, hi, idx, frac, cph, sph)
-            ar, ai = _bp_accumulate(tab_re, tab_im, idx, frac, cph, sph, n1 - n0)
+            _bp_lookup(tab, idx, frac, vr, vi, n1 - n0)
+            ar, ai = _bp_rotate_sum(vr, vi, cph, sph, n1 - n0)
             acc_r[p - p0] += ar
             acc_i[p - p0] += ai
     for p in range(p0, p1):
@@ -427,24 +436,24 @@ def _leaf_paths(tx, ty, tz, rx, ry, rz, px, py, pz, row, nbin, r_start, inv_dr, 
 
 
 @nb.njit(**_JIT_SCALAR)
-def _leaf_accumulate(tab_re, tab_im, idx, frac, cph, sph, acc_r, acc_i):
-    """Scalar part: one channel's profile interpolated at every point, times exp(-j kc R)."""
+def _leaf_accumulate(tab, idx, frac, cph, sph, acc_r, acc_i):
+    """Scalar part: one channel's packed profile interpolated at every point, times exp(-j kc R)."""
     for p in range(idx.shape[0]):
-        j = _opaque_index(idx[p])
+        j = _opaque_index(idx[p]) * 4
         f = frac[p]
-        vr = tab_re[j] + (tab_re[j + 1] - tab_re[j]) * f
-        vi = tab_im[j] + (tab_im[j + 1] - tab_im[j]) * f
+        vr = tab[j] + tab[j + 2] * f
+        vi = tab[j + 1] + tab[j + 3] * f
         acc_r[p] += vr * cph[p] + vi * sph[p]
         acc_i[p] += vi * cph[p] - vr * sph[p]
 
 
 @nb.njit(**_JIT_SCALAR)
-def backproject_leaves(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_start, r_start, inv_dr, kc,
+def backproject_leaves(tab, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_start, r_start, inv_dr, kc,
                        px, py, pz, l0, l1, out_re, out_im):
     """Leaf sub-images of factorized backprojection (float32), leaves l0..l1-1; GIL-free.
 
     Channels are sorted so leaf g owns channels ``leaf_start[g] .. leaf_start[g+1]-1``;
-    tab_re/tab_im hold their baseband range profiles (as :func:`backproject_interp`). For each
+    tab holds their packed baseband range profiles (as :func:`backproject_interp`). For each
     leaf and each of the P points (px, py, pz): ``out[g, p] = sum_n Q_n(R) exp(-j kc R)``,
     R = |tx_n - p| + |rx_n - p|, i.e. the leaf's own (modulated) sub-image. Leaves have few
     channels and many points, so the vector loop runs over points, one channel at a time.
@@ -463,7 +472,7 @@ def backproject_leaves(tab_re, tab_im, nbin, tx0, tx1, tx2, rx0, rx1, rx2, leaf_
         for n in range(leaf_start[g], leaf_start[g + 1]):
             _leaf_paths(tx0[n], tx1[n], tx2[n], rx0[n], rx1[n], rx2[n], px, py, pz, n, nbin, r_start, inv_dr,
                         kc, hi, idx, frac, cph, sph)
-            _leaf_accumulate(tab_re, tab_im, idx, frac, cph, sph, acc_r, acc_i)
+            _leaf_accumulate(tab, idx, frac, cph, sph, acc_r, acc_i)
         out_re[g, :] = acc_r
         out_im[g, :] = acc_i
 
