@@ -49,8 +49,9 @@ def _best(fn, repeat=2):
     return min(t)
 
 
-def bench_radar(size: str = "paper", repeat: int = 2, progress=print) -> list[Row]:
-    """Run the radar benchmark; returns one :class:`Row` per task."""
+def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
+    """Run the radar benchmark; returns one :class:`Row` per task. ``log(message)`` reports
+    each step (``progress`` is the on/off switch of bars elsewhere, ``log`` the status line)."""
     from . import radar
     from .radar import reference
 
@@ -71,7 +72,7 @@ def bench_radar(size: str = "paper", repeat: int = 2, progress=print) -> list[Ro
         return max(1, min(total, int(frac_items)))
 
     # --- simulation
-    progress(f"simulate_echo: {n} channels x {len(pts)} scatterers x {k.size} wavenumbers")
+    log(f"simulate_echo: {n} channels x {len(pts)} scatterers x {k.size} wavenumbers")
     t_fast = _best(lambda: radar.simulate_echo(scan.tx, scan.rx, k, pts), repeat)
     m = sub(2e7 / (len(pts) * k.size), n)  # numpy on m channels (~20M terms)
     t_np = _best(lambda: reference.simulate_echo_numpy(scan.tx[:m], scan.rx[:m], k, pts), 1) * n / m
@@ -79,7 +80,7 @@ def bench_radar(size: str = "paper", repeat: int = 2, progress=print) -> list[Ro
     echo = radar.simulate_echo(scan.tx, scan.rx, k, pts[:20])
 
     # --- backprojection (interp)
-    progress(f"backproject interp: {n} channels -> {grid.shape[0]}x{grid.shape[1]} pixels")
+    log(f"backproject interp: {n} channels -> {grid.shape[0]}x{grid.shape[1]} pixels")
     t_fast = _best(lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, k, grid.points), repeat)
     pp = grid.points.reshape(-1, 3)
     q = sub(4e6 / n, npix)
@@ -88,14 +89,14 @@ def bench_radar(size: str = "paper", repeat: int = 2, progress=print) -> list[Ro
 
     # --- backprojection (exact), on a pixel subset
     q = sub(max(64, 2e8 / (n * k.size)), npix)
-    progress(f"backproject exact: {n} channels -> {q} pixels")
+    log(f"backproject exact: {n} channels -> {q} pixels")
     t_fast = _best(lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, k, pp[:q], method="exact"), 1)
     qn = sub(2e6 / (n * k.size) * 8, q)
     t_np = _best(lambda: reference.backproject_numpy(echo, scan.tx_est, scan.rx_est, k, pp[:qn]), 1) * q / qn
     rows.append(Row("backproject exact", n * q, "GBP/s", t_fast, t_np))
 
     # --- EMPM (the numpy column is the same pipeline with the numpy focusing step)
-    progress(f"EMPM: {scan.lattice_shape[0]}x{scan.lattice_shape[1]} lattice x {k.size} wavenumbers, nfft 512")
+    log(f"EMPM: {scan.lattice_shape[0]}x{scan.lattice_shape[1]} lattice x {k.size} wavenumbers, nfft 512")
     kw = dict(lattice_shape=scan.lattice_shape)
     t_fast = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), repeat)
     from .radar import fourier, kernels as _k
@@ -137,7 +138,7 @@ class ModelRow:
 
 
 def bench_models(pattern: str = "*", size: int | None = None, repeat: int = 3, batch: int = 1,
-                 progress=print) -> list[ModelRow]:
+                 log=print) -> list[ModelRow]:
     """Params, MACs and CPU latency of every registered model matching ``pattern``.
 
     ``size`` overrides the square input side (default: each model's registered input size,
@@ -157,7 +158,7 @@ def bench_models(pattern: str = "*", size: int | None = None, repeat: int = 3, b
     for name in names:
         e = model_entry(name)
         shape = e.input_size if size is None else (e.input_size[0], size, size)
-        progress(f"{name} @ {'x'.join(map(str, shape))}")
+        log(f"{name} @ {'x'.join(map(str, shape))}")
         torch.manual_seed(0)
         model = create_model(name).eval()
         params = count_params(model)
@@ -189,7 +190,7 @@ TRAIN_VARIANTS = {
 
 
 def bench_train_step(model: str = "srvit_hsm", variants=None, steps: int = 8, warmup: int = 2,
-                     loss: str = "l1_peak", progress=None) -> list[dict]:
+                     loss: str = "l1_peak", log=None) -> list[dict]:
     """Time one optimiser step (forward, loss, backward, AdamW) of an SR network on random
     data for several CPU variants, side by side in one run.
 
@@ -204,8 +205,8 @@ def bench_train_step(model: str = "srvit_hsm", variants=None, steps: int = 8, wa
     rows = []
     loss_fn = get_loss(loss)
     for name, (batch, crop, channels_last, compiled) in (variants or TRAIN_VARIANTS).items():
-        if progress:
-            progress(name)
+        if log:
+            log(name)
         torch.manual_seed(0)
         net = create_model(model)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
@@ -254,7 +255,7 @@ class BPRow:
     err_vs_interp_db: float | None  # ffbp vs interp over the whole image (when interp ran in full)
 
 
-def _bp_case(side, nz=1, repeat=1, progress=print) -> BPRow:
+def _bp_case(side, nz=1, repeat=1, log=print) -> BPRow:
     from . import radar
 
     wave = radar.waveform("iwr1443")
@@ -271,13 +272,13 @@ def _bp_case(side, nz=1, repeat=1, progress=print) -> BPRow:
     n, npix = scan.n_samples, int(np.prod(grid.shape[:-1]))
     case = f"{side}x{side}" + (f"x{nz}" if nz > 1 else "")
     args = (echo, scan.tx_est, scan.rx_est, wave.k)
-    progress(f"{case}: ffbp ({n:,} channels)")
+    log(f"{case}: ffbp ({n:,} channels)")
     t_ffbp = _best(lambda: radar.backproject(*args, grid, method="ffbp"), repeat)
     img = radar.backproject(*args, grid, method="ffbp")
     flat = grid.reshape(-1, 3)
     seconds, extra = {"ffbp": t_ffbp}, []
     full_interp = n * npix <= 2e9
-    progress(f"{case}: interp" + ("" if full_interp else " (pixel subset)"))
+    log(f"{case}: interp" + ("" if full_interp else " (pixel subset)"))
     if full_interp:
         t = _best(lambda: radar.backproject(*args, grid), repeat)
         ref_i = radar.backproject(*args, grid)
@@ -294,7 +295,7 @@ def _bp_case(side, nz=1, repeat=1, progress=print) -> BPRow:
     iy = int(np.argmin(np.abs(x - pts[0, 1])))
     sl = np.s_[max(ix - 8, 0):ix + 8, max(iy - 8, 0):iy + 8]
     patch = (grid[sl] if nz == 1 else grid[sl][:, :, 0]).reshape(-1, 3)
-    progress(f"{case}: exact ({len(patch)} pixels)")
+    log(f"{case}: exact ({len(patch)} pixels)")
     t_ex = _best(lambda: radar.backproject(*args, patch, method="exact"), 1)
     seconds["exact"] = t_ex * npix / len(patch)
     extra.append("exact")
@@ -305,7 +306,7 @@ def _bp_case(side, nz=1, repeat=1, progress=print) -> BPRow:
     return BPRow(case, n, npix, seconds, tuple(extra), err, err_i)
 
 
-def bench_backprojection(size: str = "paper", repeat: int = 1, progress=print) -> list[BPRow]:
+def bench_backprojection(size: str = "paper", repeat: int = 1, log=print) -> list[BPRow]:
     """Backprojection methods side by side over image sides (channels scaled alike, side^2:
     freehand AWR1443 lattices at lambda/4, 1 mm pixels) and one 3-D volume. ffbp runs in full;
     interp in full up to 2e9 channel-pixel pairs, else on a pixel subset (extrapolated);
@@ -314,8 +315,8 @@ def bench_backprojection(size: str = "paper", repeat: int = 1, progress=print) -
     if size not in BP_SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(BP_SIZES)}")
     sides, (vx, vy, vz) = BP_SIZES[size]
-    rows = [_bp_case(s, 1, repeat, progress) for s in sides]
-    rows.append(_bp_case(vx, vz, repeat, progress))
+    rows = [_bp_case(s, 1, repeat, log) for s in sides]
+    rows.append(_bp_case(vx, vz, repeat, log))
     return rows
 
 

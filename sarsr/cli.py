@@ -20,7 +20,7 @@ def _cmd_bench(args) -> int:
 
         size = args.size or "paper"
         print(f"sarsr bench bp --size {size} (numba threads: {numba.get_num_threads()})", flush=True)
-        rows = bench_backprojection(size, repeat=args.repeat, progress=lambda m: print("  running " + m, flush=True))
+        rows = bench_backprojection(size, repeat=args.repeat, log=lambda m: print("  running " + m, flush=True))
         print(format_bp_rows(rows))
         return 0
     if args.what == "train":
@@ -29,7 +29,7 @@ def _cmd_bench(args) -> int:
         model = args.models if args.models not in (None, "*") else "srvit_hsm"
         print(f"sarsr bench train --models {model} (torch {torch.__version__}, {torch.get_num_threads()} threads)",
               flush=True)
-        print(format_train_rows(bench_train_step(model, progress=lambda m: print("  running " + m, flush=True))))
+        print(format_train_rows(bench_train_step(model, log=lambda m: print("  running " + m, flush=True))))
         return 0
 
     if args.what == "models":
@@ -39,7 +39,7 @@ def _cmd_bench(args) -> int:
         print(f"sarsr bench models --models '{args.models}'{size} (torch {torch.__version__}, "
               f"{torch.get_num_threads()} CPU threads, fp32, batch 1)", flush=True)
         rows = bench_models(args.models, int(args.size) if args.size else None, repeat=args.repeat,
-                            progress=lambda m: print("  running " + m, flush=True))
+                            log=lambda m: print("  running " + m, flush=True))
         print(format_model_rows(rows))
         return 0
     if args.size and args.size not in ("paper", "small", "smoke"):
@@ -48,7 +48,7 @@ def _cmd_bench(args) -> int:
     import numba
 
     print(f"sarsr bench radar --size {args.size} (numba threads: {numba.get_num_threads()})", flush=True)
-    rows = bench_radar(args.size, repeat=args.repeat, progress=lambda m: print("  running " + m, flush=True))
+    rows = bench_radar(args.size, repeat=args.repeat, log=lambda m: print("  running " + m, flush=True))
     print(format_rows(rows))
     return 0
 

@@ -12,7 +12,15 @@ import numpy as np
 
 
 def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: float = 20.0, size: str = "paper",
-             progress=print, model=None) -> dict:
+             log=print, model=None, progress=None) -> dict:
+    """Simulate one freehand scan, reconstruct it every way, super-resolve, and write
+    ``demo.png`` and ``metrics.json`` to ``out``; ``log(message)`` reports each step
+    (``progress=`` is the old name of ``log``, deprecated). Returns the metrics dict."""
+    if progress is not None:
+        import warnings
+
+        warnings.warn("run_demo(progress=...) is deprecated; pass log=...", DeprecationWarning, stacklevel=2)
+        log = progress
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +43,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     t = time.perf_counter()
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr_db, rng=rng)
     timings["simulate_s"] = time.perf_counter() - t
-    progress(f"simulated {scan.n_samples} channel samples x {scene.n_scatterers} scatterers "
+    log(f"simulated {scan.n_samples} channel samples x {scene.n_scatterers} scatterers "
              f"in {timings['simulate_s']:.2f} s")
     kw = dict(lattice_shape=scan.lattice_shape)
     images = {}
@@ -47,7 +55,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
         t = time.perf_counter()
         images[name] = fn()
         timings[f"{name}_s"] = time.perf_counter() - t
-        progress(f"{name}{f' ({bp_method})' if name == 'backprojection' else ''}: {timings[f'{name}_s']:.2f} s")
+        log(f"{name}{f' ({bp_method})' if name == 'backprojection' else ''}: {timings[f'{name}_s']:.2f} s")
     label = radar.label_image(scene, grid)
     sr_note = None
     try:
@@ -58,12 +66,12 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
         images = {"EMPM": images["EMPM"], "super-resolved": super_resolve(images["EMPM"], net),
                   **{k: v for k, v in images.items() if k != "EMPM"}}
         timings["super-resolved_s"] = time.perf_counter() - t
-        progress(f"super-resolution ({net.default_cfg['name']}): {timings['super-resolved_s']:.2f} s")
+        log(f"super-resolution ({net.default_cfg['name']}): {timings['super-resolved_s']:.2f} s")
     except FileNotFoundError as exc:
         if model is not None:  # the user asked for this network: a missing file is an error
             raise
         sr_note = f"super-resolution skipped: {exc}"
-        progress(sr_note)
+        log(sr_note)
     result = {"seed": seed, "z0_m": z0, "sigma_mm": sigma_mm, "snr_db": snr_db,
               "n_scatterers": scene.n_scatterers, "timings": timings, "backprojection_method": bp_method,
               "psnr_db": {n: metrics.psnr(metrics.normalize(i), label) for n, i in images.items()},
@@ -75,5 +83,5 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
                       ncols=len(images) + 1 if len(images) < 5 else 3)
     fig.savefig(out / "demo.png", dpi=110)
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
-    progress(f"wrote {out / 'demo.png'} and {out / 'metrics.json'}")
+    log(f"wrote {out / 'demo.png'} and {out / 'metrics.json'}")
     return result

@@ -12,8 +12,18 @@ from sarsr.nn import TokenRecycler, grid_divisions
 
 from .timm_compat import randomize_
 
-ALL = list_models()
-CLS = list_models(task="classification")
+#: Larger siblings of a family (more width / depth, same blocks): swept under the ``slow``
+#: marker, so ``pytest -m "not slow"`` covers every block type through the smallest variant.
+LARGE = {"shvit_s2", "shvit_s3", "shvit_s4", "efficientvim_m2", "efficientvim_m3", "efficientvim_m4",
+         "mobilevit_xs", "mobilevit_s", "vit_small"}
+
+
+def _sweep(names):
+    return [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in names]
+
+
+ALL = _sweep(list_models())
+CLS = _sweep(list_models(task="classification"))
 SR = list_models(task="super_resolution")
 
 
@@ -28,7 +38,7 @@ def test_registry_lists_required_models():
     required = {"shvit_s1", "shvit_s2", "shvit_s3", "shvit_s4", "efficientvim_m1", "efficientvim_m2",
                 "efficientvim_m3", "efficientvim_m4", "mobilevit_xxs", "mobilevit_xs", "mobilevit_s",
                 "stvit_r_tiny", "vit_tiny", "mobile_srvit"}
-    assert required <= set(ALL)
+    assert required <= set(list_models())
     assert list_models("shvit*") == ["shvit_s1", "shvit_s2", "shvit_s3", "shvit_s4"]
     assert set(SR) >= {"mobile_srvit", "srvit_shsa", "srvit_hsm", "srvit_stvit", "sr_cnn"}
 
@@ -49,11 +59,12 @@ def test_overrides_and_default_cfg():
 
 
 @pytest.mark.parametrize("name,published,tol", [
-    ("shvit_s1", 6.3e6, 0.03), ("efficientvim_m1", 6.7e6, 0.03), ("mobilevit_xxs", 1.27e6, 0.03),
-    ("shvit_s2", 11.4e6, 0.03), ("shvit_s3", 14.2e6, 0.03), ("shvit_s4", 16.5e6, 0.03),
-    ("efficientvim_m2", 13.9e6, 0.03), ("efficientvim_m3", 16.6e6, 0.03),
-    ("efficientvim_m4", 19.6e6, 0.03), ("mobilevit_xs", 2.3e6, 0.03), ("mobilevit_s", 5.6e6, 0.03),
-    ("vit_tiny", 5.7e6, 0.03)])
+    pytest.param(n, p, t, marks=pytest.mark.slow) if n in LARGE else (n, p, t) for n, p, t in [
+        ("shvit_s1", 6.3e6, 0.03), ("efficientvim_m1", 6.7e6, 0.03), ("mobilevit_xxs", 1.27e6, 0.03),
+        ("shvit_s2", 11.4e6, 0.03), ("shvit_s3", 14.2e6, 0.03), ("shvit_s4", 16.5e6, 0.03),
+        ("efficientvim_m2", 13.9e6, 0.03), ("efficientvim_m3", 16.6e6, 0.03),
+        ("efficientvim_m4", 19.6e6, 0.03), ("mobilevit_xs", 2.3e6, 0.03), ("mobilevit_s", 5.6e6, 0.03),
+        ("vit_tiny", 5.7e6, 0.03)]])
 def test_published_parameter_counts(name, published, tol):
     n = count_params(create_model(name))
     assert abs(n - published) / published < tol, n

@@ -225,7 +225,7 @@ def test_cli_sr_formats(run, tmp_path, capsys):
 def test_demo_with_a_network(run, tmp_path):
     from sarsr.demo import run_demo
 
-    res = run_demo(tmp_path / "d", size="smoke", model=run / "model.pt", progress=lambda *a: None)
+    res = run_demo(tmp_path / "d", size="smoke", model=run / "model.pt", log=lambda *a: None)
     assert "super-resolved" in res["psnr_db"] and "note" not in res
     assert (tmp_path / "d" / "demo.png").stat().st_size > 10_000
 
