@@ -79,6 +79,8 @@ def _cmd_dataset(args) -> int:
     scenario = load_scenario(args.scenario)
     if args.store:
         scenario = scenario.with_store([x.strip() for x in args.store.split(",") if x.strip()])
+    if args.set:
+        scenario = scenario.with_overrides(_parse_sets(args.set))
     m = generate_dataset(scenario, args.out, args.count, seed=args.seed, workers=args.workers,
                          scheduler=args.scheduler, shard_size=args.shard_size, progress=not args.quiet,
                          force=args.force)
@@ -89,25 +91,12 @@ def _cmd_dataset(args) -> int:
 
 
 def _parse_sets(items):
-    """``--set key=value`` pairs: the value is read as a TOML value (number, bool, list,
-    quoted string); anything that is not valid TOML is taken as a plain string."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
+    from .config import parse_sets
 
-    out = {}
-    for item in items or []:
-        if "=" not in item:
-            raise CLIError(f"--set expects key=value, got {item!r}")
-        k, v = item.split("=", 1)
-        if not k.strip():
-            raise CLIError(f"--set expects key=value, got {item!r}")
-        try:
-            out[k.strip()] = tomllib.loads(f"v = {v}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[k.strip()] = v
-    return out
+    try:
+        return parse_sets(items)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _cmd_train(args) -> int:
@@ -361,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     ds.add_argument("--shard-size", type=int, default=32, help="records per shard file (default 32)")
     ds.add_argument("--store", default=None,
                     help="override the scenario's [store]: comma list of empm, backprojection, rma, label")
+    ds.add_argument("--set", action="append", metavar="KEY=VALUE",
+                    help="override a scenario key (same syntax as train --set), e.g. position_error.sigma_m=0.002")
     ds.add_argument("--list", action="store_true", help="list the scenario presets and exit")
     ds.add_argument("--force", action="store_true",
                     help="write into a non-empty folder that holds no sarsr dataset")

@@ -36,7 +36,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "CONFIG_DIR", "DEFAULTS", "ConfigError"]
+__all__ = ["load_config", "parse_sets", "CONFIG_DIR", "DEFAULTS", "ConfigError"]
 
 CONFIG_DIR = Path(__file__).parent / "train" / "configs"
 _REQ = object()
@@ -116,3 +116,20 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     cfg["_source"] = str(p)
     cfg["_overrides"] = {k: v for k, v in (overrides or {}).items()}
     return cfg
+
+
+def parse_sets(items) -> dict:
+    """``key=value`` strings (the CLI's ``--set``, for training configs and scenarios alike) as
+    a dict of dotted key -> value. The value is read as a TOML value (number, bool, list,
+    quoted string); anything that is not valid TOML is taken as a plain string. ValueError
+    names a malformed item."""
+    out = {}
+    for item in items or []:
+        k, eq, v = str(item).partition("=")
+        if not eq or not k.strip():
+            raise ValueError(f"--set expects key=value, got {item!r}")
+        try:
+            out[k.strip()] = tomllib.loads(f"v = {v}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[k.strip()] = v
+    return out

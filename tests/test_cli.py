@@ -50,3 +50,17 @@ def test_bench_models_prints_one_table(capsys):
     assert "6,330,808" in line and "3x64x64" in line
     assert main(["bench", "models", "--models", "nope*"]) == 2
     assert "no registered model" in capsys.readouterr().err
+
+
+def test_dataset_set_overrides_a_scenario_key(tmp_path, capsys):
+    """`sarsr dataset --set` uses the train --set syntax; the override lands in the stored
+    scenario (config and TOML provenance)."""
+    import json
+
+    rc = main(["dataset", "smoke", "--count", "2", "--out", str(tmp_path / "d"), "--workers", "1", "--quiet",
+               "--set", "position_error.sigma_m=0.002", "--set", "noise.snr_db=[5, 10]"])
+    assert rc == 0
+    m = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    assert m["scenario_config"]["position_error"]["sigma_m"] == 0.002
+    assert m["scenario_config"]["noise"]["snr_db"] == [5.0, 10.0]
+    assert "# override: position_error.sigma_m=0.002" in m["scenario_toml"]

@@ -146,6 +146,10 @@ def _cli(*args):
     (("train", "sr_cnn", "--max-steps", "0", "--out", "{tmp}/t"), "--max-steps"),
     (("evaluate", "--test", "{tmp}/none", "--limit", "0"), "--limit"),
     (("sr", "{tmp}/empty.npy", "--out", "{tmp}/o.png"), "(0, 0)"),
+    (("dataset", "smoke", "--count", "2", "--out", "{tmp}/d", "--set", "position_error.sigmaa=1"),
+     "position_error.sigmaa"),
+    (("dataset", "smoke", "--count", "2", "--out", "{tmp}/d", "--set", "noise.snr_db=[5, 1]"), "noise.snr_db"),
+    (("train", "sr_cnn", "--set", "train.lr", "--out", "{tmp}/t"), "key=value"),
 ])
 def test_cli_one_line_errors(tmp_path, args, words):
     np.save(tmp_path / "empty.npy", np.zeros((0, 0), np.float32))
