@@ -129,7 +129,7 @@ else:
     print("real capture not found: simulating one in DCA1000 format")""",
 """if not mat.exists():
     import tempfile
-    cfg = io.RadarConfig(77e9, 124.996e12, 2e6, 64, 6e-6, 100e-6, 60e-6, [0, 2], 0b1111, 1, 0, 0.0, "iwr1443")
+    cfg = io.RadarConfig(radar.FMCWWaveform(77e9, 124.996e12, 2e6, 64, 6e-6, 100e-6, 60e-6), [0, 2], 0b1111, 1, 0, 0.0, "iwr1443")
     lam = 299792458.0 / 79e9
     pos = np.array([[(ix - 49.5) * lam / 4, (iy - 6) * 2 * lam, 0.0] for iy in range(13) for ix in range(100)])
     cfg.n_frames = len(pos)

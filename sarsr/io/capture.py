@@ -46,8 +46,14 @@ def _find(folder: Path, patterns):
 
 
 #: RadarConfig fields that two config files of one capture must agree on.
-_CONFIG_FIELDS = ("start_freq_hz", "slope_hz_per_s", "sample_rate_hz", "n_samples", "adc_start_s", "tx_order",
-                  "rx_mask", "n_loops", "n_frames")
+_CONFIG_FIELDS = ("profile.start_freq", "profile.slope", "profile.sample_rate", "profile.num_samples",
+                  "profile.adc_start_time", "tx_order", "rx_mask", "n_loops", "n_frames")
+
+
+def _field(cfg, dotted):
+    for part in dotted.split("."):
+        cfg = getattr(cfg, part)
+    return cfg
 
 
 def _consistent_config(paths, device) -> RadarConfig:
@@ -57,8 +63,8 @@ def _consistent_config(paths, device) -> RadarConfig:
     first = cfgs[0]
     for other in cfgs[1:]:
         diff = [f for f in _CONFIG_FIELDS
-                if not (np.isclose(getattr(first, f), getattr(other, f), rtol=1e-6)
-                        if isinstance(getattr(first, f), float) else getattr(first, f) == getattr(other, f))]
+                if not (np.isclose(_field(first, f), _field(other, f), rtol=1e-6)
+                        if isinstance(_field(first, f), float) else _field(first, f) == _field(other, f))]
         if diff:
             raise ValueError(f"{other.source} contradicts {first.source} in {', '.join(diff)}; remove one or pass "
                              f"the config to use explicitly (--config)")
@@ -99,7 +105,7 @@ def chirp_times(cfg: RadarConfig, n_frames: int) -> np.ndarray:
     the chirp period (idle + ramp end)."""
     if cfg.frame_period_s <= 0:
         raise ValueError(f"{cfg.source or 'config'}: frame periodicity is 0; cannot time the chirps")
-    tc = cfg.idle_s + cfg.ramp_end_s
+    tc = cfg.profile.idle_time + cfg.profile.ramp_end_time
     f = np.arange(n_frames)[:, None, None] * cfg.frame_period_s
     c = (np.arange(cfg.n_loops)[None, :, None] * cfg.n_tx + np.arange(cfg.n_tx)[None, None, :]) * tc
     return f + c
@@ -176,12 +182,12 @@ def simulate_capture(config: RadarConfig, positions, scene, array="awr1443", snr
     pos = np.asarray(positions, float)
     if len(pos) != cfg.n_frames:
         raise ValueError(f"{len(pos)} positions for {cfg.n_frames} frames")
-    cap = Capture(cfg, np.zeros((cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.n_samples), np.complex64), pos, {})
+    cap = Capture(cfg, np.zeros((cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.profile.num_samples), np.complex64), pos, {})
     tx, rx, _ = capture_channels(cap, array)
     echo = radar.simulate_echo(tx, rx, cfg.waveform().k, scene.points, scene.amplitudes)
     if snr_db is not None:
         echo = radar.add_awgn(echo, snr_db, rng)
     echo = echo / max(float(np.abs(echo).max()), 1e-30) * full_scale
-    cube = echo.reshape(cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.n_samples)
+    cube = echo.reshape(cfg.n_frames, 1, cfg.n_tx, cfg.n_rx, cfg.profile.num_samples)
     cube = np.repeat(cube, cfg.n_loops, axis=1)
     return (np.rint(cube.real) + 1j * np.rint(cube.imag)).astype(np.complex64)

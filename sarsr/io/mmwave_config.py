@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -35,40 +36,90 @@ class ConfigParseError(ValueError):
     pass
 
 
-@dataclass
-class RadarConfig:
-    """One chirp profile, chirp→Tx order and frame structure (SI units).
+#: Old RadarConfig spellings of the chirp-profile fields -> the FMCWWaveform field that holds them.
+_PROFILE_ALIASES = {"start_freq_hz": "start_freq", "slope_hz_per_s": "slope", "sample_rate_hz": "sample_rate",
+                    "n_samples": "num_samples", "adc_start_s": "adc_start_time", "idle_s": "idle_time",
+                    "ramp_end_s": "ramp_end_time"}
+_FRAME_DEFAULTS = {"tx_order": None, "rx_mask": 0b1111, "n_loops": 1, "n_frames": 1, "frame_period_s": 0.0,
+                   "device": "xwr14xx", "iq_swap": False, "ch_interleave": False, "source": ""}
 
-    ``tx_order``: Tx index (0-based) transmitting in each chirp of a loop; ``rx_mask``: enabled
-    receivers; ``n_loops`` chirp loops per frame, ``n_frames`` frames.
+
+@dataclass(init=False)
+class RadarConfig:
+    """A capture's radar configuration: the chirp profile as an
+    :class:`~sarsr.radar.FMCWWaveform` (SI units) plus the chirp -> Tx order and frame structure.
+
+    ``RadarConfig(profile, tx_order=[0, 2], rx_mask=0b1111, n_loops=1, n_frames=1,
+    frame_period_s=0.0, device="xwr14xx", iq_swap=False, ch_interleave=False, source="")``:
+    ``tx_order`` is the Tx index (0-based) transmitting in each chirp of a loop, ``rx_mask`` the
+    enabled receivers, ``n_loops`` chirp loops per frame, ``n_frames`` frames, ``frame_period_s``
+    (s), ``device`` the chip (selects the DCA1000 layout), ``iq_swap`` / ``ch_interleave`` the
+    ADC data format, ``source`` the file it came from.
+
+    The old form with the seven profile values first (``RadarConfig(77e9, slope, rate, n, adc,
+    idle, ramp, tx_order, ...)``) and the old attribute names (``start_freq_hz``,
+    ``slope_hz_per_s``, ``sample_rate_hz``, ``n_samples``, ``adc_start_s``, ``idle_s``,
+    ``ramp_end_s``) still work, with a DeprecationWarning naming ``profile``.
     """
 
-    start_freq_hz: float
-    slope_hz_per_s: float
-    sample_rate_hz: float
-    n_samples: int
-    adc_start_s: float = 0.0
-    idle_s: float = 0.0
-    ramp_end_s: float = 0.0
-    tx_order: list = field(default_factory=lambda: [0, 2])
-    rx_mask: int = 0b1111
-    n_loops: int = 1
-    n_frames: int = 1
-    frame_period_s: float = 0.0
-    device: str = "xwr14xx"
-    iq_swap: bool = False
-    ch_interleave: bool = False  # True = non-interleaved RX blocks requested (adcbufCfg)
-    source: str = ""
+    profile: FMCWWaveform
+    tx_order: list
+    rx_mask: int
+    n_loops: int
+    n_frames: int
+    frame_period_s: float
+    device: str
+    iq_swap: bool
+    ch_interleave: bool  # True = non-interleaved RX blocks requested (adcbufCfg)
+    source: str
+
+    def __init__(self, profile, *args, **kwargs):
+        if not isinstance(profile, FMCWWaveform):  # the old form: seven profile values first
+            warnings.warn("RadarConfig(start_freq_hz, slope_hz_per_s, ...) is deprecated; pass "
+                          "RadarConfig(FMCWWaveform(...), tx_order, ...) (the profile field)", DeprecationWarning,
+                          stacklevel=2)
+            old = list(_PROFILE_ALIASES)
+            values = dict(zip(old, (profile, *args[:6])))
+            args = args[6:]
+            for k in old:
+                if k in kwargs:
+                    values[k] = kwargs.pop(k)
+            src = kwargs.get("source", args[8] if len(args) > 8 else "")
+            try:
+                profile = FMCWWaveform(*(float(values.get(k, 0.0)) for k in old[:3]), int(values.get("n_samples", 0)),
+                                       *(float(values.get(k, 0.0)) for k in old[4:]),
+                                       name=Path(src).name or "capture")
+            except (TypeError, ValueError) as exc:
+                raise ConfigParseError(f"{src or 'config'}: invalid chirp profile ({exc})") from None
+        self.profile = profile
+        names = list(_FRAME_DEFAULTS)
+        if len(args) > len(names):
+            raise TypeError(f"RadarConfig takes at most {len(names) + 1} positional arguments")
+        vals = dict(_FRAME_DEFAULTS, **dict(zip(names, args)))
+        for k, v in kwargs.items():
+            if k not in vals:
+                raise TypeError(f"RadarConfig got an unexpected keyword argument {k!r}")
+            vals[k] = v
+        if vals["tx_order"] is None:
+            vals["tx_order"] = [0, 2]
+        for k, v in vals.items():
+            setattr(self, k, v)
+        self.__post_init__()
 
     def __post_init__(self):
         if self.device.lower() not in DEVICES:
             raise ConfigParseError(f"{self.source or 'config'}: unknown device {self.device!r}; "
                                    f"known: {', '.join(sorted(DEVICES))}")
         self.device = self.device.lower()
-        if self.n_samples < 1 or self.sample_rate_hz <= 0 or self.slope_hz_per_s == 0:
-            raise ConfigParseError(f"{self.source or 'config'}: invalid profile (samples, rate, slope)")
         if not self.tx_order:
             raise ConfigParseError(f"{self.source or 'config'}: no chirp enables any Tx")
+
+    def __getattr__(self, name):
+        if name in _PROFILE_ALIASES:  # only reached for names that are not attributes
+            warnings.warn(f"RadarConfig.{name} is deprecated; use RadarConfig.profile.{_PROFILE_ALIASES[name]}",
+                          DeprecationWarning, stacklevel=2)
+            return getattr(self.__dict__["profile"], _PROFILE_ALIASES[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def layout(self) -> str:
@@ -83,27 +134,29 @@ class RadarConfig:
         return len(self.tx_order)
 
     def waveform(self) -> FMCWWaveform:
-        return FMCWWaveform(self.start_freq_hz, self.slope_hz_per_s, self.sample_rate_hz, self.n_samples,
-                            self.adc_start_s, self.idle_s, self.ramp_end_s, name=Path(self.source).name or "capture")
+        """The chirp profile (:attr:`profile`)."""
+        return self.profile
 
     def raw_layout(self, offset_binary: bool = False):
         from .dca1000 import RawLayout
 
-        return RawLayout(self.n_samples, self.n_rx, self.n_tx, self.n_loops, self.layout, self.iq_swap, offset_binary)
+        return RawLayout(self.profile.num_samples, self.n_rx, self.n_tx, self.n_loops, self.layout, self.iq_swap, offset_binary)
 
     def to_dict(self) -> dict:
+        """Plain dict (the profile as a nested dict of FMCWWaveform fields)."""
         return asdict(self)
 
     # ---- writers (used to save simulated captures) -------------------------------------
     def to_cfg(self) -> str:
         """mmWave SDK CLI text (the subset this reader uses)."""
+        w = self.profile
         tx_mask = sum(1 << t for t in set(self.tx_order))
         lines = [f"% written by sarsr for device {self.device}",
                  f"channelCfg {self.rx_mask} {tx_mask} 0",
                  f"adcbufCfg -1 0 {int(self.iq_swap)} {int(self.ch_interleave)} 1",
-                 f"profileCfg 0 {self.start_freq_hz / 1e9:.9g} {self.idle_s * 1e6:.9g} {self.adc_start_s * 1e6:.9g} "
-                 f"{self.ramp_end_s * 1e6:.9g} 0 0 {self.slope_hz_per_s / 1e12:.9g} 0 {self.n_samples} "
-                 f"{self.sample_rate_hz / 1e3:.9g} 0 0 30"]
+                 f"profileCfg 0 {w.start_freq / 1e9:.9g} {w.idle_time * 1e6:.9g} {w.adc_start_time * 1e6:.9g} "
+                 f"{w.ramp_end_time * 1e6:.9g} 0 0 {w.slope / 1e12:.9g} 0 {w.num_samples} "
+                 f"{w.sample_rate / 1e3:.9g} 0 0 30"]
         for i, t in enumerate(self.tx_order):
             lines.append(f"chirpCfg {i} {i} 0 0 0 0 0 {1 << t}")
         lines.append(f"frameCfg 0 {len(self.tx_order) - 1} {self.n_loops} {self.n_frames} "
@@ -112,16 +165,17 @@ class RadarConfig:
 
     def to_mmwave_json(self) -> str:
         """mmWave Studio JSON export (the subset this reader uses)."""
+        w = self.profile
         tx_mask = sum(1 << t for t in set(self.tx_order))
         chirps = [{"rlChirpCfg_t": {"chirpStartIdx": i, "chirpEndIdx": i, "profileId": 0,
                                     "txEnable": hex(1 << t)}} for i, t in enumerate(self.tx_order)]
         dev = {"mmWaveDeviceId": 0, "deviceName": self.device,
                "rfConfig": {"rlChanCfg_t": {"rxChannelEn": hex(self.rx_mask), "txChannelEn": hex(tx_mask)},
                             "rlProfiles": [{"rlProfileCfg_t": {
-                                "profileId": 0, "startFreqConst_GHz": self.start_freq_hz / 1e9,
-                                "idleTimeConst_usec": self.idle_s * 1e6, "adcStartTimeConst_usec": self.adc_start_s * 1e6,
-                                "rampEndTime_usec": self.ramp_end_s * 1e6, "freqSlopeConst_MHz_usec": self.slope_hz_per_s / 1e12,
-                                "numAdcSamples": self.n_samples, "digOutSampleRate": self.sample_rate_hz / 1e3}}],
+                                "profileId": 0, "startFreqConst_GHz": w.start_freq / 1e9,
+                                "idleTimeConst_usec": w.idle_time * 1e6, "adcStartTimeConst_usec": w.adc_start_time * 1e6,
+                                "rampEndTime_usec": w.ramp_end_time * 1e6, "freqSlopeConst_MHz_usec": w.slope / 1e12,
+                                "numAdcSamples": w.num_samples, "digOutSampleRate": w.sample_rate / 1e3}}],
                             "rlChirps": chirps,
                             "rlFrameCfg_t": {"chirpStartIdx": 0, "chirpEndIdx": len(self.tx_order) - 1,
                                              "numLoops": self.n_loops, "numFrames": self.n_frames,
@@ -152,10 +206,14 @@ def _from_parts(profile, chirps, frame, rx_mask, device, iq_swap, ch_interleave,
         if len(txs) != 1:
             raise ConfigParseError(f"{source}: chirp {idx} enables Tx {txs}; only TDM (one Tx per chirp) is supported")
         tx_order.append(txs[0])
-    return RadarConfig(profile["start"] * 1e9, profile["slope"] * 1e12, profile["rate"] * 1e3,
-                       int(profile["samples"]), profile["adc"] * 1e-6, profile["idle"] * 1e-6,
-                       profile["ramp"] * 1e-6, tx_order, int(rx_mask), int(loops), int(frames),
-                       float(period) * 1e-3, device, bool(iq_swap), bool(ch_interleave), source)
+    try:
+        wave = FMCWWaveform(profile["start"] * 1e9, profile["slope"] * 1e12, profile["rate"] * 1e3,
+                            int(profile["samples"]), profile["adc"] * 1e-6, profile["idle"] * 1e-6,
+                            profile["ramp"] * 1e-6, name=Path(source).name or "capture")
+    except (TypeError, ValueError) as exc:
+        raise ConfigParseError(f"{source}: invalid chirp profile ({exc})") from None
+    return RadarConfig(wave, tx_order, int(rx_mask), int(loops), int(frames), float(period) * 1e-3, device,
+                       bool(iq_swap), bool(ch_interleave), source)
 
 
 def _profile(v, idx):
