@@ -126,6 +126,7 @@ def test_other_seed_differs(reference, tmp_path):
     assert other[("shard-00000.h5", "empm")] != ref[("shard-00000.h5", "empm")]
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill(reference, tmp_path):
     _, ref = reference
     # a slower run (one record per shard) so that the kill lands mid-generation
@@ -180,6 +181,7 @@ def test_refuses_to_mix_datasets(tmp_path):
         generate_dataset("smoke", tmp_path, 2, seed=2, workers=1, progress=False)
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_gives_same_dataset(reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     _, ref = reference

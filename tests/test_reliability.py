@@ -75,6 +75,7 @@ def test_dataset_folder_lock_names_owner(tmp_path):
             _tiny_ds(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", ["SIGTERM", "SIGKILL"])
 def test_dataset_kill_stops_workers_and_resumes(tmp_path, sig):
     """SIGTERM or SIGKILL to the main process: it stops, its worker processes are gone, and the

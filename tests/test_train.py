@@ -135,6 +135,7 @@ def test_init_fine_tunes_from_another_run(tiny, tmp_path):
               overrides={"train.init": str(tmp_path / "nope.pt")})
 
 
+@pytest.mark.slow
 def test_torchrun_two_cpu_processes(tiny, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",

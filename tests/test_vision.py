@@ -77,6 +77,7 @@ def test_recognition_records_carry_classes(recog):
     assert x.shape == (1, 64, 64) and float(x.max()) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_classifier_training_loss_falls_and_predict(trained, recog):
     rows = list(csv.DictReader((trained / "log.csv").open()))
     losses = [float(r["loss"]) for r in rows if r["loss"]]
@@ -89,6 +90,7 @@ def test_classifier_training_loss_falls_and_predict(trained, recog):
     assert res["class"] in OBJECT_CLASSES and sum(res["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_progressive_recognition_matches_full_forward_and_saves_compute(trained):
     from sarsr.vision import load_classifier
     from sarsr.vision.progressive import progressive_cost, progressive_predictions
@@ -109,6 +111,7 @@ def test_progressive_recognition_matches_full_forward_and_saves_compute(trained)
     assert 0 < cost["saved_fraction"] < 1 and cost["recycled_macs"] < cost["rerun_macs"]
 
 
+@pytest.mark.slow
 def test_cli_vision(trained, recog, capsys):
     from sarsr.cli import main
 
@@ -153,6 +156,7 @@ def test_sweep_training_feeds_partial_sweeps_through_the_recycler(recog):
     torch.testing.assert_close(ClassificationTask(cfg).forward(net, net, x, 0), net(x))
 
 
+@pytest.mark.slow
 def test_dense_head_on_the_stvit_recovery_path_trains(recog, tmp_path):
     from sarsr.train import train
     from sarsr.vision.dense import DenseRecognitionDataset, dense_target, pixel_scores
