@@ -26,8 +26,13 @@ def nb(cells, path):
 
         nbclient.NotebookClient(n, timeout=600, kernel_name="python3",
                                 resources={"metadata": {"path": str(Path(__file__).resolve().parent)}}).execute()
-        for cell in n.cells:  # no machine-specific timing metadata in the committed files
+        roots = [(str(Path(__file__).resolve().parents[1]), "."), (str(Path.home()), "~")]
+        for cell in n.cells:  # no machine-specific timing metadata or paths in the committed files
             cell.get("metadata", {}).pop("execution", None)
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "stream":
+                    for a, b in roots:
+                        out["text"] = out["text"].replace(a, b)
     nbf.write(n, path)
 
 nb(["""md:# 1. Freehand scan: how trajectory, position error and SNR change the image
