@@ -1,7 +1,13 @@
-"""Run configuration files (TOML; the shipped ones in ``sarsr/train/configs``): one typed
-schema, one loader, one ``--set key=value`` override syntax, errors naming the key.
+"""Configuration files (TOML): one typed schema engine (:class:`Field`, :func:`validate`,
+:func:`set_dotted`, :func:`parse_sets`) behind both kinds of file, with one ``--set key=value``
+override syntax and errors naming the key:
 
-Schema (defaults in brackets); unknown keys are rejected naming the key::
+- training configs (the shipped ones in ``sarsr/train/configs``): :func:`load_config`, schema
+  :data:`TRAIN_SCHEMA` below;
+- scenario presets (``simulators/``): :func:`sarsr.data.load_scenario`, schema
+  :data:`sarsr.data.scenario.SCHEMA`.
+
+Training-config schema (defaults in brackets); unknown keys are rejected naming the key::
 
     name = "srvit_hsm_paper"                  # run name (required)
     task = "super_resolution"                 # or "classification" / "segmentation" (sarsr.vision)
@@ -14,7 +20,7 @@ Schema (defaults in brackets); unknown keys are rejected naming the key::
                  verify [true] (check the shards' CRC32 checksums when the run starts)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
-                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"],
+                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"],
                  seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
@@ -30,62 +36,199 @@ from __future__ import annotations
 import copy
 import sys
 from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["load_config", "parse_sets", "CONFIG_DIR", "DEFAULTS", "ConfigError"]
+__all__ = ["load_config", "parse_sets", "set_dotted", "validate", "defaults", "Field", "REQUIRED",
+           "CONFIG_DIR", "DEFAULTS", "TRAIN_SCHEMA", "ConfigError"]
 
 CONFIG_DIR = Path(__file__).parent / "train" / "configs"
-_REQ = object()
-DEFAULTS = {
-    "name": _REQ,
-    "task": "super_resolution",
-    "model": {"name": _REQ, "options": {}},
-    "data": {"train": _REQ, "source": "empm", "size": 256, "crop": 128, "val_count": 128,
-             "complex_input": False, "num_workers": 2, "sr_model": "",
-             "sweep_training": 0.0, "verify": True},
-    "train": {"batch_size": 8, "steps": 20000, "lr": 1e-3, "optimizer": "adam", "weight_decay": 0.0,
-              "betas": [0.9, 0.999], "schedule": "cosine", "milestones": [], "gamma": 0.5,
-              "warmup_steps": 0, "loss": "l1", "seed": 0, "checkpoint_every": 250, "val_every": 1000,
-              "log_every": 25, "amp": True, "grad_clip": 0.0, "init": "", "compile": False,
-              "select": ""},
-}
-_CHOICES = {"task": ("super_resolution", "classification", "segmentation"), "train.optimizer": ("adam", "adamw"), "train.schedule": ("cosine", "multistep", "constant"),
-            "train.loss": ("l1", "charbonnier", "mse", "l1_peak"), "data.source": ("empm", "backprojection", "rma", "input")}
 
 
 class ConfigError(ValueError):
     pass
 
 
-def _merge(defaults, given, prefix, source):
+class _Required:
+    def __repr__(self):
+        return "REQUIRED"
+
+
+#: Default of a key that must be given.
+REQUIRED = _Required()
+
+
+class Field(NamedTuple):
+    """One typed key of a schema.
+
+    ``kind``: "int", "float", "bool", "str", "table" (a free-form TOML table), "list[str]",
+    "list[float]", "list[int]" (lists may be empty only for "list[int]" / "list[float]" keys
+    whose default is empty), "range" ([lo, hi] floats, lo <= hi), "irange" (integers),
+    "frange" (a float or a range), "irange_or_int" (an int or an integer range).
+    ``default``: the value when the key is absent (:data:`REQUIRED`: must be given).
+    ``check``: predicate on the parsed value (a range: both ends), else "value out of range".
+    ``choices``: the allowed values.
+    """
+
+    kind: str
+    default: Any = REQUIRED
+    check: Callable | None = None
+    choices: tuple | None = None
+
+
+def _parse(key: str, kind: str, v, error, empty_ok: bool = False):
+    """The value ``v`` of ``key`` as ``kind`` (tuples for lists and ranges); ``error`` names the key."""
+    def bad(what):
+        return error(f"{key}: expected {what}, got {v!r}")
+
+    if kind == "int":
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise bad("an integer")
+        return v
+    if kind == "float":
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise bad("a number")
+        return float(v)
+    if kind == "bool":
+        if not isinstance(v, bool):
+            raise bad("true or false")
+        return v
+    if kind == "str":
+        if not isinstance(v, str):
+            raise bad("a string")
+        return v
+    if kind == "table":
+        if not isinstance(v, dict):
+            raise bad("a table")
+        return dict(v)
+    if kind == "frange":  # a number, or [low, high] drawn uniformly per record
+        return _parse(key, "range", v, error) if isinstance(v, list) else _parse(key, "float", v, error)
+    if kind == "irange_or_int":
+        return _parse(key, "irange", v, error) if isinstance(v, list) else _parse(key, "int", v, error)
+    if kind in ("list[float]", "list[int]"):
+        num = int if kind == "list[int]" else (int, float)
+        if (not isinstance(v, list) or (not v and not empty_ok)
+                or any(isinstance(x, bool) or not isinstance(x, num) for x in v)):
+            raise bad(("a list of " if empty_ok else "a non-empty list of ") +
+                      ("integers" if kind == "list[int]" else "numbers"))
+        return tuple(int(x) if kind == "list[int]" else float(x) for x in v)
+    if kind in ("range", "irange"):
+        num = int if kind == "irange" else (int, float)
+        if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, num) for x in v)
+                or v[0] > v[1]):
+            raise bad("[low, high] with low <= high" + (" (integers)" if kind == "irange" else ""))
+        return tuple(int(x) if kind == "irange" else float(x) for x in v)
+    if kind == "list[str]":
+        if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
+            raise bad("a non-empty list of strings")
+        return tuple(v)
+    raise AssertionError(kind)
+
+
+def _passes(field: Field, v) -> bool:
+    if field.check is None:
+        return True
+    if field.kind in ("frange", "irange_or_int") and isinstance(v, tuple):
+        return all(field.check(x) for x in v)
+    return bool(field.check(v))
+
+
+def validate(raw: dict, schema: dict, source: str, error=ConfigError, prefix: str = "") -> dict:
+    """``raw`` (a parsed TOML table) checked against ``schema`` (key -> :class:`Field`, or a
+    nested schema for a sub-table) with defaults filled in. Unknown keys, wrong types, values
+    out of range and missing required keys raise ``error`` naming the dotted key."""
+    if not isinstance(raw, dict):
+        raise error(f"{source}: '{prefix.rstrip('.')}' must be a table")
     out = {}
-    for k, v in given.items():
+    for k, v in raw.items():
         full = f"{prefix}{k}"
-        if k not in defaults:
-            raise ConfigError(f"{source}: unknown key '{full}' (valid: {', '.join(sorted(defaults))})")
-        d = defaults[k]
-        if isinstance(d, dict) and k != "options":
+        if k not in schema:
+            raise error(f"{source}: unknown key '{full}' (valid: {', '.join(sorted(schema))})")
+        f = schema[k]
+        if isinstance(f, dict):
             if not isinstance(v, dict):
-                raise ConfigError(f"{source}: '{full}' must be a table")
-            out[k] = _merge(d, v, full + ".", source)
+                raise error(f"{source}: '{full}' must be a table ([{full}])")
+            out[k] = validate(v, f, source, error, full + ".")
             continue
-        if d is not _REQ and d is not None and not isinstance(d, dict):
-            ok = isinstance(v, type(d)) or (isinstance(d, float) and isinstance(v, int))
-            if isinstance(d, bool) != isinstance(v, bool) or not ok:
-                raise ConfigError(f"{source}: {full}: expected {type(d).__name__}, got {v!r}")
-        if full in _CHOICES and v not in _CHOICES[full]:
-            raise ConfigError(f"{source}: {full}: {v!r} not in {_CHOICES[full]}")
-        out[k] = v
-    for k, d in defaults.items():
-        if k not in out:
-            if d is _REQ:
-                raise ConfigError(f"{source}: missing required key '{prefix}{k}'")
-            out[k] = copy.deepcopy(d) if not isinstance(d, dict) or k == "options" else _merge(d, {}, f"{prefix}{k}.", source)
+        empty_ok = f.kind in ("list[int]", "list[float]") and f.default == ()
+        val = _parse(full, f.kind, v, error, empty_ok)
+        if f.choices is not None and val not in f.choices:
+            raise error(f"{source}: {full}: {v!r} not in {f.choices}")
+        if not _passes(f, val):
+            raise error(f"{source}: {full}: value {v!r} out of range")
+        out[k] = val
+    for k, f in schema.items():
+        if k in out:
+            continue
+        if isinstance(f, dict):
+            out[k] = validate({}, f, source, error, f"{prefix}{k}.")
+        elif f.default is REQUIRED:
+            raise error(f"{source}: missing required key '{prefix}{k}'")
+        else:
+            out[k] = copy.deepcopy(f.default)
     return out
+
+
+def defaults(schema: dict) -> dict:
+    """The defaults of a schema as a nested dict (:data:`REQUIRED` where a key must be given)."""
+    return {k: defaults(f) if isinstance(f, dict) else f.default for k, f in schema.items()}
+
+
+def set_dotted(raw: dict, key: str, value) -> None:
+    """In place: ``raw["a"]["b"] = value`` for ``key = "a.b"`` (tables created as needed;
+    validation afterwards names an unknown key)."""
+    node = raw
+    *parents, leaf = key.split(".")
+    for part in parents:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"--set {key}: '{part}' is a value, not a table")
+        node = nxt
+    node[leaf] = value
+
+
+_POS = lambda v: v > 0  # noqa: E731
+_NONNEG = lambda v: v >= 0  # noqa: E731
+
+#: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
+TRAIN_SCHEMA = {
+    "name": Field("str"),
+    "task": Field("str", "super_resolution", choices=("super_resolution", "classification", "segmentation")),
+    "model": {"name": Field("str"), "options": Field("table", {})},
+    "data": {"train": Field("str"), "source": Field("str", "empm", choices=("empm", "backprojection", "rma", "input")),
+             "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),
+             "val_count": Field("int", 128), "complex_input": Field("bool", False),
+             "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
+             "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True)},
+    "train": {"batch_size": Field("int", 8), "steps": Field("int", 20000), "lr": Field("float", 1e-3, _NONNEG),
+              "optimizer": Field("str", "adam", choices=("adam", "adamw")),
+              "weight_decay": Field("float", 0.0, _NONNEG), "betas": Field("list[float]", (0.9, 0.999)),
+              "schedule": Field("str", "cosine", choices=("cosine", "multistep", "constant")),
+              "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
+              "warmup_steps": Field("int", 0, _NONNEG),
+              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak")),
+              "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
+              "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),
+              "amp": Field("bool", True), "grad_clip": Field("float", 0.0, _NONNEG), "init": Field("str", ""),
+              "compile": Field("bool", False), "select": Field("str", "")},
+}
+
+
+def _plain(v):
+    """Tuples back to lists (a run config is kept as plain TOML-like values)."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+#: Training-config defaults as a nested dict (``REQUIRED`` where a key must be given).
+DEFAULTS = _plain(defaults(TRAIN_SCHEMA))
 
 
 def load_config(path_or_name, overrides: dict | None = None) -> dict:
@@ -102,12 +245,8 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     for key, val in (overrides or {}).items():
-        node = raw
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = val
-    cfg = _merge(DEFAULTS, raw, "", str(p))
+        set_dotted(raw, key, val)
+    cfg = _plain(validate(raw, TRAIN_SCHEMA, str(p)))
     if cfg["train"]["steps"] < 1 or cfg["train"]["batch_size"] < 1:
         raise ConfigError(f"{p}: train.steps and train.batch_size must be >= 1")
     cfg["data"]["train"] = str(Path(cfg["data"]["train"]).expanduser())

@@ -59,7 +59,7 @@ def test_bad_config_names_the_key(tiny, tmp_path):
         load_config(bad)
     with pytest.raises(ConfigError, match="train.loss"):
         load_config(tiny, {"train.loss": "l3"})
-    with pytest.raises(ConfigError, match="expected int"):
+    with pytest.raises(ConfigError, match="train.steps: expected an integer"):
         load_config(tiny, {"train.steps": "many"})
 
 

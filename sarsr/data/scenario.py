@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import REQUIRED, Field, set_dotted, validate
 from ..radar.masks import OBJECT_CLASSES, SHAPES
 
 if sys.version_info >= (3, 11):
@@ -40,55 +41,58 @@ class ScenarioError(ValueError):
     """A scenario file is malformed; the message names the offending key."""
 
 
-# schema: section -> key -> (type, check, default). Types: "int", "float", "bool", "str",
-# "range" (two floats lo <= hi), "irange" (two ints), "list[str]".
+# The schema (typed fields of the shared engine :mod:`sarsr.config`): section -> key -> Field.
 _POS = lambda v: v > 0  # noqa: E731
 _NONNEG = lambda v: v >= 0  # noqa: E731
-_ANY = lambda v: True  # noqa: E731
-_REQUIRED = object()
 
-SCHEMA: dict[str, dict[str, tuple]] = {
-    "": {"name": ("str", _ANY, _REQUIRED), "description": ("str", _ANY, "")},
-    "waveform": {"preset": ("str", lambda v: v in ("iwr1443", "fmcw_v2", "fmcw_v1"), "iwr1443")},
-    "array": {"preset": ("str", lambda v: v in ("awr1443", "monostatic"), "awr1443")},
+
+def _in(*allowed):
+    return lambda v: all(x in allowed for x in v)
+
+
+SCHEMA: dict = {
+    "name": Field("str"), "description": Field("str", ""),
+    "waveform": {"preset": Field("str", "iwr1443", choices=("iwr1443", "fmcw_v2", "fmcw_v1"))},
+    "array": {"preset": Field("str", "awr1443", choices=("awr1443", "monostatic"))},
     "trajectory": {
-        "kind": ("str", lambda v: v in ("freehand", "raster", "linear_track"), _REQUIRED),
-        "nx": ("int", _POS, 200), "ny_steps": ("int", _POS, 25),
-        "surface_peak_to_peak_m": ("frange", _NONNEG, 0.03), "surface_filter_width": ("float", _POS, 3.0),
-        "lateral_jitter_m": ("frange", _NONNEG, 0.0), "jitter_correlation_m": ("float", _POS, 0.02),
-        "n_positions": ("int", _POS, 256), "passes": ("int", _POS, 1),
-        "drift_sigma_m": ("float", _NONNEG, 0.0), "drift_correlation_m": ("float", _POS, 0.05),
-        "z_m": ("float", _ANY, 0.0),
+        "kind": Field("str", REQUIRED, choices=("freehand", "raster", "linear_track")),
+        "nx": Field("int", 200, _POS), "ny_steps": Field("int", 25, _POS),
+        "surface_peak_to_peak_m": Field("frange", 0.03, _NONNEG), "surface_filter_width": Field("float", 3.0, _POS),
+        "lateral_jitter_m": Field("frange", 0.0, _NONNEG), "jitter_correlation_m": Field("float", 0.02, _POS),
+        "n_positions": Field("int", 256, _POS), "passes": Field("int", 1, _POS),
+        "drift_sigma_m": Field("float", 0.0, _NONNEG), "drift_correlation_m": Field("float", 0.05, _POS),
+        "z_m": Field("float", 0.0),
     },
-    "position_error": {"sigma_m": ("frange", _NONNEG, 1e-3), "z_fraction": ("frange", _NONNEG, 1.0),
-                       "correlation_length_m": ("frange", _NONNEG, 0.05),
-                       "iid": ("bool", _ANY, False),
+    "position_error": {"sigma_m": Field("frange", 1e-3, _NONNEG), "z_fraction": Field("frange", 1.0, _NONNEG),
+                       "correlation_length_m": Field("frange", 0.05, _NONNEG),
+                       "iid": Field("bool", False),
                        # per-record probability of an i.i.d. field instead of a smooth one (overrides iid)
-                       "iid_probability": ("float", lambda v: 0 <= v <= 1, 0.0)},
-    "noise": {"snr_db": ("range", _ANY, (-10.0, 50.0))},
+                       "iid_probability": Field("float", 0.0, lambda v: 0 <= v <= 1)},
+    "noise": {"snr_db": Field("range", (-10.0, 50.0))},
     "scene": {
-        "z0_range_m": ("range", lambda v: v[0] > 0, (0.25, 0.30)), "n_points": ("irange", lambda v: v[0] >= 0, (1, 32)),
-        "n_shapes": ("irange_or_int", _NONNEG, 1), "shapes": ("list[str]", _ANY, None),
-        "size_range_m": ("range", lambda v: v[0] > 0, (0.025, 0.035)),
-        "center_range_m": ("float", _NONNEG, 0.03), "extent_m": ("float", _POS, 0.095),
-        "shape_reflectivity": ("range", lambda v: v[0] > 0, (1.0, 1.0)),
-        "shape_reflectivity_log": ("bool", _ANY, False),  # draw log-uniformly over the range
-        "point_amplitude_range": ("range", lambda v: v[0] > 0, (0.5, 1.0)),
-        "point_spacing_m": ("frange", _POS, 4 * 1.2e-3),  # minimum distance between scatterers
-        "objects": ("list[str]", _ANY, None),  # recognition: one object of these classes per scene
+        "z0_range_m": Field("range", (0.25, 0.30), lambda v: v[0] > 0),
+        "n_points": Field("irange", (1, 32), lambda v: v[0] >= 0),
+        "n_shapes": Field("irange_or_int", 1, _NONNEG), "shapes": Field("list[str]", None, _in(*SHAPES)),
+        "size_range_m": Field("range", (0.025, 0.035), lambda v: v[0] > 0),
+        "center_range_m": Field("float", 0.03, _NONNEG), "extent_m": Field("float", 0.095, _POS),
+        "shape_reflectivity": Field("range", (1.0, 1.0), lambda v: v[0] > 0),
+        "shape_reflectivity_log": Field("bool", False),  # draw log-uniformly over the range
+        "point_amplitude_range": Field("range", (0.5, 1.0), lambda v: v[0] > 0),
+        "point_spacing_m": Field("frange", 4 * 1.2e-3, _POS),  # minimum distance between scatterers
+        "objects": Field("list[str]", None, _in(*OBJECT_CLASSES)),  # recognition: one object of these classes per scene
     },
-    "grid": {"n": ("int", _POS, 200), "extent_m": ("float", _POS, 0.1)},
-    "reconstruction": {"nfft": ("int", lambda v: v >= 16, 512), "bp_oversample": ("int", _POS, 8),
+    "grid": {"n": Field("int", 200, _POS), "extent_m": Field("float", 0.1, _POS)},
+    "reconstruction": {"nfft": Field("int", 512, lambda v: v >= 16), "bp_oversample": Field("int", 8, _POS),
                        # backprojection method for stored images: ffbp (fast, <= -35 dB from exact) or interp
-                       "bp_method": ("str", lambda v: v in ("ffbp", "interp", "exact", "auto"), "auto"),
+                       "bp_method": Field("str", "auto", choices=("ffbp", "interp", "exact", "auto")),
                        # aperture taper, drawn uniformly per record from this list
-                       "taper": ("list[str]", lambda v: all(t in ("none", "hann", "hamming") for t in v), ("none",)),
+                       "taper": Field("list[str]", ("none",), _in("none", "hann", "hamming")),
                        # the network-input image stored as ``input``: method drawn per record
-                       "input": ("list[str]", lambda v: all(t in ("empm", "backprojection") for t in v), ("empm",)),
-                       "input_weights": ("list[float]", lambda v: all(w >= 0 for w in v) and sum(v) > 0, None)},
-    "store": {"empm": ("bool", _ANY, True), "backprojection": ("bool", _ANY, False),
-              "rma": ("bool", _ANY, False), "label": ("bool", _ANY, True),
-              "input": ("bool", _ANY, False)},
+                       "input": Field("list[str]", ("empm",), _in("empm", "backprojection")),
+                       "input_weights": Field("list[float]", None, lambda v: all(w >= 0 for w in v) and sum(v) > 0)},
+    "store": {"empm": Field("bool", True), "backprojection": Field("bool", False),
+              "rma": Field("bool", False), "label": Field("bool", True),
+              "input": Field("bool", False)},
 }
 
 
@@ -96,55 +100,6 @@ SCHEMA: dict[str, dict[str, tuple]] = {
 _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
                "scene.point_spacing_m", "reconstruction.taper", "reconstruction.input",
                "reconstruction.input_weights", "store.input")
-
-
-def _passes(kind, check, v) -> bool:
-    """Apply a key's check; for a number-or-range key given as a range, to both ends."""
-    if kind in ("frange", "irange_or_int") and isinstance(v, tuple):
-        return all(check(x) for x in v)
-    return check(v)
-
-
-def _check_value(key, kind, v):
-    def bad(what):
-        return ScenarioError(f"{key}: expected {what}, got {v!r}")
-
-    if kind == "int":
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise bad("an integer")
-        return v
-    if kind == "float":
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise bad("a number")
-        return float(v)
-    if kind == "bool":
-        if not isinstance(v, bool):
-            raise bad("true or false")
-        return v
-    if kind == "str":
-        if not isinstance(v, str):
-            raise bad("a string")
-        return v
-    if kind == "frange":  # a number, or [low, high] drawn uniformly per record
-        return _check_value(key, "range", v) if isinstance(v, list) else _check_value(key, "float", v)
-    if kind == "irange_or_int":
-        return _check_value(key, "irange", v) if isinstance(v, list) else _check_value(key, "int", v)
-    if kind == "list[float]":
-        if (not isinstance(v, list) or not v
-                or any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in v)):
-            raise bad("a non-empty list of numbers")
-        return tuple(float(x) for x in v)
-    if kind in ("range", "irange"):
-        num = int if kind == "irange" else (int, float)
-        if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, num) for x in v)
-                or v[0] > v[1]):
-            raise bad("[low, high] with low <= high" + (" (integers)" if kind == "irange" else ""))
-        return tuple(int(x) if kind == "irange" else float(x) for x in v)
-    if kind == "list[str]":
-        if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-            raise bad("a non-empty list of strings")
-        return tuple(v)
-    raise AssertionError(kind)
 
 
 @dataclass(frozen=True)
@@ -166,7 +121,7 @@ class Scenario:
         cfg = json.loads(json.dumps(self.config))
         for dotted in _ADDED_KEYS:  # keys added later: at their default they leave the digest as it was
             section, leaf = dotted.split(".")
-            default = SCHEMA[section][leaf][2]
+            default = SCHEMA[section][leaf].default
             if section in cfg and leaf in cfg[section] and json.loads(json.dumps(default)) == cfg[section][leaf]:
                 del cfg[section][leaf]
         rec = cfg.get("reconstruction", {})
@@ -178,24 +133,18 @@ class Scenario:
 
     def with_overrides(self, overrides: dict) -> "Scenario":
         """Copy with dotted keys replaced (``{"position_error.sigma_m": 0.002}``), validated
-        like a file; the override is recorded in ``text``."""
-        cfg = json.loads(json.dumps(self.config))
+        like a file (the same engine and errors as ``sarsr train --set``); the override is
+        recorded in ``text``."""
+        raw = json.loads(json.dumps(self.config))
+        for sec in list(raw):  # unset optional keys are absent in a file, not null
+            if isinstance(raw[sec], dict):
+                raw[sec] = {k: v for k, v in raw[sec].items() if v is not None}
         for key, val in overrides.items():
-            section, _, leaf = key.rpartition(".")
-            if section not in SCHEMA or leaf not in SCHEMA[section] or not section:
-                raise ScenarioError(f"unknown key {key!r}")
-            kind, check, _ = SCHEMA[section][leaf]
-            v = _check_value(key, kind, val)
-            if not _passes(kind, check, v):
-                raise ScenarioError(f"{key}: value {val!r} out of range")
-            cfg[section][leaf] = list(v) if isinstance(v, tuple) else v
-        cfg = json.loads(json.dumps(cfg))
-        for section in cfg:  # keep tuples as the loader makes them
-            if isinstance(cfg[section], dict):
-                for k, v in cfg[section].items():
-                    if isinstance(v, list):
-                        cfg[section][k] = tuple(v)
+            if "." not in key:
+                raise ScenarioError(f"unknown key {key!r} (give section.key, e.g. position_error.sigma_m)")
+            set_dotted(raw, key, val)
         note = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+        cfg = _validated(raw, "override")
         return Scenario(self.name, cfg, self.text.rstrip("\n") + f"\n# override: {note}\n", self.source)
 
     def with_store(self, keep) -> "Scenario":
@@ -218,52 +167,29 @@ class Scenario:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
-        cfg: dict = {}
-        for key in raw:
-            if key not in SCHEMA and not (key in SCHEMA[""] and not isinstance(raw[key], dict)):
-                raise ScenarioError(f"{source}: unknown key '{key}' (valid: {', '.join(k for k in SCHEMA if k)}, "
-                                    f"name, description)")
-
-        for section, keys in SCHEMA.items():
-            given = raw if section == "" else raw.get(section, {})
-            if section and not isinstance(given, dict):
-                raise ScenarioError(f"{source}: '{section}' must be a table ([{section}])")
-            out = {}
-            for k, v in given.items():
-                full = f"{section}.{k}" if section else k
-                if section == "" and isinstance(v, dict):
-                    continue
-                if k not in keys:
-                    raise ScenarioError(f"{source}: unknown key '{full}' (valid: {', '.join(sorted(keys))})")
-                kind, check, _ = keys[k]
-                val = _check_value(full, kind, v)
-                if not _passes(kind, check, val):
-                    raise ScenarioError(f"{source}: {full}: value {v!r} out of range")
-                if k == "objects":
-                    if any(o not in OBJECT_CLASSES for o in val):
-                        raise ScenarioError(f"{source}: {full}: unknown object class(es) "
-                                            f"{sorted(set(val) - set(OBJECT_CLASSES))}; valid: {', '.join(OBJECT_CLASSES)}")
-                if k == "shapes" and any(s not in SHAPES for s in val):
-                    raise ScenarioError(f"{source}: {full}: unknown shape(s) {sorted(set(val) - set(SHAPES))}; "
-                                        f"valid: {', '.join(SHAPES)}")
-                out[k] = val
-            for k, (_, _, default) in keys.items():
-                if k not in out:
-                    if default is _REQUIRED:
-                        full = f"{section}.{k}" if section else k
-                        raise ScenarioError(f"{source}: missing required key '{full}'")
-                    out[k] = default
-            if section:
-                cfg[section] = out
-            else:
-                cfg.update(out)
-        if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
-            raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma, input must be true")
-        w = cfg["reconstruction"]["input_weights"]
-        if w is not None and len(w) != len(cfg["reconstruction"]["input"]):
-            raise ScenarioError(f"{source}: reconstruction.input_weights: {len(w)} weights for "
-                                f"{len(cfg['reconstruction']['input'])} methods in reconstruction.input")
+        cfg = _validated(raw, source)
         return cls(cfg["name"], cfg, text, source)
+
+
+def _validated(raw: dict, source: str) -> dict:
+    """A scenario's config from its parsed TOML: the schema (shared engine) plus the checks
+    that span keys."""
+    bad = [k for k in ("shapes", "objects") if isinstance(raw.get("scene", {}).get(k), list)
+           and not all(isinstance(x, str) and x in (SHAPES if k == "shapes" else OBJECT_CLASSES)
+                       for x in raw["scene"][k])]
+    for k in bad:  # name the unknown ones (clearer than "out of range")
+        valid = SHAPES if k == "shapes" else OBJECT_CLASSES
+        unknown = sorted(set(map(str, raw["scene"][k])) - set(valid))
+        raise ScenarioError(f"{source}: scene.{k}: unknown {'shape' if k == 'shapes' else 'object class'}(s) "
+                            f"{unknown}; valid: {', '.join(valid)}")
+    cfg = validate(raw, SCHEMA, source, ScenarioError)
+    if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
+        raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma, input must be true")
+    w = cfg["reconstruction"]["input_weights"]
+    if w is not None and len(w) != len(cfg["reconstruction"]["input"]):
+        raise ScenarioError(f"{source}: reconstruction.input_weights: {len(w)} weights for "
+                            f"{len(cfg['reconstruction']['input'])} methods in reconstruction.input")
+    return cfg
 
 
 def list_scenarios() -> list[str]:
