@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .config import WORKING_SIZE
+
 
 class CLIError(Exception):
     """An error reported to the user as one line, exit code 2."""
@@ -412,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", help="input image: .npy, .h5/.hdf5, .mat (v5 or v7.3), .png")
     r.add_argument("--out", required=True, help="output: .npy, .h5 or .png")
     r.add_argument("--model", default=None, help="registered name or checkpoint path (default: shipped)")
-    r.add_argument("--size", type=int, default=256, help="working resolution (0 = input size; default 256)")
+    r.add_argument("--size", type=int, default=WORKING_SIZE,
+                   help=f"working resolution (0 = input size; default {WORKING_SIZE})")
     r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)

@@ -44,9 +44,11 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["load_config", "parse_sets", "set_dotted", "validate", "defaults", "Field", "REQUIRED",
-           "CONFIG_DIR", "DEFAULTS", "TRAIN_SCHEMA", "ConfigError"]
+           "CONFIG_DIR", "DEFAULTS", "TRAIN_SCHEMA", "WORKING_SIZE", "ConfigError"]
 
 CONFIG_DIR = Path(__file__).parent / "train" / "configs"
+#: Side (pixels) of the square grid images are resampled to for the networks (the paper: 200 -> 256).
+WORKING_SIZE = 256
 
 
 class ConfigError(ValueError):

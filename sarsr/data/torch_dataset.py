@@ -27,8 +27,7 @@ from .generate import read_manifest
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"]
 
-#: Side (pixels) of the square working grid the SR networks see: the paper's 200 -> 256 resize.
-WORKING_SIZE = 256
+from ..config import WORKING_SIZE  # noqa: E402, F401  (the working grid side; defined low, without torch)
 
 
 def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
