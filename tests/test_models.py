@@ -1,4 +1,5 @@
-"""Registry sweep (every registered model): build, forward/backward on non-square input,
+"""Registry sweep (every registered model, marked slow) and a quick sweep of every architecture
+family at a tiny width: build, forward/backward on non-square input,
 fusion equivalence, state-dict round trip, features API; published parameter counts; TORE."""
 
 import io
@@ -12,10 +13,10 @@ from sarsr.nn import TokenRecycler, grid_divisions
 
 from .timm_compat import randomize_
 
-#: Larger siblings of a family (more width / depth, same blocks): swept under the ``slow``
-#: marker, so ``pytest -m "not slow"`` covers every block type through the smallest variant.
-LARGE = {"shvit_s2", "shvit_s3", "shvit_s4", "efficientvim_m2", "efficientvim_m3", "efficientvim_m4",
-         "mobilevit_xs", "mobilevit_s", "vit_small"}
+#: Every registered model at its real size: the sweep runs under the ``slow`` marker (what
+#: ``make test`` / CI runs); ``pytest -m "not slow"`` sweeps every architecture family at a tiny
+#: width instead (:data:`TINY`).
+LARGE = set(list_models())
 
 
 def _sweep(names):
@@ -25,6 +26,64 @@ def _sweep(names):
 ALL = _sweep(list_models())
 CLS = _sweep(list_models(task="classification"))
 SR = list_models(task="super_resolution")
+
+
+def _tiny():
+    """Each architecture class of the registry at a tiny width (same blocks and code paths)."""
+    from sarsr.models.efficientvim import EfficientViM
+    from sarsr.models.mobilevit import MobileViT
+    from sarsr.models.shvit import SHViT
+    from sarsr.models.srvit import EfficientSR, MobileSRViT, PlainCNN
+    from sarsr.models.vit import DenseSTViTR, STViTR, VisionTransformer
+
+    return {
+        "shvit": lambda: SHViT(3, 10, (16, 24, 32), (1, 1, 1), (8, 8, 8), "iss", 8),
+        "efficientvim": lambda: EfficientViM(3, 10, (16, 24, 32), (1, 1, 1), (9, 4, 4)),
+        "mobilevit": lambda: MobileViT(3, 10, (8, 8, 8, 16, 16, 16), (16, 16, 24), (1, 1, 1), 2.0, 32),
+        "vit": lambda: VisionTransformer(3, 10, 32, 2, 2, 2.0, 16, (6, 9)),
+        "stvit_r": lambda: STViTR(3, 10, 32, 2, 1, 2, (2, 2), 2.0, 16, (6, 9)),
+        "stvit_r_dense": lambda: DenseSTViTR(3, 9, dim=32, heads=2, full_depth=1, semantic_depth=2, grid=(2, 2),
+                                             mlp_ratio=2.0, base_grid=(6, 9)),
+        "mobile_srvit": lambda: MobileSRViT(1, 1, dims=(4, 4, 8), channels=(4,) * 8 + (8, 8), depths=(1, 1, 1),
+                                            mlp_mult=(2, 2, 2), patch=4, heads=2, head_dim=4),
+        **{f"efficient_sr_{m}": (lambda m=m: EfficientSR(1, 1, 8, 1, m, 2, **({"state_dim": 4} if m == "hsm" else {})))
+           for m in ("shsa", "hsm", "stvit", "mobilevit")},
+        "sr_cnn": lambda: PlainCNN(1, 1, 8, 2),
+    }
+
+
+TINY = _tiny()
+
+
+@pytest.mark.parametrize("family", list(TINY))
+def test_tiny_width_family_forward_backward_fused(family):
+    """The quick sweep: build, forward/backward on non-square input, every parameter gets a
+    gradient, and the fused (reparameterised) network gives the same output."""
+    torch.manual_seed(0)
+    m = TINY[family]()
+    sr = not hasattr(m, "num_classes")
+    x = torch.rand(2, 1, 40, 52) if sr else torch.randn(2, 3, 96, 144)
+    m.train()
+    y = m(x)
+    assert torch.isfinite(y).all()
+    if sr:
+        assert y.shape == x.shape
+    elif family == "stvit_r_dense":
+        assert y.shape == (2, 9, 96, 144)
+    else:
+        assert y.shape == (2, 10)
+    loss = y.float().square().mean()
+    if hasattr(m, "forward_features") and not sr and family != "stvit_r_dense":
+        loss = loss + m.forward_features(x).float().mean()
+    loss.backward()
+    missing = [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, missing[:5]
+    randomize_(m, seed=2)
+    m.eval()
+    with torch.no_grad():
+        ref = m(x[:1])
+        out = reparameterize(m)(x[:1])
+    torch.testing.assert_close(out, ref, atol=1e-5 * max(1.0, float(ref.abs().max())), rtol=1e-5)
 
 
 def _input(name, batch=2):
