@@ -86,6 +86,11 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
     q = sub(4e6 / n, npix)
     t_np = _best(lambda: reference.backproject_interp_numpy(echo, scan.tx_est, scan.rx_est, k, pp[:q], 8), 1) * npix / q
     rows.append(Row("backproject interp", n * npix, "GBP/s", t_fast, t_np))
+    # factorized backprojection on the same problem (GBP/s = the direct-method equivalent;
+    # the numpy column is the same numpy reference as above; `sarsr bench bp` scales it up)
+    log(f"backproject ffbp: {n} channels -> {grid.shape[0]}x{grid.shape[1]} pixels")
+    t_ffbp = _best(lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, k, grid.points, method="ffbp"), repeat)
+    rows.append(Row("backproject ffbp", n * npix, "GBP/s", t_ffbp, t_np))
 
     # --- backprojection (exact), on a pixel subset
     q = sub(max(64, 2e8 / (n * k.size)), npix)
