@@ -20,7 +20,7 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  verify [true] (check the shards' CRC32 checksums when the run starts)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
-                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"],
+                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"],
                  seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
@@ -212,7 +212,7 @@ TRAIN_SCHEMA = {
               "schedule": Field("str", "cosine", choices=("cosine", "multistep", "constant")),
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
-              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak")),
+              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean")),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
               "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),
               "amp": Field("bool", True), "grad_clip": Field("float", 0.0, _NONNEG), "init": Field("str", ""),
