@@ -28,7 +28,9 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  from the model weights of a checkpoint, e.g. another run's best.pt, with a
                  fresh optimizer and schedule; ignored when resuming), select [""] (the
                  validation metric that picks best.pt, higher is better; "" = the task's primary,
-                 e.g. "val_score" for super-resolution)
+                 e.g. "val_score" for super-resolution), ema_decay [0 = off] (validate and save
+                 an exponential moving average of the weights, e.g. 0.999; does not change
+                 the training trajectory, :mod:`sarsr.train.ema`)
 """
 
 from __future__ import annotations
@@ -213,6 +215,7 @@ TRAIN_SCHEMA = {
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
               "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean")),
+              "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
               "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),
               "amp": Field("bool", True), "grad_clip": Field("float", 0.0, _NONNEG), "init": Field("str", ""),

@@ -3,8 +3,10 @@
 - Reproducible: the batch of step s (records and crop/flip seeds) is a pure function of
   (seed, s); model init is seeded. A run resumed from a checkpoint continues exactly as an
   uninterrupted one (bit-identical on CPU).
-- Checkpoints (``last.pt``: model, optimizer, grad scaler, step, best metric) are written
-  atomically every ``checkpoint_every`` steps; ``best.pt`` holds the best validation weights.
+- Checkpoints (``last.pt``: model, optimizer, grad scaler, step, best metric, weight average)
+  are written atomically every ``checkpoint_every`` steps; ``best.pt`` holds the best
+  validation weights. With ``train.ema_decay > 0`` validation, ``best.pt`` and ``model.pt``
+  use the exponential moving average of the weights (:mod:`sarsr.train.ema`).
 - ``log.csv`` (step, loss, lr, val PSNR/SSIM, elapsed s) and ``loss.png``; tqdm progress bar
   with loss and ETA.
 - Data-parallel with ``torchrun --nproc_per_node N -m sarsr train ...`` (gloo on CPU, NCCL on
@@ -28,6 +30,7 @@ from .._files import atomic_write_text
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..models import count_params, create_model, model_state
 from ..config import DEFAULTS, ConfigError, load_config
+from .ema import WeightEMA
 from .tasks import get_task
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
@@ -260,6 +263,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     amp = bool(t["amp"]) and dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     start, best, running, log_rows, elapsed0 = 0, -float("inf"), [], 0, 0.0
+    ema_state = None
     log_path = out / "log.csv"
     if resuming:
         try:
@@ -281,6 +285,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         opt.load_state_dict(ck["optimizer"])
         scaler.load_state_dict(ck["scaler"])
         start, best = ck["step"], ck.get("best", ck.get("best_psnr", -float("inf")))
+        ema_state = ck.get("ema")
         running = list(ck.get("running", []))
         log_rows, elapsed0 = int(ck.get("log_rows", -1)), float(ck.get("elapsed_s", 0.0))
         if main:
@@ -297,6 +302,12 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         if main:
             for name in ("log.csv", "best.pt", "model.pt"):  # starting over: the old run's results go
                 (out / name).unlink(missing_ok=True)
+    ema = WeightEMA(model, t["ema_decay"]) if t["ema_decay"] > 0 else None
+    if ema is not None and ema_state is not None:
+        ema.load_state_dict(ema_state)
+    elif ema is not None and resuming and main:
+        log(f"the checkpoint holds no weight average; train.ema_decay starts one at step {start}")
+    eval_model = ema.module if ema is not None else model  # what validation scores and best.pt holds
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     if t["compile"] and world == 1:  # training steps only; validation runs the plain module
         net = torch.compile(model)
@@ -331,6 +342,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         elapsed = elapsed0 + time.perf_counter() - t0
         save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
                          "step": step, "best": best, "config": cfg, "running": running[-t["log_every"]:],
+                         **({"ema": ema.state_dict()} if ema is not None else {}),
                          "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
                         ckpt_path)
         _append_rows(log_path, pending, fields)  # after the checkpoint that records them
@@ -354,6 +366,8 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
             torch.nn.utils.clip_grad_norm_(model.parameters(), t["grad_clip"])
         scaler.step(opt)
         scaler.update()
+        if ema is not None:
+            ema.update()
         step += 1
         running.append(float(loss.detach()))
         bar.update(1)
@@ -364,13 +378,13 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         if step % t["log_every"] == 0 or step == t["steps"]:  # never at a --max-steps stop: resume-invariant
             write_row(step=step, loss=f"{np.mean(running[-t['log_every']:]):.6g}", lr=f"{opt.param_groups[0]['lr']:.4g}")
         if step % t["val_every"] == 0 or step == t["steps"]:
-            vals = task.validate(model, val_ds, dev)
+            vals = task.validate(eval_model, val_ds, dev)
             vp = vals[primary]
             write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
             bar.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in vals.items()))
             if vp > best:
                 best = vp
-                save_checkpoint(model.state_dict(), out / "best.pt")
+                save_checkpoint(eval_model.state_dict(), out / "best.pt")
         if step % t["checkpoint_every"] == 0 or step == end:
             checkpoint(step)
         if step % t["val_every"] == 0 or step == t["steps"] or step == end:
@@ -382,5 +396,5 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                "best_val": best, "primary": primary,
                "out": str(out)}
     if main:
-        save_checkpoint(model.state_dict(), out / "model.pt")
+        save_checkpoint(eval_model.state_dict(), out / "model.pt")
     return summary
