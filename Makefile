@@ -20,9 +20,10 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[dev]"
 	# timm is a test-only reference for parity tests; it declares torchvision (none exists for
-	# CPU torch) so it is installed without dependencies, then its light ones.
-	$(PY) -m pip install -q --no-deps $(TIMM_PIN)
+	# CPU torch), so its light dependencies go first and timm itself last without dependencies
+	# (pip then has no conflict to warn about).
 	$(PY) -m pip install -q huggingface_hub safetensors pyyaml
+	$(PY) -m pip install -q --no-deps $(TIMM_PIN)
 	touch $@
 
 install: $(VENV)/.installed
