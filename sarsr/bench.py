@@ -191,6 +191,7 @@ TRAIN_VARIANTS = {
     "batch 16, crop 96": (16, 96, False, False),
     "batch 4, crop 192": (4, 192, False, False),
     "torch.compile": (8, 128, False, True),
+    "channels_last + torch.compile": (8, 128, True, True),
 }
 
 

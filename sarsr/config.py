@@ -24,9 +24,14 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
-                 `sarsr bench train`), init [""] (fine-tune: start
+                 `sarsr bench train`), channels_last [false] (NHWC memory for the model and
+                 its batches: ~1.4x faster CPU steps for srvit_hsm, whose depthwise
+                 convolutions are NHWC-fast), init [""] (fine-tune: start
                  from the model weights of a checkpoint, e.g. another run's best.pt, with a
-                 fresh optimizer and schedule; ignored when resuming), select [""] (the
+                 fresh optimizer and schedule; ignored when resuming), init_grow [false] (the
+                 init weights are a shallower network of the same width: load them and
+                 append the extra blocks near the identity, ``EfficientSR.grow_from``),
+                 select [""] (the
                  validation metric that picks best.pt, higher is better; "" = the task's primary,
                  e.g. "val_score" for super-resolution), ema_decay [0 = off] (validate and save
                  an exponential moving average of the weights, e.g. 0.999; does not change
@@ -219,7 +224,9 @@ TRAIN_SCHEMA = {
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
               "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),
               "amp": Field("bool", True), "grad_clip": Field("float", 0.0, _NONNEG), "init": Field("str", ""),
-              "compile": Field("bool", False), "select": Field("str", "")},
+              "init_grow": Field("bool", False),
+              "compile": Field("bool", False), "channels_last": Field("bool", False),
+              "select": Field("str", "")},
 }
 
 

@@ -272,3 +272,27 @@ def test_tore_bad_input():
         rec.add(torch.randn(1, 3, 64, 64), torch.zeros(4, 4, dtype=torch.bool))
     with pytest.raises(ValueError, match="split"):
         TokenRecycler(m, split=13)
+
+
+def test_grow_from_appends_identity_blocks_and_rejects_misfits():
+    """EfficientSR.grow_from: a deeper network loaded from a shallower one of the same width
+    computes the same function when the new gates are closed, near it at the default gate,
+    and a state of another width or depth is a one-line ValueError."""
+    torch.manual_seed(0)
+    shallow = create_model("srvit_hsm", dim=8, depth=2, state_dim=4).eval()
+    with torch.no_grad():
+        for p in shallow.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # a trained-looking network (tail not zero)
+    x = torch.rand(2, 1, 32, 32)
+    deep = create_model("srvit_hsm", dim=8, depth=4, state_dim=4).eval()
+    assert deep.grow_from(shallow.state_dict(), gate_logit=-40.0) == 2
+    with torch.no_grad():
+        ref = shallow(x)
+        assert torch.allclose(deep(x), ref, atol=1e-5)
+        deep.grow_from(shallow.state_dict())  # default gate: near, not equal
+        err = (deep(x) - ref).abs().max() / ref.abs().max()
+    assert 0 < err < 0.2
+    with pytest.raises(ValueError, match="grow_from"):
+        shallow.grow_from(deep.state_dict())
+    with pytest.raises(ValueError, match="grow_from"):
+        create_model("srvit_hsm", dim=16, depth=4, state_dim=4).grow_from(shallow.state_dict())

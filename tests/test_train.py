@@ -323,3 +323,37 @@ def test_weight_average_run_resumes_exactly_and_trains_the_same_weights(tiny, tm
     rows_a = [r["val_psnr"] for r in csv.DictReader((tmp_path / "a" / "log.csv").open())]
     rows_b = [r["val_psnr"] for r in csv.DictReader((tmp_path / "b" / "log.csv").open())]
     assert rows_a == rows_b and any(rows_a)
+
+
+def test_channels_last_trains_the_same_network_and_resumes(tiny, tmp_path):
+    """train.channels_last changes the memory layout only: the weights after a run match a
+    contiguous-layout run to float rounding, and a killed channels-last run resumes exactly."""
+    quiet = dict(progress=False, log=lambda *a: None)
+    nhwc = {"train.channels_last": True}
+    train(load_config(tiny, nhwc), tmp_path / "a", **quiet)
+    train(load_config(tiny, nhwc), tmp_path / "b", max_steps=3, **quiet)
+    train(load_config(tiny, nhwc), tmp_path / "b", **quiet)
+    train(tiny, tmp_path / "plain", **quiet)
+    a, b, plain = (load_checkpoint(tmp_path / r / "last.pt")["model"] for r in ("a", "b", "plain"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(torch.allclose(a[k], plain[k], atol=1e-4, rtol=1e-3) for k in a)
+    assert any(v.dim() == 4 and v.is_contiguous(memory_format=torch.channels_last)
+               and not v.is_contiguous() for v in a.values())
+
+
+def test_init_grow_starts_a_deeper_network_from_a_shallower_run(tiny, tmp_path):
+    """train.init_grow: the shallow run's weights land in the first blocks of the deeper
+    network; without it the misfit is a one-line error naming train.init."""
+    quiet = dict(progress=False, log=lambda *a: None)
+    train(tiny, tmp_path / "a", **quiet)
+    src = load_checkpoint(tmp_path / "a" / "model.pt")
+    msgs = []
+    grow = {"train.init": str(tmp_path / "a" / "model.pt"), "train.init_grow": True,
+            "train.steps": 1, "train.lr": 0.0, "model.options": {"dim": 8, "depth": 2, "state_dim": 4}}
+    train(tiny, tmp_path / "deep", progress=False, log=msgs.append, overrides=grow)
+    got = load_checkpoint(tmp_path / "deep" / "model.pt")
+    weights = [k for k in src if "running_" not in k and "num_batches" not in k]  # BN stats move
+    assert any("body.1." in k for k in got) and all(torch.equal(src[k], got[k]) for k in weights)
+    assert any("near-identity blocks appended" in m for m in msgs)
+    with pytest.raises(ValueError, match="train.init"):
+        train(tiny, tmp_path / "bad", overrides={**grow, "train.init_grow": False}, **quiet)

@@ -14,6 +14,8 @@ All take (B, in_chans, H, W) and return (B, out_chans, H, W) for any H, W.
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
 
@@ -127,6 +129,35 @@ class EfficientSR(nn.Module):
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
         self.shuffle = nn.PixelShuffle(scale)
+
+    def grow_from(self, state: dict, gate_logit: float = -4.0) -> int:
+        """Load the weights of a shallower network of the same kind and width (``state``: its
+        state dict) and start the extra blocks near the identity: they are appended after the
+        loaded ones with every branch gate ``sigmoid(alpha)`` set to ``sigmoid(gate_logit)``
+        (0.018 by default), so the grown network starts at the shallow one's output to ~1 % and
+        trains from there. Returns the number of blocks added. Raises ValueError when ``state``
+        is not a shallower network of this shape or the blocks have no branch gates."""
+        old = {int(m.group(1)) for k in state if (m := re.match(r"body\.(\d+)\.", k))}
+        n_old, n_new = len(old), len(self.body)
+        if not old or old != set(range(n_old)) or n_old > n_new:
+            raise ValueError(f"grow_from: the state has body blocks {sorted(old)[:8]}..., not a prefix "
+                             f"of this network's {n_new}")
+        own = self.state_dict()
+        missing = {k for k in own if not (m := re.match(r"body\.(\d+)\.", k)) or int(m.group(1)) < n_old} - set(state)
+        extra = set(state) - set(own)
+        if missing or extra:
+            raise ValueError(f"grow_from: the state does not fit this network (missing {sorted(missing)[:3]}, "
+                             f"unexpected {sorted(extra)[:3]})")
+        try:
+            self.load_state_dict({**own, **state})
+        except RuntimeError as exc:  # same names, other shapes (another width)
+            raise ValueError(f"grow_from: the state does not fit this network ({str(exc).splitlines()[-1].strip()[:160]})") from None
+        for block in list(self.body)[n_old:]:
+            if not isinstance(getattr(block, "alpha", None), nn.Parameter):
+                raise ValueError(f"grow_from: {type(block).__name__} blocks have no branch gates (alpha)")
+            with torch.no_grad():
+                block.alpha.fill_(gate_logit)
+        return n_new - n_old
 
     def forward_features(self, x):
         return self.body_norm(self.body(self.head(self.unshuffle(x))))

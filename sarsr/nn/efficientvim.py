@@ -34,13 +34,18 @@ class HSMSSD(nn.Module):
     def forward(self, x):
         B, _, H, W = x.shape
         x = x.flatten(2)  # (B, D, L)
-        bcdt = self.dw(self.bcdt_proj(x).reshape(B, -1, H, W)).flatten(2)
-        b, c, dt = bcdt.split(self.state_dim, dim=1)  # each (B, N, L)
-        a = torch.softmax(dt + self.A[None, :, None], dim=-1)  # softmax over tokens, per state
-        h = x @ (a * b).transpose(1, 2)  # (B, D, N)
+        # The B/C/dt projection and its depthwise 3x3 run token-major (channels-last memory):
+        # the CPU depthwise kernel is ~30x faster on NHWC than on NCHW, and the 1x1 projection
+        # written as a matmul produces NHWC directly, so no layout copy is needed.
+        p = x.transpose(1, 2) @ self.bcdt_proj.weight[:, :, 0].t()  # (B, L, 3N)
+        p = p.reshape(B, H, W, -1).permute(0, 3, 1, 2)  # (B, 3N, H, W), channels-last view
+        bcdt = self.dw(p).permute(0, 2, 3, 1).reshape(B, H * W, -1)  # (B, L, 3N)
+        b, c, dt = bcdt.split(self.state_dim, dim=2)  # each (B, L, N)
+        a = torch.softmax(dt + self.A, dim=1)  # softmax over tokens, per state
+        h = x @ (a * b)  # (B, D, N)
         h, z = self.hz_proj(h).split(self.d_inner, dim=1)
         h = self.out_proj(h * F.silu(z) + h * self.D)  # (B, D, N)
-        y = (h @ c).reshape(B, -1, H, W)
+        y = (h @ c.transpose(1, 2)).reshape(B, -1, H, W)
         return y, h
 
 

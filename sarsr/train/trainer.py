@@ -257,7 +257,8 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     fields = log_fields(metrics)
     torch.manual_seed(t["seed"])
     cfg["_build"] = {**task.model_kwargs(), **cfg["model"]["options"]}  # how load_run rebuilds the model
-    model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev)
+    fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
+    model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev, memory_format=fmt)
     opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
@@ -293,8 +294,17 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     else:
         if t["init"]:
             try:
-                model.load_state_dict(_init_weights(t["init"], dev))
-            except RuntimeError as exc:
+                init_state = _init_weights(t["init"], dev)
+                if t["init_grow"]:
+                    if not hasattr(model, "grow_from"):
+                        raise ConfigError(f"train.init_grow: model {cfg['model']['name']!r} cannot grow "
+                                          "from a shallower network")
+                    added = model.grow_from(init_state)
+                    if main:
+                        log(f"grown from a shallower network: {added} near-identity blocks appended")
+                else:
+                    model.load_state_dict(init_state)
+            except (RuntimeError, ValueError) as exc:
                 raise CheckpointError(f"train.init {t['init']}: does not fit model {cfg['model']['name']!r} "
                                       f"({str(exc).splitlines()[0][:160]})") from None
             if main:
@@ -355,7 +365,8 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     for x, y in loader:
         for g in opt.param_groups:
             g["lr"] = t["lr"] * lr_factor(step, t)
-        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+        x = x.to(dev, non_blocking=True, memory_format=fmt if x.dim() == 4 else torch.preserve_format)
+        y = y.to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
             pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
             loss = loss_fn(pred.float(), y)
