@@ -143,29 +143,34 @@ class ModelRow:
 
 
 def bench_models(pattern: str = "*", size: int | None = None, repeat: int = 3, batch: int = 1,
-                 log=print) -> list[ModelRow]:
+                 log=print, shipped: bool = False) -> list[ModelRow]:
     """Params, MACs and CPU latency of every registered model matching ``pattern``.
 
     ``size`` overrides the square input side (default: each model's registered input size,
     224/256 for classifiers and 256x256x1 for SR networks). Latency is the median of
     ``repeat`` eval-mode forward passes (fp32, batch ``batch``, all torch CPU threads)
-    after one warm-up, before and after :func:`sarsr.models.reparameterize`.
+    after one warm-up, before and after :func:`sarsr.models.reparameterize`. ``shipped``: only
+    the models with weights shipped in the package, built as shipped (their recorded options,
+    e.g. another depth, and weights) instead of the registered defaults.
     """
     import torch
 
     from .models import (count_macs, count_params, cpu_latency_ms, create_model, list_models,
-                         model_entry, reparameterize)
+                         model_entry, reparameterize, weights_path)
 
     names = list_models(pattern)
+    if shipped:
+        names = [n for n in names if weights_path(n).exists()]
     if not names:
-        raise ValueError(f"no registered model matches {pattern!r}; see sarsr.models.list_models()")
+        raise ValueError(f"no registered model{' with shipped weights' if shipped else ''} matches "
+                         f"{pattern!r}; see sarsr.models.list_models()")
     rows = []
     for name in names:
         e = model_entry(name)
         shape = e.input_size if size is None else (e.input_size[0], size, size)
         log(f"{name} @ {'x'.join(map(str, shape))}")
         torch.manual_seed(0)
-        model = create_model(name).eval()
+        model = create_model(name, pretrained=shipped).eval()
         params = count_params(model)
         macs = count_macs(model, shape)
         eager = cpu_latency_ms(model, shape, batch, repeat)

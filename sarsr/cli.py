@@ -38,10 +38,11 @@ def _cmd_bench(args) -> int:
         import torch
 
         size = f" --size {args.size}" if args.size else ""
+        size += " --shipped" if args.shipped else ""
         print(f"sarsr bench models --models '{args.models}'{size} (torch {torch.__version__}, "
               f"{torch.get_num_threads()} CPU threads, fp32, batch 1)", flush=True)
         rows = bench_models(args.models, int(args.size) if args.size else None, repeat=args.repeat,
-                            log=lambda m: print("  running " + m, flush=True))
+                            log=lambda m: print("  running " + m, flush=True), shipped=args.shipped)
         print(format_model_rows(rows))
         return 0
     if args.size and args.size not in ("paper", "small", "smoke"):
@@ -321,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "model, unfused and fused.",
                        epilog="Examples:\n  sarsr bench radar --size paper\n"
                               "  sarsr bench bp --size paper\n"
-                              "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256",
+                              "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256\n"
+                              "  sarsr bench models --shipped --size 256 --repeat 20",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     b.add_argument("what", choices=["radar", "bp", "models", "train"],
                    help="what to benchmark (bp: backprojection methods over image sizes and a volume; "
@@ -332,6 +334,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "model's registered input size)")
     b.add_argument("--models", default="*", help="models: shell pattern of model names (default all)")
     b.add_argument("--repeat", type=int, default=2, help="timed repetitions")
+    b.add_argument("--shipped", action="store_true",
+                   help="models: only the networks with shipped weights, built as shipped (their "
+                        "recorded options and weights), e.g. the default SR network")
     b.set_defaults(func=_cmd_bench)
 
     ds = sub.add_parser("dataset", help="generate a simulated dataset from a scenario preset (HDF5 shards)",

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from sarsr.cli import main
+from sarsr.models import create_model, weights_path
 
 
 def test_help_lists_commands(capsys):
@@ -50,6 +51,13 @@ def test_bench_models_prints_one_table(capsys):
     assert "6,330,808" in line and "3x64x64" in line
     assert main(["bench", "models", "--models", "nope*"]) == 2
     assert "no registered model" in capsys.readouterr().err
+    # --shipped: the networks with packaged weights, built with their recorded options
+    assert main(["bench", "models", "--shipped", "--models", "srvit_hsm", "--size", "64", "--repeat", "1"]) == 0
+    meta = json.loads(weights_path("srvit_hsm").with_suffix(".json").read_text())
+    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("srvit_hsm")][0]
+    built = create_model("srvit_hsm", **meta["options"])
+    assert f"{sum(p.numel() for p in built.parameters()):,}" in line
+    assert main(["bench", "models", "--shipped", "--models", "shvit*"]) == 2
 
 
 def test_dataset_set_overrides_a_scenario_key(tmp_path, capsys):
