@@ -21,7 +21,8 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"],
-                 seed [0], checkpoint_every [250], val_every [1000], log_every [25],
+                 loss_options [{}] (keyword options of the loss, e.g. {kernel = 9} for
+                 l1_peak: :func:`sarsr.train.losses.get_loss`), seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
                  `sarsr bench train`), channels_last [false] (NHWC memory for the model and
@@ -220,6 +221,7 @@ TRAIN_SCHEMA = {
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
               "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean")),
+              "loss_options": Field("table", {}),
               "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
               "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),

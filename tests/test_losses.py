@@ -49,3 +49,22 @@ def test_clean_term_charges_a_false_point_but_not_a_point_near_the_label():
 def test_unknown_loss_is_a_one_line_error():
     with pytest.raises(ValueError, match="unknown loss 'l3'"):
         get_loss("l3")
+
+
+def test_loss_options_bind_keywords_and_bad_options_are_one_line_errors():
+    y = _image([(10, 10)])
+    three_off = _image([(13, 13)])                # three pixels off: outside kernel 5, inside 9
+    smear = _image([(10, 10)], amp=0.3)
+    wide = get_loss("l1_peak", {"kernel": 9})
+    # the default kernel (5) prefers the dim smear to a point 3 px off; kernel 9 tolerates it
+    assert float(l1_peak(smear, y)) < float(l1_peak(three_off, y))
+    assert float(wide(three_off, y)) < float(wide(smear, y))
+    assert float(wide(three_off, y)) == pytest.approx(float(l1_peak(three_off, y, kernel=9)))
+    with pytest.raises(ValueError, match=r"train.loss_options.kernal: loss 'l1_peak' takes no option"):
+        get_loss("l1_peak", {"kernal": 9})
+    with pytest.raises(ValueError, match="positive odd number of pixels"):
+        get_loss("l1_peak_clean", {"guard": 8})
+    with pytest.raises(ValueError, match="takes no option 'kernel'"):
+        get_loss("l1", {"kernel": 5})
+    with pytest.raises(ValueError, match="expected a number >= 0"):
+        get_loss("l1_peak", {"point_weight": "big"})

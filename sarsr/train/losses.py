@@ -26,6 +26,9 @@ pixel farther than ``guard // 2`` pixels from any label structure for what it ex
 
 from __future__ import annotations
 
+import functools
+import inspect
+
 import torch
 import torch.nn.functional as F
 
@@ -68,8 +71,27 @@ LOSSES = {"l1": l1, "charbonnier": charbonnier, "mse": mse, "l1_peak": l1_peak,
           "l1_peak_clean": l1_peak_clean}
 
 
-def get_loss(name):
+def get_loss(name, options=None):
+    """The loss called ``name`` (a key of :data:`LOSSES`), with keyword ``options`` bound (config
+    ``train.loss_options``, e.g. ``{kernel = 9, point_weight = 8.0}`` for ``l1_peak``).
+
+    Raises ValueError naming an unknown loss, an option the loss does not take, or a kernel size
+    that is not a positive odd number of pixels.
+    """
     try:
-        return LOSSES[name]
+        fn = LOSSES[name]
     except KeyError:
         raise ValueError(f"unknown loss {name!r}; choose from {sorted(LOSSES)}") from None
+    if not options:
+        return fn
+    params = inspect.signature(fn).parameters
+    known = [k for k in list(params)[2:]]
+    for key, value in options.items():
+        if key not in known:
+            raise ValueError(f"train.loss_options.{key}: loss {name!r} takes no option {key!r}"
+                             f" (it takes {known or 'none'})")
+        if key in ("kernel", "guard") and (not isinstance(value, int) or value < 1 or value % 2 == 0):
+            raise ValueError(f"train.loss_options.{key}: expected a positive odd number of pixels, got {value!r}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"train.loss_options.{key}: expected a number >= 0, got {value!r}")
+    return functools.partial(fn, **options)

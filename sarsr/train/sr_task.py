@@ -23,7 +23,7 @@ class SRTask:
 
     def __init__(self, cfg):
         self.cfg = cfg
-        self.loss = get_loss(cfg["train"]["loss"])
+        self.loss = get_loss(cfg["train"]["loss"], cfg["train"]["loss_options"])
 
     def model_kwargs(self):
         return {"in_chans": 2 if self.cfg["data"]["complex_input"] else 1}
