@@ -60,6 +60,8 @@ def test_loss_options_bind_keywords_and_bad_options_are_one_line_errors():
     assert float(l1_peak(smear, y)) < float(l1_peak(three_off, y))
     assert float(wide(three_off, y)) < float(wide(smear, y))
     assert float(wide(three_off, y)) == pytest.approx(float(l1_peak(three_off, y, kernel=9)))
+    clean = get_loss("l1_peak_clean", {"point_weight": 12.0})   # passed through to the peak term
+    assert float(clean(three_off, y)) == pytest.approx(float(l1_peak(three_off, y, point_weight=12.0)))
     with pytest.raises(ValueError, match=r"train.loss_options.kernal: loss 'l1_peak' takes no option"):
         get_loss("l1_peak", {"kernal": 9})
     with pytest.raises(ValueError, match="positive odd number of pixels"):

@@ -58,13 +58,14 @@ def l1_peak(pred, target, kernel: int = 5, peak_weight: float = 1.0, point_weigh
 
 
 def l1_peak_clean(pred, target, kernel: int = 5, guard: int = 9, floor: float = 0.1,
-                  clean_weight: float = 4.0):
+                  clean_weight: float = 4.0, peak_weight: float = 1.0, point_weight: float = 4.0):
     """``l1_peak`` plus the background term against false points (module docstring); ``pred``
     and ``target`` are (B, 1, H, W) in [0, 1], ``kernel`` and ``guard`` odd (pixels), ``floor``
-    the tolerated background amplitude (fraction of the image maximum)."""
+    the tolerated background amplitude (fraction of the image maximum); ``peak_weight`` and
+    ``point_weight`` as in :func:`l1_peak`."""
     near_label = F.max_pool2d(target, guard, stride=1, padding=guard // 2) >= 0.05
     excess = F.relu(pred - floor).masked_fill(near_label, 0.0)
-    return l1_peak(pred, target, kernel) + clean_weight * excess.mean()
+    return l1_peak(pred, target, kernel, peak_weight, point_weight) + clean_weight * excess.mean()
 
 
 LOSSES = {"l1": l1, "charbonnier": charbonnier, "mse": mse, "l1_peak": l1_peak,
