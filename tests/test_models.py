@@ -296,3 +296,29 @@ def test_grow_from_appends_identity_blocks_and_rejects_misfits():
         shallow.grow_from(deep.state_dict())
     with pytest.raises(ValueError, match="grow_from"):
         create_model("srvit_hsm", dim=16, depth=4, state_dim=4).grow_from(shallow.state_dict())
+
+
+def test_log_input_view_maps_decibels_and_trains():
+    """EfficientSR(log_input_db=D): the head sees channel 0 and its log view, which maps the
+    maximum (1) to 1, -D/2 dB to 0.5 and anything at or below -D dB to 0; gradients reach the
+    head; fused equals unfused; a negative range is a one-line ValueError."""
+    torch.manual_seed(0)
+    net = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, log_input_db=40.0)
+    assert net.head.conv.in_channels == 2 * 4  # (image + log view) x scale^2
+    x = torch.tensor([1.0, 0.1, 1e-2, 1e-3, 0.0]).view(1, 1, 1, 5)
+    view = net._with_log_view(x)[:, 1].flatten()
+    assert torch.allclose(view, torch.tensor([1.0, 0.5, 0.0, 0.0, 0.0]), atol=1e-6)
+    randomize_(net)
+    with torch.no_grad():  # the tail starts at zero: no gradient reaches the head before that
+        net.tail.weight.normal_(0.0, 0.1)
+    img = torch.rand(2, 1, 24, 20)
+    net(img).sum().backward()
+    assert net.head.conv.weight.grad[:, 4:].abs().sum() > 0  # the log view's sub-pixel channels
+    net.eval()
+    with torch.no_grad():
+        ref = net(img)
+        assert torch.allclose(reparameterize(net)(img), ref, atol=1e-5)
+    plain = create_model("srvit_hsm", dim=8, depth=2, state_dim=4)
+    assert plain.head.conv.in_channels == 4
+    with pytest.raises(ValueError, match="log_input_db"):
+        create_model("srvit_hsm", dim=8, depth=2, log_input_db=-3.0)

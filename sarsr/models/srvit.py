@@ -112,17 +112,25 @@ class EfficientSR(nn.Module):
     3x3 conv to ``out_chans·scale²`` → pixel-shuffle → + input (channel 0, when
     ``global_residual``). Inputs whose size is not a multiple of ``scale`` are reflect-padded
     and cropped back.
+
+    ``log_input_db`` > 0 adds a log-magnitude view of channel 0 to the head's input:
+    ``1 + 20 log10(max(|x|, floor)) / log_input_db`` with the floor at ``-log_input_db`` dB, so
+    0 dB (the image maximum, 1) maps to 1 and the floor to 0; dim points 15-30 dB below the
+    peak, near zero in the linear image, stand out in it. 0 (default) leaves the input as is.
     """
 
     def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
-                 global_residual=True, **mixer_opts):
+                 global_residual=True, log_input_db=0.0, **mixer_opts):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
+        if not log_input_db >= 0:
+            raise ValueError(f"log_input_db must be >= 0 dB, got {log_input_db!r}")
         self.scale, self.global_residual, self.out_chans = scale, global_residual, out_chans
+        self.log_input_db = float(log_input_db)
         r2 = scale * scale
         self.unshuffle = nn.PixelUnshuffle(scale)
-        self.head = ConvNorm(in_chans * r2, dim, 3, act=nn.SiLU)
+        self.head = ConvNorm((in_chans + (self.log_input_db > 0)) * r2, dim, 3, act=nn.SiLU)
         self.body = nn.Sequential(*[_block(mixer, dim, mixer_opts) for _ in range(depth)])
         self.body_norm = LayerNorm2d(dim)
         self.tail = nn.Conv2d(dim, out_chans * r2, 3, padding=1)
@@ -159,8 +167,15 @@ class EfficientSR(nn.Module):
                 block.alpha.fill_(gate_logit)
         return n_new - n_old
 
+    def _with_log_view(self, x):
+        if not self.log_input_db:
+            return x
+        floor = 10.0 ** (-self.log_input_db / 20.0)
+        log_view = 1.0 + 20.0 * torch.log10(x[:, :1].abs().clamp_min(floor)) / self.log_input_db
+        return torch.cat([x, log_view], dim=1)
+
     def forward_features(self, x):
-        return self.body_norm(self.body(self.head(self.unshuffle(x))))
+        return self.body_norm(self.body(self.head(self.unshuffle(self._with_log_view(x)))))
 
     def forward(self, x):
         xp, (H, W) = pad_to_multiple(x, self.scale, self.scale)
@@ -204,9 +219,11 @@ def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
 
 
 @register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
-def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32):
-    """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution."""
-    return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim)
+def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0):
+    """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution;
+    ``log_input_db`` > 0 adds a log-magnitude input view (see :class:`EfficientSR`)."""
+    return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim,
+                       log_input_db=log_input_db)
 
 
 @register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")
