@@ -30,8 +30,9 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  convolutions are NHWC-fast), init [""] (fine-tune: start
                  from the model weights of a checkpoint, e.g. another run's best.pt, with a
                  fresh optimizer and schedule; ignored when resuming), init_grow [false] (the
-                 init weights are a shallower network of the same width: load them and
-                 append the extra blocks near the identity, ``EfficientSR.grow_from``),
+                 init weights are a smaller network of the same width: load them and
+                 append the extra blocks near the identity, or add the log input view with
+                 zero weights, ``EfficientSR.grow_from``),
                  select [""] (the
                  validation metric that picks best.pt, higher is better; "" = the task's primary,
                  e.g. "val_score" for super-resolution), ema_decay [0 = off] (validate and save

@@ -322,3 +322,20 @@ def test_log_input_view_maps_decibels_and_trains():
     assert plain.head.conv.in_channels == 4
     with pytest.raises(ValueError, match="log_input_db"):
         create_model("srvit_hsm", dim=8, depth=2, log_input_db=-3.0)
+
+
+def test_grow_from_adds_the_log_view_at_zero_weight():
+    """A network without the log input view loads into one with it (same depth): the view's
+    head weights start at zero, so both compute the same function at first."""
+    torch.manual_seed(0)
+    plain = create_model("srvit_hsm", dim=8, depth=2, state_dim=4)
+    randomize_(plain)
+    with torch.no_grad():
+        plain.tail.weight.normal_(0.0, 0.1)
+    viewed = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, log_input_db=40.0)
+    assert viewed.grow_from(plain.state_dict()) == 0
+    plain.eval(), viewed.eval()
+    x = torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(viewed(x), plain(x), atol=1e-6)
+    assert viewed.head.conv.weight[:, 4:].abs().sum() == 0

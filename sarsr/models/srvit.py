@@ -143,8 +143,17 @@ class EfficientSR(nn.Module):
         state dict) and start the extra blocks near the identity: they are appended after the
         loaded ones with every branch gate ``sigmoid(alpha)`` set to ``sigmoid(gate_logit)``
         (0.018 by default), so the grown network starts at the shallow one's output to ~1 % and
-        trains from there. Returns the number of blocks added. Raises ValueError when ``state``
-        is not a shallower network of this shape or the blocks have no branch gates."""
+        trains from there. A state without the log-magnitude input view (``log_input_db`` = 0)
+        loads into a network with it: the view's head weights start at zero, so the grown
+        network starts at the loaded one's output exactly. Returns the number of blocks added.
+        Raises ValueError when ``state`` is not a shallower network of this shape or the blocks
+        have no branch gates."""
+        state = dict(state)
+        head_w, own_w = state.get("head.conv.weight"), self.head.conv.weight
+        view_ch = self.scale * self.scale  # the log view's channels after pixel-unshuffle
+        if (self.log_input_db and head_w is not None and head_w.shape[1] == own_w.shape[1] - view_ch
+                and head_w.shape[0] == own_w.shape[0]):
+            state["head.conv.weight"] = torch.cat([head_w, head_w.new_zeros(head_w.shape[0], view_ch, *head_w.shape[2:])], 1)
         old = {int(m.group(1)) for k in state if (m := re.match(r"body\.(\d+)\.", k))}
         n_old, n_new = len(old), len(self.body)
         if not old or old != set(range(n_old)) or n_old > n_new:

@@ -301,7 +301,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
                                           "from a shallower network")
                     added = model.grow_from(init_state)
                     if main:
-                        log(f"grown from a shallower network: {added} near-identity blocks appended")
+                        log(f"grown from a smaller network: {added} near-identity blocks appended")
                 else:
                     model.load_state_dict(init_state)
             except (RuntimeError, ValueError) as exc:
