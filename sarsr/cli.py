@@ -124,8 +124,16 @@ def _cmd_evaluate(args) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise CLIError(f"--limit must be >= 1, got {args.limit}")
-    if args.report and Path(args.report).exists() and not args.force:
-        raise CLIError(f"{args.report} exists; pass --force to overwrite")
+    if args.robustness and args.robustness_count < 1:
+        raise CLIError(f"--robustness-count must be >= 1, got {args.robustness_count}")
+    if args.no_baselines and not args.model:
+        raise CLIError("--no-baselines with no --model leaves nothing to evaluate; add --model srvit_hsm "
+                       "(the shipped network) or a checkpoint")
+    if args.report and not args.force:
+        for p in (Path(args.report), Path(args.report).with_suffix(".json")):
+            if p.exists():
+                raise CLIError(f"{p} exists (the report writes {Path(args.report).name} and its .json); "
+                               f"pass --force to overwrite")
     models = {}
     for spec in args.model or []:
         label, _, what = spec.partition("=")
@@ -134,12 +142,12 @@ def _cmd_evaluate(args) -> int:
     for test in args.test:
         rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet)
         results[test] = rows
-        inp = input_psnr(rows)
         print(f"== {test}")
-        for r in sorted(rows, key=lambda r: -r["psnr_db"]):
+        for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
+            inp = input_psnr(rows, r.get("grid"))
             gain = f" ({r['psnr_db'] - inp:+.2f})" if inp is not None else ""
             extra = f"  {r['params']:>8,} params {r['gmacs']:6.2f} GMAC" if "params" in r else ""
-            print(f"{r['method']:<26} PSNR {r['psnr_db']:6.2f} dB{gain:<9} SSIM {r['ssim']:.4f}  "
+            print(f"{r['method']:<26} {r.get('grid', ''):<12} PSNR {r['psnr_db']:6.2f} dB{gain:<9} SSIM {r['ssim']:.4f}  "
                   f"recall {r['point_recall']:.3f}  ratio {r['point_amplitude_ratio']:.2f}  "
                   f"false {r['false_points']:.2f}{extra}")
     curve = robustness(models, count=args.robustness_count, progress=not args.quiet) if args.robustness else None
@@ -391,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="network to evaluate: a registered name (shipped weights) or LABEL=checkpoint.pt")
     e.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
     e.add_argument("--no-baselines", action="store_true", help="skip the stored reconstructions")
-    e.add_argument("--robustness", action="store_true", help="also the PSNR-vs-sigma curve (0-6 mm)")
+    e.add_argument("--robustness", action="store_true",
+                   help="also PSNR and point recall (input and output) vs position-error sigma (0-6 mm)")
     e.add_argument("--robustness-count", type=int, default=64, help="records per sigma (default 64)")
     e.add_argument("--report", default=None, help="write a markdown report (+ .json, + robustness .png)")
     e.add_argument("--force", action="store_true", help="overwrite an existing report")

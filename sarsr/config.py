@@ -17,10 +17,12 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  num_workers [2], sr_model [""] (classification: super-resolve inputs first),
                  sweep_training [0.0] (classification with a token ViT: fraction of batches
                  trained on a partial sweep through token recycling, single process),
-                 verify [true] (check the shards' CRC32 checksums when the run starts)
+                 verify [true] (check the shards' CRC32 checksums when the run starts),
+                 label ["render"|"stored"] (SR labels rendered on the working grid from the
+                 stored scene, every point at its true amplitude; "stored": resized stored label)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
-                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"],
+                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"|"l1_peak_keep"],
                  loss_options [{}] (keyword options of the loss, e.g. {kernel = 9} for
                  l1_peak: :func:`sarsr.train.losses.get_loss`), seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
@@ -214,14 +216,15 @@ TRAIN_SCHEMA = {
              "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
-             "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True)},
+             "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True),
+             "label": Field("str", "render", choices=("render", "stored"))},
     "train": {"batch_size": Field("int", 8), "steps": Field("int", 20000), "lr": Field("float", 1e-3, _NONNEG),
               "optimizer": Field("str", "adam", choices=("adam", "adamw")),
               "weight_decay": Field("float", 0.0, _NONNEG), "betas": Field("list[float]", (0.9, 0.999)),
               "schedule": Field("str", "cosine", choices=("cosine", "multistep", "constant")),
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
-              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean")),
+              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean", "l1_peak_keep")),
               "loss_options": Field("table", {}),
               "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),

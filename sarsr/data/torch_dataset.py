@@ -4,8 +4,11 @@ Preprocessing (documented once here, used by training and evaluation):
 
 1. input = ``|image|`` of the chosen reconstruction (``empm`` by default), or, with
    ``complex_input=True``, two channels (real, imag);
-2. bilinear resize (``align_corners=False``) from the stored n x n grid to ``size`` x ``size``
-   (the paper: 200 → 256), applied identically to the label;
+2. bilinear resize (``align_corners=False``) of the input from the stored n x n grid to
+   ``size`` x ``size`` (the paper: 200 → 256); the label is *rendered* on the resized grid
+   from the record's stored scene (:func:`render_label`, ``label="render"``, the default), so
+   every point peaks at its true amplitude on the grid the network works on (a bilinearly
+   resized label, ``label="stored"``, lowers narrow peaks by up to ~30 %);
 3. normalisation: the input is divided by its own maximum magnitude (per image), so the
    network never sees the simulator's absolute scale; labels stay in [0, 1];
 4. training augmentation (``train=True``): random ``crop`` x ``crop`` window and random
@@ -25,7 +28,10 @@ import torch.nn.functional as F
 
 from .generate import read_manifest
 
-__all__ = ["SARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"]
+__all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
+
+#: How :class:`SARDataset` makes labels on its working grid.
+LABEL_MODES = ("render", "stored")
 
 from ..config import WORKING_SIZE  # noqa: E402, F401  (the working grid side; defined low, without torch)
 
@@ -51,6 +57,26 @@ def preprocess_input(image: np.ndarray, size: int | None = WORKING_SIZE, complex
     return x / peak if peak > 0 else x
 
 
+def render_label(scene_json: str, grid_n: int, extent_m: float, size: int | None = None) -> np.ndarray:
+    """Label of a stored record rendered on the working grid.
+
+    Parameters
+    ----------
+    scene_json : the record's ``scene_json`` (shapes and points with amplitudes).
+    grid_n, extent_m : the stored image grid (``[grid] n`` pixels over ``[-extent, extent)`` m).
+    size : working-grid side (the grid of a ``size`` x ``size`` bilinear resize of the stored
+        image, :func:`sarsr.radar.resized_grid`); None renders on the stored grid itself.
+
+    Returns float32 (size, size) in [0, 1]; each point peaks at its amplitude.
+    """
+    from .. import radar
+
+    grid = radar.image_grid(n=int(grid_n), extent=float(extent_m), z=0.0)
+    if size is not None and size != grid_n:
+        grid = radar.resized_grid(grid, size)
+    return radar.label_image(radar.scene_from_objects(scene_json), grid)
+
+
 class SARDataset(torch.utils.data.Dataset):
     """(input, label) pairs from a generated dataset folder.
 
@@ -64,13 +90,19 @@ class SARDataset(torch.utils.data.Dataset):
     indices : subset of record indices (e.g. a validation split).
     complex_input : two-channel (real, imag) input instead of the magnitude.
     verify : check every shard's CRC32 checksums when opening (ValueError naming the shard).
+    label : ``"render"`` (default): the label is rendered on the working grid from the stored
+        scene (:func:`render_label`), every point at its true amplitude; ``"stored"``: the
+        stored label, bilinearly resized like the input (the first generation's protocol).
 
     Items are ``(x, y)`` float32 tensors (C, S, S) and (1, S, S).
     """
 
     def __init__(self, root, source="empm", size: int | None = WORKING_SIZE, train=False, crop: int | None = None,
-                 indices=None, complex_input=False, seed: int = 0, verify: bool = True):
+                 indices=None, complex_input=False, seed: int = 0, verify: bool = True, label: str = "render"):
+        if label not in LABEL_MODES:
+            raise ValueError(f"SARDataset: label must be one of {LABEL_MODES}, got {label!r}")
         self.root = Path(root)
+        self.label = label
         m = read_manifest(self.root)
         self.manifest = m
         self.source, self.size, self.train, self.crop = source, size, train, crop
@@ -99,6 +131,12 @@ class SARDataset(torch.utils.data.Dataset):
                 raise ValueError(f"{root}: source {source!r} not stored (stored: {have})")
             if "label" not in f:
                 raise ValueError(f"{root}: no labels stored")
+            if label == "render" and "scene_json" not in f:
+                raise ValueError(f"{root}: no scene descriptions stored to render labels from; use label='stored'")
+        g = (m.get("scenario_config") or {}).get("grid") or {}
+        self._grid = (int(g.get("n", 0)), float(g.get("extent_m", 0.0)))
+        if label == "render" and not (self._grid[0] > 0 and self._grid[1] > 0):
+            raise ValueError(f"{root}: the manifest names no image grid to render labels on; use label='stored'")
 
     def __len__(self):
         return len(self.indices)
@@ -126,6 +164,14 @@ class SARDataset(torch.utils.data.Dataset):
         f = self._file(name)
         return f[self.source][j], f["label"][j]
 
+    def target(self, i: int) -> np.ndarray:
+        """Label of record ``i`` on the working grid (rendered or resized, see ``label``)."""
+        name, j = self._locate(int(i))
+        f = self._file(name)
+        if self.label == "render":
+            return render_label(f["scene_json"][j], self._grid[0], self._grid[1], self.size)
+        return resize_image(torch.from_numpy(np.asarray(f["label"][j], np.float32))[None], self.size)[0].numpy()
+
     def __getitem__(self, k):
         """``k`` is a position in ``indices``, or ``(position, augmentation_seed)`` to make the
         random crop/flip reproducible (used by the trainer for exact resume)."""
@@ -133,9 +179,10 @@ class SARDataset(torch.utils.data.Dataset):
         if isinstance(k, tuple):
             k, aug_seed = k
             rng = np.random.default_rng(aug_seed)
-        img, lab = self.read(self.indices[k])
-        x = preprocess_input(img, self.size, self.complex_input)
-        y = resize_image(torch.from_numpy(np.asarray(lab, np.float32))[None], self.size)
+        i = self.indices[k]
+        name, j = self._locate(int(i))
+        x = preprocess_input(self._file(name)[self.source][j], self.size, self.complex_input)
+        y = torch.from_numpy(np.ascontiguousarray(self.target(i), np.float32))[None]
         if self.train:
             if self.crop is not None and self.crop < x.shape[-1]:
                 H, W = x.shape[-2:]

@@ -17,13 +17,13 @@ from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
 from .backprojection import backproject, choose_method, path_window, range_profiles
 from .constants import C0
 from .fourier import empm, rma_planar
-from .grid import ImageGrid, image_grid, line_points, volume_points
+from .grid import ImageGrid, image_grid, line_points, resized_grid, volume_points
 from .noise import add_awgn
 from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
 from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
 from .masks import OBJECT_CLASSES, object_mask
 from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
-                    shape_scene)
+                    scene_from_objects, shape_scene)
 from .simulate import simulate_echo, simulate_scan
 from .taper import TAPERS, aperture_taper
 from .waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
@@ -33,7 +33,7 @@ __all__ = [
     "MIMOArray", "awr1443_array", "monostatic_array", "mimo_array",
     "Scan", "raster_scan", "freehand_scan", "freehand_surface", "linear_track",
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
-    "Scene", "SHAPES", "OBJECT_CLASSES", "object_mask", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "label_image",
-    "ImageGrid", "image_grid", "volume_points", "line_points",
+    "Scene", "SHAPES", "OBJECT_CLASSES", "object_mask", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "scene_from_objects", "label_image",
+    "ImageGrid", "image_grid", "resized_grid", "volume_points", "line_points",
     "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
 ]

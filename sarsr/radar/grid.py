@@ -96,6 +96,22 @@ def image_grid(n: int | tuple[int, int] = 200, extent: float | tuple[float, floa
     return ImageGrid(x, y, z)
 
 
+def resized_grid(grid: ImageGrid, size: int | tuple[int, int]) -> ImageGrid:
+    """The grid of an image on ``grid`` resized to ``size`` pixels per axis by a pixel-area
+    preserving resize (``torch.nn.functional.interpolate(..., align_corners=False)``, the
+    datasets' 200 -> 256 step): both cover the same pixel footprint, the new pixel centres
+    at ``x0 - dx/2 + (j + 1/2) dx nx / size``. Labels for a resized image are rendered on
+    this grid (:func:`sarsr.radar.label_image`), never resized themselves."""
+    sx, sy = (size, size) if np.isscalar(size) else size
+    if int(sx) < 1 or int(sy) < 1:
+        raise ValueError(f"resized_grid: size must be >= 1, got {size!r}")
+    axes = []
+    for a, n in ((grid.x, int(sx)), (grid.y, int(sy))):
+        d = float(a[1] - a[0]) if a.size > 1 else 1e-3
+        axes.append(a[0] - d / 2 + (np.arange(n) + 0.5) * d * a.size / n)
+    return ImageGrid(axes[0], axes[1], grid.z)
+
+
 def volume_points(x, y, z) -> np.ndarray:
     """3-D grid of points, shape (nx, ny, nz, 3) (m), for volumetric backprojection."""
     X, Y, Z = np.meshgrid(np.asarray(x, float), np.asarray(y, float), np.asarray(z, float), indexing="ij")

@@ -193,3 +193,32 @@ def label_image(scene: Scene, grid: ImageGrid, width: float = LABEL_WIDTH) -> np
     w = np.where(peak > 0, scene.label_amplitudes / np.where(peak > 0, peak, 1.0), 0.0)
     img = gx.T @ (w[:, None] * gy)
     return np.clip(img, 0.0, 1.0).astype(np.float32)
+
+
+def scene_from_objects(objects) -> Scene:
+    """Rebuild a :class:`Scene` from its description (``Scene.objects``, or the JSON string a
+    dataset record stores as ``scene_json``): shapes are re-rasterised with their stored
+    parameters, points keep their stored positions and amplitudes. ``label_image`` of the
+    result on any grid is the record's label rendered on that grid (each point peaks at its
+    true amplitude there)."""
+    import json
+
+    objs = json.loads(objects) if isinstance(objects, (str, bytes)) else objects
+    if not isinstance(objs, list):
+        raise ValueError(f"scene description: expected a list of objects, got {type(objs).__name__}")
+    scene = Scene(np.empty((0, 3)), np.empty(0), [])
+    for o in objs:
+        kind = o.get("kind") if isinstance(o, dict) else None
+        if kind == "shape":
+            scene = scene + shape_scene(o["shape"], center=o["center"], size=o["size"], rotation=o["rotation"],
+                                        z0=o["z0"], spacing=o["spacing"], plateau=o["plateau"],
+                                        reflectivity=o["reflectivity"])
+        elif kind == "points":
+            if o.get("n", 0) and "positions" not in o:
+                raise ValueError("scene description: a 'points' object without positions cannot be rebuilt")
+            p = np.asarray(o.get("positions", []), float).reshape(-1, 3)
+            a = np.asarray(o.get("amplitudes", []), float).reshape(-1)
+            scene = scene + Scene(p, a, [dict(o)])
+        else:
+            raise ValueError(f"scene description: unknown object kind {kind!r}")
+    return scene

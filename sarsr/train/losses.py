@@ -22,6 +22,18 @@ pixel farther than ``guard // 2`` pixels from any label structure for what it ex
 ``floor``; near a label point it is silent, so the shift tolerance of the peak term stays::
 
     loss = l1_peak + clean_weight * (relu(p - floor) * [maxpool_guard(y) < 0.05]).mean()
+
+Why ``l1_peak_keep`` (do no harm): under large position error a point's blob can drift out of
+the peak term's tolerance, and a network trained without this term learns to erase every blob
+it is unsure of, including points its input plainly shows. The keep term takes the network
+input ``x`` (normalised magnitude) and, wherever the input's ``k x k`` maximum reaches half the
+label there (the point is visible in the input, scored like :func:`sarsr.metrics.point_metrics`),
+charges the output for falling below what the input shows (capped at the label)::
+
+    S = min(maxpool_k(x), Y);  visible = [S >= 0.5 Y] & [Y > 0.1]
+    loss = l1_peak_clean + keep_weight * ((1 + point_weight * Y) * relu(S - maxpool_k(p)) * visible).mean()
+
+Losses that need the input carry ``needs_input = True`` and are called ``loss(pred, target, x)``.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ import inspect
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "get_loss", "l1_peak", "l1_peak_clean"]
+__all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep"]
 
 
 def l1(pred, target):
@@ -68,8 +80,34 @@ def l1_peak_clean(pred, target, kernel: int = 5, guard: int = 9, floor: float = 
     return l1_peak(pred, target, kernel, peak_weight, point_weight) + clean_weight * excess.mean()
 
 
+def l1_peak_keep(pred, target, inp, kernel: int = 5, guard: int = 9, floor: float = 0.1,
+                 clean_weight: float = 4.0, peak_weight: float = 1.0, point_weight: float = 4.0,
+                 keep_weight: float = 8.0):
+    """``l1_peak_clean`` plus the do-no-harm keep term (module docstring). ``pred`` and
+    ``target`` are (B, 1, H, W) in [0, 1]; ``inp`` the network input (B, C, H, W): one
+    normalised magnitude channel, or (real, imag) whose modulus is used (further channels,
+    such as a log view, are ignored)."""
+    mag = inp[:, :1].abs() if inp.shape[1] != 2 else torch.sqrt(inp[:, :1] ** 2 + inp[:, 1:2] ** 2)
+    pad = kernel // 2
+    yp = F.max_pool2d(target, kernel, stride=1, padding=pad)
+    shown = torch.minimum(F.max_pool2d(mag.float(), kernel, stride=1, padding=pad), yp)
+    visible = (shown >= 0.5 * yp) & (yp > 0.1)
+    pp = F.max_pool2d(pred, kernel, stride=1, padding=pad)
+    keep = ((1 + point_weight * yp) * F.relu(shown - pp)).masked_fill(~visible, 0.0).mean()
+    return l1_peak_clean(pred, target, kernel, guard, floor, clean_weight, peak_weight, point_weight) + keep_weight * keep
+
+
+l1_peak_keep.needs_input = True
+
+
+def needs_input(loss) -> bool:
+    """Whether ``loss`` (a function of :data:`LOSSES`, possibly with options bound) is called
+    ``loss(pred, target, x)`` with the network input."""
+    return bool(getattr(getattr(loss, "func", loss), "needs_input", False))
+
+
 LOSSES = {"l1": l1, "charbonnier": charbonnier, "mse": mse, "l1_peak": l1_peak,
-          "l1_peak_clean": l1_peak_clean}
+          "l1_peak_clean": l1_peak_clean, "l1_peak_keep": l1_peak_keep}
 
 
 def get_loss(name, options=None):
@@ -86,7 +124,7 @@ def get_loss(name, options=None):
     if not options:
         return fn
     params = inspect.signature(fn).parameters
-    known = [k for k in list(params)[2:]]
+    known = [k for k in list(params)[3 if needs_input(fn) else 2:]]
     for key, value in options.items():
         if key not in known:
             raise ValueError(f"train.loss_options.{key}: loss {name!r} takes no option {key!r}"

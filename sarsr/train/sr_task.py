@@ -35,9 +35,9 @@ class SRTask:
         if d["val_count"] < 1:
             raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
         train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
-                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"])
+                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"], label=d["label"])
         val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
-                            complex_input=d["complex_input"], verify=False)
+                            complex_input=d["complex_input"], verify=False, label=d["label"])
         return train_ds, val_ds
 
     def validate(self, model, val_ds, dev) -> dict:

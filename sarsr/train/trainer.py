@@ -130,8 +130,15 @@ def lr_factor(step, cfg_train) -> float:
 
 
 def _init_weights(path, device) -> dict:
-    """Model state dict from ``path``: a ``best.pt`` / ``model.pt`` state dict or a ``last.pt``
-    training checkpoint (its ``"model"`` entry)."""
+    """Model state dict from ``path``: a ``best.pt`` / ``model.pt`` state dict, a ``last.pt``
+    training checkpoint (its ``"model"`` entry), or the name of a registered model whose
+    weights ship with the package (e.g. ``"srvit_hsm"``: the current default network)."""
+    from ..models import weights_path
+
+    if isinstance(path, str) and path and not Path(path).suffix and "/" not in path:
+        if not weights_path(path).is_file():
+            raise FileNotFoundError(f"train.init: no shipped weights for a model named {path!r}")
+        path = weights_path(path)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"train.init: no checkpoint at {path}")
@@ -322,6 +329,9 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if t["compile"] and world == 1:  # training steps only; validation runs the plain module
         net = torch.compile(model)
     loss_fn = task.loss
+    from .losses import needs_input
+
+    loss_takes_input = needs_input(loss_fn)
     end = min(t["steps"], max_steps) if max_steps else t["steps"]
 
     train_ds, val_ds = task.datasets()
@@ -369,7 +379,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         y = y.to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
             pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
-            loss = loss_fn(pred.float(), y)
+            loss = loss_fn(pred.float(), y, x) if loss_takes_input else loss_fn(pred.float(), y)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if t["grad_clip"] > 0:
