@@ -5,19 +5,49 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
+import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "home_relative", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "temp_beside", "temp_owner_pid", "home_relative",
+           "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def temp_beside(path) -> tuple[int, Path]:
+    """Create a new, empty temporary file in ``path``'s folder, exclusively (``O_CREAT |
+    O_EXCL`` under an unpredictable name, as ``tempfile.mkstemp``): a symlink or file planted
+    at a guessed name is never followed or reused. The name keeps ``path``'s suffix (writers
+    pick their format from it), starts with a dot and carries the writer's PID
+    (:func:`temp_owner_pid`), and stays short whatever ``path``'s length. Permissions follow
+    the umask like any new file. Returns ``(fd, temp_path)``; the caller owns the descriptor."""
+    p = Path(path)
+    fd, name = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name[:48]}.tmp-{os.getpid()}-", suffix=p.suffix[:16])
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
+    except OSError:  # pragma: no cover - filesystems without modes
+        pass
+    return fd, Path(name)
+
+
+def temp_owner_pid(name: str) -> int | None:
+    """PID of the process that created a :func:`temp_beside` file called ``name`` (None when
+    the name is not one of them)."""
+    m = re.search(r"\.tmp-(\d+)(?:-|$)", name)
+    return int(m.group(1)) if m else None
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to a temporary name beside ``path``, fsync, then rename over ``path``: a
-    reader sees the old file or the new one, never a partial one."""
+    """Write ``data`` to an exclusively created temporary file beside ``path``
+    (:func:`temp_beside`), fsync, then rename over ``path``: a reader sees the old file or the
+    new one, never a partial one; a symlink at ``path`` is replaced, never written through."""
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    fd, tmp = temp_beside(p)
     try:
-        with open(tmp, "wb") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -60,7 +90,14 @@ class FolderLock:
     def __enter__(self):
         import fcntl
 
-        self._fh = open(self.path, "a+")
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise FolderBusy(f"{self.path} is a symlink; remove it (a lock file is never followed)") from None
+            raise
+        self._fh = os.fdopen(fd, "a+")
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -109,9 +146,11 @@ class atomic_path:
 
     def __init__(self, path):
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}{self.path.suffix}")
+        self.tmp = None
 
     def __enter__(self) -> Path:
+        fd, self.tmp = temp_beside(self.path)  # created exclusively: never a planted symlink
+        os.close(fd)
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):

@@ -10,16 +10,32 @@ import os
 
 import numpy as np
 
-#: Largest working set a single call may allocate before we refuse (bytes). Defaults to
-#: half the physical memory; override with the environment variable SARSR_MAX_BYTES.
 def max_bytes() -> int:
+    """Largest working set a single call may allocate before it is refused (bytes): the
+    environment variable ``SARSR_MAX_BYTES`` when set, else 60 % of the memory available now
+    (``MemAvailable``), at most half the physical memory. Every reader and allocator checks
+    its size against it with :func:`check_memory` before allocating."""
     env = os.environ.get("SARSR_MAX_BYTES")
     if env:
-        return int(float(env))
+        try:
+            v = float(env)
+        except ValueError:
+            v = float("nan")
+        if not (v > 0 and v < float("inf")):
+            raise ValueError(f"SARSR_MAX_BYTES must be a positive number of bytes, got {env!r}")
+        return int(v)
     try:
-        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
+        half = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2)
     except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
-        return 8 * 2**30
+        half = 8 * 2**30
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return min(half, int(int(line.split()[1]) * 1024 * 0.6))
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        pass
+    return half
 
 
 def as_array(x, name: str, *, dtype=np.float64, ndim: int | None = None,

@@ -43,8 +43,12 @@ def load_checkpoint(path, map_location="cpu"):
         raise FileNotFoundError(f"no checkpoint file {p}")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p}: empty file (an interrupted write?)")
+    import warnings
+
     try:
-        return torch.load(p, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # a refused file gets one line from us, not torch's warnings first
+            warnings.simplefilter("ignore")
+            return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{p}: refused: not a plain weights file ({first[:200]})") from None
@@ -56,11 +60,24 @@ def load_checkpoint(path, map_location="cpu"):
 def save_checkpoint(obj, path) -> None:
     """``torch.save`` to a temporary name in the same folder, then rename: a reader never sees
     a partial file, whatever kills the writer."""
+    from ._files import temp_beside
+
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.tmp-{os.getpid()}")
+    fd, tmp = temp_beside(p)  # exclusive creation: a planted symlink is never written through
     try:
-        torch.save(obj, tmp)
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, p)
+    except OSError as exc:
+        msg = " ".join(str(exc).split())[:160]
+        raise OSError(f"{p}: could not write the checkpoint ({msg}); is the disk full? The previous "
+                      f"checkpoint is untouched") from None
+    except RuntimeError as exc:  # torch reports a failed write (e.g. disk full) as a RuntimeError
+        msg = " ".join(str(exc).split())[:160]
+        raise OSError(f"{p}: could not write the checkpoint ({msg}); is the disk full? The previous "
+                      f"checkpoint is untouched") from None
     finally:
         if tmp.exists():
             tmp.unlink()

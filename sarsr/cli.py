@@ -34,9 +34,13 @@ def _cmd_bench(args) -> int:
         print(format_train_rows(bench_train_step(model, log=lambda m: print("  running " + m, flush=True))))
         return 0
 
+    if args.repeat < 1:
+        raise CLIError(f"--repeat must be >= 1, got {args.repeat}")
     if args.what == "models":
         import torch
 
+        if args.size is not None and not (str(args.size).isdigit() and 8 <= int(args.size) <= 4096):
+            raise CLIError(f"bench models --size must be a whole number of pixels in [8, 4096], got {args.size!r}")
         size = f" --size {args.size}" if args.size else ""
         size += " --shipped" if args.shipped else ""
         print(f"sarsr bench models --models '{args.models}'{size} (torch {torch.__version__}, "
@@ -62,6 +66,10 @@ def _cmd_demo(args) -> int:
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.force:
         raise CLIError(f"output folder {out} is not empty; pass --force to overwrite")
+    if args.model is not None:  # a bad --model fails now, not after the whole simulation
+        from .sr import load_sr_model
+
+        load_sr_model(args.model)
     res = run_demo(out, seed=args.seed, sigma_mm=args.sigma_mm, snr_db=args.snr_db, size=args.size,
                    model=args.model)
     print("PSNR vs label (dB): " + ", ".join(f"{k} {v:.2f}" for k, v in res["psnr_db"].items()))
@@ -165,7 +173,7 @@ def _cmd_export(args) -> int:
     evaluation = None
     if args.evaluation:
         evaluation = json.loads(Path(args.evaluation).read_text())
-    pt = export_weights(args.run, args.checkpoint, evaluation=evaluation)
+    pt = export_weights(args.run, args.checkpoint, evaluation=evaluation, force=args.force)
     print(f"wrote {pt} and {pt.with_suffix('.json').name} (the shipped weights of this model)")
     return 0
 
@@ -234,6 +242,8 @@ def _cmd_reconstruct(args) -> int:
 
 
 def _cmd_calibrate(args) -> int:
+    import math
+
     from .io import calibrate, read_capture
 
     out = Path(args.out)
@@ -241,7 +251,7 @@ def _cmd_calibrate(args) -> int:
         raise CLIError(f"{out} exists; pass --force to overwrite")
     try:
         refl = [float(v) * 1e-3 for v in args.reflector_mm.split(",")]
-        assert len(refl) == 3
+        assert len(refl) == 3 and all(math.isfinite(v) for v in refl)
     except (ValueError, AssertionError):
         raise CLIError(f"--reflector-mm expects X,Y,Z in mm, got {args.reflector_mm!r}") from None
     cap = read_capture(args.capture, config=args.config, positions=args.positions, device=_radar_chip(args))
@@ -269,6 +279,8 @@ def _cmd_vision(args) -> int:
         models = dict(spec.partition("=")[::2] for spec in args.model or [])
         if not models:
             raise CLIError("give at least one --model LABEL=checkpoint.pt")
+        if args.limit is not None and args.limit < 1:
+            raise CLIError(f"--limit must be >= 1, got {args.limit}")
         if args.report and Path(args.report).exists() and not args.force:
             raise CLIError(f"{args.report} exists; pass --force to overwrite")
         rows = evaluate_classifiers(args.test, models, limit=args.limit)
@@ -417,6 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("run", help="run folder (with last.pt / config.toml)")
     x.add_argument("--checkpoint", default="best.pt", help="weights file in the run (default best.pt)")
     x.add_argument("--evaluation", default=None, help="evaluation JSON to record (from sarsr evaluate --report)")
+    x.add_argument("--force", action="store_true", help="replace weights the package already ships for this model")
     x.set_defaults(func=_cmd_export)
 
     r = sub.add_parser("sr", help="super-resolve an image file (.npy, .h5, .mat, PNG)",
@@ -536,16 +549,22 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from concurrent.futures.process import BrokenProcessPool
+
     from ._files import FolderBusy
 
     try:
         return int(args.func(args) or 0)
-    except (CLIError, ValueError, FileNotFoundError, PermissionError, OSError, FolderBusy, MemoryError) as exc:
+    except (CLIError, ValueError, FileNotFoundError, PermissionError, OSError, FolderBusy, MemoryError,
+            BrokenProcessPool) as exc:
         if args.debug:
             raise
         msg = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, MemoryError):
             msg = f"out of memory ({msg}); try a smaller size"
+        if isinstance(exc, BrokenProcessPool):
+            msg = ("a worker process died (killed, or out of memory?); the completed shards are kept: run the "
+                   "same command again to resume")
         print(f"sarsr {args.command}: error: {msg[:500]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:

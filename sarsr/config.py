@@ -44,6 +44,8 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
 
 from __future__ import annotations
 
+import math
+
 import copy
 import sys
 from pathlib import Path
@@ -105,6 +107,8 @@ def _parse(key: str, kind: str, v, error, empty_ok: bool = False):
     if kind == "float":
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise bad("a number")
+        if not math.isfinite(float(v)):
+            raise bad("a finite number")
         return float(v)
     if kind == "bool":
         if not isinstance(v, bool):
@@ -125,13 +129,14 @@ def _parse(key: str, kind: str, v, error, empty_ok: bool = False):
     if kind in ("list[float]", "list[int]"):
         num = int if kind == "list[int]" else (int, float)
         if (not isinstance(v, list) or (not v and not empty_ok)
-                or any(isinstance(x, bool) or not isinstance(x, num) for x in v)):
+                or any(isinstance(x, bool) or not isinstance(x, num) or not math.isfinite(x) for x in v)):
             raise bad(("a list of " if empty_ok else "a non-empty list of ") +
                       ("integers" if kind == "list[int]" else "numbers"))
         return tuple(int(x) if kind == "list[int]" else float(x) for x in v)
     if kind in ("range", "irange"):
         num = int if kind == "irange" else (int, float)
-        if (not isinstance(v, list) or len(v) != 2 or any(isinstance(x, bool) or not isinstance(x, num) for x in v)
+        if (not isinstance(v, list) or len(v) != 2
+                or any(isinstance(x, bool) or not isinstance(x, num) or not math.isfinite(x) for x in v)
                 or v[0] > v[1]):
             raise bad("[low, high] with low <= high" + (" (integers)" if kind == "irange" else ""))
         return tuple(int(x) if kind == "irange" else float(x) for x in v)
@@ -205,6 +210,8 @@ def set_dotted(raw: dict, key: str, value) -> None:
 
 
 _POS = lambda v: v > 0  # noqa: E731
+#: A run name is one folder name (it names the run folder under ~/.cache/sarsr/runs).
+_RUN_NAME = __import__("re").compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _NONNEG = lambda v: v >= 0  # noqa: E731
 
 #: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
@@ -213,7 +220,7 @@ TRAIN_SCHEMA = {
     "task": Field("str", "super_resolution", choices=("super_resolution", "classification", "segmentation")),
     "model": {"name": Field("str"), "options": Field("table", {})},
     "data": {"train": Field("str"), "source": Field("str", "empm", choices=("empm", "backprojection", "rma", "input")),
-             "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),
+             "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),  # 0: full image
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
              "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True),
@@ -267,6 +274,12 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     cfg = _plain(validate(raw, TRAIN_SCHEMA, str(p)))
     if cfg["train"]["steps"] < 1 or cfg["train"]["batch_size"] < 1:
         raise ConfigError(f"{p}: train.steps and train.batch_size must be >= 1")
+    if _RUN_NAME.fullmatch(cfg["name"]) is None:
+        raise ConfigError(f"{p}: name: {cfg['name']!r} must be one folder name (letters, digits, '.', '_', '+', '-'; "
+                          f"no '/' or '..'): it names the run folder")
+    if cfg["task"] == "super_resolution" and 0 < cfg["data"]["crop"] < 8:
+        raise ConfigError(f"{p}: data.crop: {cfg['data']['crop']} px is too small a training crop (>= 8, or 0 for "
+                          f"the full {cfg['data']['size']} px image)")
     cfg["data"]["train"] = str(Path(cfg["data"]["train"]).expanduser())
     if cfg["train"]["init"]:
         cfg["train"]["init"] = str(Path(cfg["train"]["init"]).expanduser())

@@ -45,8 +45,10 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
         path = Path(model)
         if not path.exists():
             raise FileNotFoundError(f"no model file {path}")
-        net, _ = load_run(path)  # architecture from the run's effective config
+        net, _ = load_run(path, tasks=("super_resolution",))  # architecture from the run's effective config
     net = reparameterize(net.to(device or "cpu"))
+    if not all(bool(torch.isfinite(t).all()) for t in net.state_dict().values() if t.is_floating_point()):
+        raise ValueError(f"{model or DEFAULT_SR_MODEL}: the weights hold NaN or inf (a diverged training run?)")
     _CACHE[key] = net
     return net
 
@@ -116,6 +118,14 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         raise ValueError(f"super_resolve: resample must be one of {RESAMPLE_METHODS}, got {resample!r}")
     if not np.all(np.isfinite(a)):
         raise ValueError("super_resolve: image contains NaN or inf")
+    from ._validate import check_memory
+
+    batch_n = 1 if a.ndim == 2 else a.shape[0]
+    side = max(a.shape[-2:]) if size is None else int(size)
+    # the working image, its features (up to ~64 float32 channels at full size) and the output
+    # working image and features (up to ~80 float32 planes at the working size), plus the
+    # float64 / float32 copies of the input and the float32 output at the input's size
+    check_memory(float(batch_n) * side * side * 4 * 80 + float(a.size) * 16, f"super-resolving {a.shape} at {side}^2")
     net = load_sr_model(model, device)
     dev = next(net.parameters()).device
     batch = a[None] if a.ndim == 2 else a
@@ -125,6 +135,9 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     y = net(x).float()
     if keep_size and tuple(y.shape[-2:]) != (H, W):
         y = resample_output(y, (H, W), resample)
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("super_resolve: the network produced NaN or inf (are its weights finite? a diverged "
+                         "training run's checkpoint cannot be used)")
     y = y.clamp(0, 1)[:, 0].cpu().numpy().astype(np.float32)
     return y[0] if a.ndim == 2 else y
 
@@ -166,20 +179,33 @@ def _read_any(p: Path, ext: str, variable):
     from ._validate import check_memory
 
     if ext == ".npy":
-        with open(p, "rb") as fh:  # check the header before allocating anything
-            version = np.lib.format.read_magic(fh)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
-            shape, _, dtype = read_header(fh)
+        try:
+            with open(p, "rb") as fh:  # check the header before allocating anything
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(fh)
+        except (ValueError, OSError, SyntaxError, TypeError) as exc:
+            raise ValueError(f"{p}: not a readable .npy file ({' '.join(str(exc).split())[:120]})") from None
         if dtype.kind not in "fciub" or dtype.hasobject:
             raise ValueError(f"{p}: .npy of dtype {dtype}, not a numeric image")
         check_memory(float(np.prod(shape, dtype=float)) * dtype.itemsize, f"{p.name}")
         return np.load(p, allow_pickle=False)
     if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
-        import matplotlib.image as mpimg
+        from PIL import Image
 
-        img = mpimg.imread(p)
-        return img if img.ndim == 2 else img[..., :3].mean(-1)
+        try:
+            im = Image.open(p)
+        except Image.DecompressionBombError as exc:
+            raise ValueError(f"{p}: image too large to decode ({' '.join(str(exc).split())[:120]})") from None
+        with im:  # the header first: size and bands before any pixel is decoded
+            w, h, bands = im.size[0], im.size[1], max(len(im.getbands()), 1)
+            # decoded bands (<= 4 bytes each) and the float32 image we keep
+            check_memory(float(w) * h * (bands + 1) * 4, f"{p.name} ({w} x {h} pixels)")
+            if bands == 1 or im.mode in ("1", "L", "I", "F", "I;16", "I;16B", "I;16L"):
+                return np.asarray(im.convert("F"), dtype=np.float32)
+            rgb = np.asarray(im.convert("RGB"))
+            return rgb.astype(np.float32).mean(-1)
     if ext in (".h5", ".hdf5"):
         import h5py
 

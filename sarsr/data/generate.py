@@ -17,7 +17,7 @@ import signal
 import time
 from pathlib import Path
 
-from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive
+from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, temp_owner_pid
 
 from .scenario import Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
@@ -27,6 +27,17 @@ __all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "MAN
 
 MANIFEST = "manifest.json"
 DEFAULT_SHARD_SIZE = 32
+#: Most records one dataset may hold (a count beyond it is a typo, not a plan).
+MAX_RECORDS = 10_000_000
+
+
+def record_bytes(sc: Scenario) -> int:
+    """Approximate stored size of one record of ``sc`` (bytes): complex64 images and a float32
+    label on the scenario's n x n grid."""
+    n = int(sc["grid"]["n"])
+    st = sc["store"]
+    images = sum(bool(st.get(k)) for k in ("empm", "backprojection", "rma", "input"))
+    return n * n * (8 * images + 4 * bool(st.get("label"))) + 2048
 
 
 def plan_shards(count: int, shard_size: int) -> list[tuple[int, int, int]]:
@@ -61,7 +72,29 @@ def read_manifest(root: str | Path) -> dict:
     if not p.exists():
         raise FileNotFoundError(f"{root}: no {MANIFEST}; generate the dataset with `sarsr dataset` "
                                 f"(or finish an interrupted run by re-running the same command)")
-    return json.loads(p.read_text())
+    try:
+        m = json.loads(p.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{p}: not a readable manifest ({type(exc).__name__}); re-run the dataset's "
+                         f"`sarsr dataset` command to rewrite it") from None
+    if not isinstance(m, dict) or not isinstance(m.get("shards"), list) or "count" not in m:
+        raise ValueError(f"{p}: not a sarsr dataset manifest (no shards / count)")
+    from .. import __version__
+
+    if _release(m.get("sarsr_version", "0")) > _release(__version__):
+        raise ValueError(f"{p}: written by sarsr {m.get('sarsr_version')}, newer than this sarsr {__version__}; "
+                         f"upgrade sarsr to read it")
+    return m
+
+
+def _release(version) -> tuple:
+    """(major, minor) of a version string ("0.1.0" -> (0, 1)); unparsable parts count as 0.
+    Datasets from a newer major / minor release are refused rather than misread."""
+    parts = []
+    for piece in str(version).split(".")[:2]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts + [0] * (2 - len(parts)))
 
 
 def _progress_bar(total, initial, desc, enabled):
@@ -102,7 +135,20 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if count > MAX_RECORDS:
+        raise ValueError(f"count {count:,} is more than the {MAX_RECORDS:,} records one dataset may hold; "
+                         f"split it into several datasets")
     out = Path(out)
+    need = float(count) * record_bytes(sc)
+    probe = next((q for q in [out, *out.parents] if q.exists()), None)
+    if probe is not None:
+        import shutil
+
+        free = shutil.disk_usage(probe).free
+        have = sum(f.stat().st_size for f in out.glob("shard-*.h5")) if out.is_dir() else 0
+        if need - have > free:
+            raise ValueError(f"{count:,} records of {sc.name} need ~{need / 2**30:,.1f} GiB on disk, "
+                             f"{free / 2**30:,.1f} GiB are free at {probe}; lower --count or free space")
     spec_path = out / "generation.json"
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file, not a folder")
@@ -132,8 +178,8 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
     else:
         atomic_write_text(spec_path, json.dumps(spec, indent=2))
     for stale in out.glob(".shard-*.tmp-*"):  # leftovers of killed writers are never data
-        pid = stale.name.rpartition("-")[2]
-        if not (pid.isdigit() and pid_alive(int(pid)) and int(pid) != os.getpid()):
+        pid = temp_owner_pid(stale.name)
+        if not (pid is not None and pid_alive(pid) and pid != os.getpid()):
             stale.unlink(missing_ok=True)
     previous = json.loads((out / MANIFEST).read_text()) if (out / MANIFEST).exists() else {}
     (out / MANIFEST).unlink(missing_ok=True)

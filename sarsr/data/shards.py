@@ -47,8 +47,11 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
 
     from .. import __version__
 
+    from .._files import temp_beside
+
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd, tmp = temp_beside(path)  # exclusive creation: a planted symlink is never written through
+    os.close(fd)
     crcs = {}
     try:
         with h5py.File(tmp, "w") as f:

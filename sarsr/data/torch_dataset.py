@@ -46,6 +46,10 @@ def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
 def preprocess_input(image: np.ndarray, size: int | None = WORKING_SIZE, complex_input: bool = False) -> torch.Tensor:
     """Complex or magnitude image (H, W) → normalised float32 tensor (C, size, size)."""
     a = np.asarray(image)
+    if a.dtype.kind == "f" and a.dtype.itemsize > 4 or a.dtype.kind == "c" and a.dtype.itemsize > 8:
+        big = float(np.abs(a).max()) if a.size else 0.0  # scale in float64 first: 1e308 must not become inf
+        if big > 0 and np.isfinite(big):
+            a = a / big
     if complex_input:
         if not np.iscomplexobj(a):
             a = a.astype(np.complex64)

@@ -30,7 +30,14 @@ class Calibration:
     reflector_m: list
 
     def save(self, path) -> Path:
-        Path(path).write_text(json.dumps(asdict(self), indent=2))
+        """Write the calibration as JSON (atomically). Refuses a calibration holding NaN or inf."""
+        from .._files import atomic_write_text
+
+        d = asdict(self)
+        for key in ("range_offset_m", "phase_rad", "gain", "reflector_m"):
+            if not np.all(np.isfinite(np.asarray(d[key], float))):
+                raise ValueError(f"{path}: the calibration's {key} holds NaN or inf; not written")
+        atomic_write_text(path, json.dumps(d, indent=2, allow_nan=False))
         return Path(path)
 
 
@@ -39,9 +46,17 @@ def load_calibration(path) -> Calibration:
     if not p.exists():
         raise FileNotFoundError(f"no such calibration file: {p}")
     try:
-        return Calibration(**json.loads(p.read_text()))
-    except (TypeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{p}: not a sarsr calibration file ({exc})") from None
+        cal = Calibration(**json.loads(p.read_text()))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{p}: not a sarsr calibration file ({' '.join(str(exc).split())[:160]})") from None
+    for key in ("range_offset_m", "phase_rad", "gain"):
+        try:
+            ok = np.all(np.isfinite(np.asarray(getattr(cal, key), float)))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{p}: {key} is not a list of finite numbers; re-run `sarsr calibrate`")
+    return cal
 
 
 def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
@@ -53,6 +68,12 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
     tx, rx, echo = capture_channels(cap, array)
     k = cap.config.waveform().k
     p = np.asarray(reflector, float)
+    if p.shape != (3,) or not np.all(np.isfinite(p)):
+        raise ValueError(f"calibrate: the reflector position must be 3 finite numbers (x, y, z in m), got {reflector!r}")
+    if k.size < 2:
+        raise ValueError(f"calibrate: a range offset needs at least 2 ADC samples per chirp, the capture has {k.size}")
+    if not np.all(np.isfinite(echo)):
+        raise ValueError("calibrate: the capture's ADC data hold NaN or inf")
     R = np.linalg.norm(tx - p, axis=1) + np.linalg.norm(rx - p, axis=1)
     F, T, Rn = cap.adc.shape[0], cap.config.n_tx, cap.config.n_rx
     resid = (echo * np.exp(-1j * np.outer(R, k))).reshape(F, T, Rn, -1)
@@ -67,6 +88,9 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
     gain = gain / gain.mean()
     phase = np.angle(np.exp(1j * (phase - phase.flat[0])))  # relative to channel 0
     slope = slope - slope.flat[0]
+    if not (np.all(np.isfinite(slope)) and np.all(np.isfinite(phase)) and np.all(np.isfinite(gain))):
+        raise ValueError("calibrate: the estimate is not finite (no reflector echo in the capture: all-zero "
+                         "channels?); check the capture and --reflector-mm")
     return Calibration(slope.tolist(), phase.tolist(), gain.tolist(), list(cap.config.tx_order),
                        int(cap.config.rx_mask), p.tolist())
 

@@ -45,6 +45,30 @@ def _find(folder: Path, patterns):
     return []
 
 
+def _raw_parts(folder: Path) -> list:
+    """The ``*_Raw_N.bin`` parts of a DCA1000 capture in part order (N numerically: _Raw_10
+    after _Raw_9); a gap in the numbering (a lost part) or two recordings in one folder is a
+    one-line error naming it, never a silent join."""
+    import re
+
+    parts = {}
+    for f in folder.glob("*_Raw_*.bin"):
+        m = re.fullmatch(r"(.*)_Raw_(\d+)\.bin", f.name)
+        if m:
+            parts.setdefault(m.group(1), {})[int(m.group(2))] = f
+    if not parts:
+        return []
+    if len(parts) > 1:
+        raise ValueError(f"{folder}: parts of several recordings ({', '.join(sorted(parts))}); keep one per folder "
+                         f"or pass the .bin file")
+    (stem, found), = parts.items()
+    missing = [i for i in range(max(found) + 1) if i not in found]
+    if missing:
+        raise ValueError(f"{folder}: {stem}_Raw_{missing[0]}.bin is missing (found parts "
+                         f"{', '.join(str(i) for i in sorted(found))}); the parts must be joined without gaps")
+    return [found[i] for i in sorted(found)]
+
+
 #: RadarConfig fields that two config files of one capture must agree on.
 _CONFIG_FIELDS = ("profile.start_freq", "profile.slope", "profile.sample_rate", "profile.num_samples",
                   "profile.adc_start_time", "tx_order", "rx_mask", "n_loops", "n_frames")
@@ -78,7 +102,7 @@ def read_capture(path, config=None, positions=None, device=None, allow_partial=F
     folder = p if p.is_dir() else p.parent
     if not p.exists():
         raise FileNotFoundError(f"no such capture: {p}")
-    bins = [p] if p.is_file() else (_find(folder, ["adc_data.bin"]) or _find(folder, ["*_Raw_*.bin"]))
+    bins = [p] if p.is_file() else (_find(folder, ["adc_data.bin"]) or _raw_parts(folder))
     if not bins:
         raise FileNotFoundError(f"{folder}: no adc_data.bin or *_Raw_N.bin")
     if config is None:

@@ -23,7 +23,10 @@ def is_v73(path) -> bool:
 def _h5_value(obj):
     import h5py
 
+    from .._validate import check_memory
+
     if isinstance(obj, h5py.Dataset):
+        check_memory(float(obj.size) * obj.dtype.itemsize * 2, f"{Path(obj.file.filename).name}:{obj.name}")
         a = obj[()]
         if a.dtype.names and {"real", "imag"} <= set(a.dtype.names):
             a = a["real"] + 1j * a["imag"]
@@ -48,8 +51,19 @@ def load_mat(path, variables=None) -> dict:
         with h5py.File(p, "r") as f:
             names = [k for k in f.keys() if not k.startswith("#")]
             return {k: _h5_value(f[k]) for k in names if variables is None or k in variables}
-    from scipy.io import loadmat
+    from scipy.io import loadmat, whosmat
 
+    from .._validate import check_memory
+
+    try:  # sizes from the headers first: a small compressed file can hold a huge array
+        for name, shape, cls in whosmat(p):
+            if variables is None or name in variables:
+                check_memory(float(np.prod(shape, dtype=float)) * 16, f"{p.name}:{name} {tuple(shape)}")
+    except ValueError as exc:
+        if "would need" in str(exc):
+            raise
+    except Exception:  # an unreadable header is reported by loadmat below
+        pass
     try:
         d = loadmat(p, variable_names=variables, squeeze_me=False)
     except Exception as exc:

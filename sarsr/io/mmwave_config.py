@@ -16,6 +16,7 @@ Units as in the tools (GHz, MHz/us, us, ksps) are converted to SI in :class:`Rad
 from __future__ import annotations
 
 import json
+import math
 import re
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -197,6 +198,7 @@ def _mask_to_tx(mask: int) -> list[int]:
 def _from_parts(profile, chirps, frame, rx_mask, device, iq_swap, ch_interleave, source):
     """profile: dict in tool units; chirps: list of (start, end, tx_mask); frame: (cstart, cend, loops, frames, period_ms)."""
     cstart, cend, loops, frames, period = frame
+    _check_counts(source, chirps, cstart, cend, loops, frames, period, profile)
     tx_order = []
     for idx in range(int(cstart), int(cend) + 1):
         masks = [m for s, e, m in chirps if s <= idx <= e]
@@ -214,6 +216,35 @@ def _from_parts(profile, chirps, frame, rx_mask, device, iq_swap, ch_interleave,
         raise ConfigParseError(f"{source}: invalid chirp profile ({exc})") from None
     return RadarConfig(wave, tx_order, int(rx_mask), int(loops), int(frames), float(period) * 1e-3, device,
                        bool(iq_swap), bool(ch_interleave), source)
+
+
+#: Limits of the TI xWR chirp / frame configuration (the firmware's own ranges): chirp indices
+#: 0-511, 1-255 loops per frame, up to 65535 frames, at most 1024 complex ADC samples.
+MAX_CHIRP_INDEX, MAX_LOOPS, MAX_FRAMES, MAX_SAMPLES = 511, 255, 65535, 1024
+
+
+def _check_counts(source, chirps, cstart, cend, loops, frames, period, profile):
+    """Every count and index of a parsed config within what the radar can do (one-line errors
+    naming the field): nothing later loops over a billion chirps."""
+    def whole(name, v, lo, hi):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v) \
+                or not lo <= v <= hi:
+            raise ConfigParseError(f"{source}: {name} must be a whole number in [{lo}, {hi}], got {v!r}")
+
+    whole("frame chirp start index", cstart, 0, MAX_CHIRP_INDEX)
+    whole("frame chirp end index", cend, int(cstart), MAX_CHIRP_INDEX)
+    whole("number of loops", loops, 1, MAX_LOOPS)
+    whole("number of frames", frames, 0, MAX_FRAMES)
+    for s, e, _ in chirps:
+        whole("chirp start index", s, 0, MAX_CHIRP_INDEX)
+        whole("chirp end index", e, int(s), MAX_CHIRP_INDEX)
+    if not (isinstance(period, (int, float)) and math.isfinite(period) and period >= 0):
+        raise ConfigParseError(f"{source}: frame periodicity must be a finite number >= 0 ms, got {period!r}")
+    whole("number of ADC samples", profile.get("samples"), 1, MAX_SAMPLES)
+    for key in ("start", "idle", "adc", "ramp", "slope", "rate"):
+        v = profile.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ConfigParseError(f"{source}: profile field {key!r} must be a finite number, got {v!r}")
 
 
 def _profile(v, idx):
@@ -298,8 +329,11 @@ def _parse_json(text, source, device):
         fmt = d.get("rawDataCaptureConfig", {}).get("rlDevDataFmtCfg_t", {})
         iq, chi = int(_num(fmt.get("iqSwapSel", 0))), int(_num(fmt.get("chInterleave", 0)))
         device = device or d.get("deviceName")
-    except (KeyError, IndexError, TypeError, json.JSONDecodeError) as exc:
-        raise ConfigParseError(f"{source}: not an mmWave Studio JSON export ({type(exc).__name__}: {exc})") from None
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+        msg = " ".join(str(exc).split())[:160] if not isinstance(exc, RecursionError) else "nested too deeply"
+        raise ConfigParseError(f"{source}: not an mmWave Studio JSON export ({type(exc).__name__}: {msg})") from None
+    if device is not None and not isinstance(device, str):
+        raise ConfigParseError(f"{source}: deviceName must be a string such as \"AWR1443\", got {device!r}")
     return _from_parts(prof, chirps, frame, rx_mask, device or "xwr14xx", iq, chi, source)
 
 
@@ -310,7 +344,14 @@ def load_radar_config(path, device: str | None = None) -> RadarConfig:
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"no such radar config: {p}")
-    text = p.read_text()
+    if p.is_dir():
+        raise ConfigParseError(f"{p}: a folder, not a radar config file")
+    if p.stat().st_size > 16 * 2**20:
+        raise ConfigParseError(f"{p}: {p.stat().st_size / 2**20:.0f} MiB is not a radar config (at most 16 MiB)")
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError:
+        raise ConfigParseError(f"{p}: not a text file (a radar config is .cfg / .lua / .json text)") from None
     name = p.name.lower()
     if name.endswith(".json"):
         return _parse_json(text, str(p), device)

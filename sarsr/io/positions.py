@@ -24,8 +24,11 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
     if p.suffix.lower() == ".csv":
         import csv
 
-        with p.open() as fh:
-            rows = list(csv.reader(fh))
+        try:
+            with p.open(encoding="utf-8-sig", errors="strict") as fh:  # a BOM (Excel exports) is fine
+                rows = list(csv.reader(fh))
+        except UnicodeDecodeError:
+            raise ValueError(f"{p}: not a UTF-8 text file (positions.csv holds x,y,z[,t] rows)") from None
         if not rows:
             raise ValueError(f"{p}: empty positions file")
         head = [h.strip().lower() for h in rows[0]]

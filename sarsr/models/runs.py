@@ -30,13 +30,20 @@ def build_kwargs(cfg: dict) -> dict:
     return {**kw, **cfg["model"].get("options", {})}
 
 
-def load_run(path, device=None):
+#: What each task's networks do, for the one-line refusal of a checkpoint of another task.
+_TASK_WORDS = {"super_resolution": "a super-resolution network", "classification": "a classifier",
+               "segmentation": "a dense (segmentation) network"}
+
+
+def load_run(path, device=None, tasks=None):
     """``(model, config)`` from a run's ``model.pt``, ``best.pt`` or ``last.pt``.
 
     The config is the one in the checkpoint when it carries one (``last.pt``), else the run
     folder's (:func:`sarsr.checkpoint.run_config`). The model is returned in eval mode on
-    ``device`` (default CPU). Raises ``FileNotFoundError`` / :class:`CheckpointError` (one line)
-    when the file is missing, not plain weights, or does not fit the configured model.
+    ``device`` (default CPU). ``tasks``: the run tasks the caller can use (e.g.
+    ``("super_resolution",)``); a checkpoint of another task is refused naming what it is.
+    Raises ``FileNotFoundError`` / :class:`CheckpointError` (one line) when the file is
+    missing, not plain weights, of another task, or does not fit the configured model.
     """
     p = Path(path)
     ck = load_checkpoint(p)
@@ -45,6 +52,11 @@ def load_run(path, device=None):
         if not ((p.parent / "last.pt").exists() or (p.parent / "config.toml").exists()):
             raise FileNotFoundError(f"{p}: cannot tell the architecture (no config.toml or last.pt beside it)")
         cfg = run_config(p.parent)
+    task = cfg.get("task", "super_resolution")
+    if tasks is not None and task not in tasks:
+        want = " or ".join(_TASK_WORDS.get(t, t) for t in tasks)
+        raise CheckpointError(f"{p}: holds {_TASK_WORDS.get(task, task)} ({cfg['model']['name']}, task {task!r}), "
+                              f"not {want}")
     net = create_model(cfg["model"]["name"], **build_kwargs(cfg))
     try:
         net.load_state_dict(model_state(ck))

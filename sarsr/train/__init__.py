@@ -4,7 +4,7 @@ losses, trainer; architectures live in :mod:`sarsr.models`, metrics in :mod:`sar
 from .config import CONFIG_DIR, ConfigError, load_config, run_config
 from .export import export_weights
 from .losses import LOSSES, get_loss
-from .trainer import StepBatchSampler, lr_factor, train, validate
+from .trainer import StepBatchSampler, TrainingDiverged, lr_factor, train, validate
 from .sr_task import SRTask
 from .tasks import TASKS, get_task, list_tasks, register_task
 

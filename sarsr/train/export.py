@@ -78,13 +78,14 @@ def _chain(run: Path, cfg: dict, checkpoint: str) -> list[dict]:
 
 
 def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None = None,
-                   dest=WEIGHTS_DIR) -> Path:
+                   dest=WEIGHTS_DIR, force: bool = False) -> Path:
     """Copy ``run_dir/checkpoint`` into the package as the shipped weights of the run's model.
 
     The JSON beside the weights records every training stage behind them (``stages``: the
     chain of runs linked by ``train.init``, each with its config, command, steps, samples and
     validation curve) so the chain can be reproduced with the project's own commands.
-    Returns the written ``.pt`` path. Refuses files over 5 MB."""
+    Returns the written ``.pt`` path. Refuses files over 5 MB, and to replace weights already
+    shipped for the model unless ``force``."""
     run = Path(run_dir)
     cfg = run_config(run)  # effective config: --set overrides (e.g. train.init) included
     name = cfg["model"]["name"]
@@ -93,8 +94,14 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     pt = dest / f"{name}.pt"
-    tmp = dest / f".{name}.pt.tmp"
-    torch.save({k: v.contiguous() for k, v in state.items()}, tmp)
+    if pt.exists() and not force:
+        raise ValueError(f"{pt} exists: the package already ships weights for {name}; pass --force (force=True) "
+                         f"to replace them")
+    from .._files import temp_beside
+
+    fd, tmp = temp_beside(pt)
+    with os.fdopen(fd, "wb") as fh:
+        torch.save({k: v.contiguous() for k, v in state.items()}, fh)
     if tmp.stat().st_size > MAX_BYTES:
         tmp.unlink()
         raise ValueError(f"{name}: weights exceed 5 MB")

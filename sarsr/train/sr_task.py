@@ -34,7 +34,7 @@ class SRTask:
         n_val = min(d["val_count"], n_total - 1)
         if d["val_count"] < 1:
             raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
-        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"],
+        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"] or None,
                               indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"], label=d["label"])
         val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
                             complex_input=d["complex_input"], verify=False, label=d["label"])

@@ -33,7 +33,7 @@ from ..config import DEFAULTS, ConfigError, load_config
 from .ema import WeightEMA
 from .tasks import get_task
 
-__all__ = ["train", "StepBatchSampler", "lr_factor", "validate"]
+__all__ = ["train", "StepBatchSampler", "lr_factor", "validate", "TrainingDiverged"]
 
 def log_fields(metrics) -> list[str]:
     """``log.csv`` columns for a task's validation ``metrics``."""
@@ -215,11 +215,49 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
     return keys
 
 
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` ("cpu", "cuda", "cuda:1", ... or None: CUDA when present, else CPU) as a
+    torch device; a malformed name or a GPU this machine does not have is a ValueError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"--device {device!r}: not a device name ({' '.join(str(exc).split())[:120]}); "
+                         f"use cpu or cuda[:N]") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: this machine has no CUDA GPU (torch {torch.__version__}); use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {device}: unsupported device type {dev.type!r}; use cpu or cuda[:N]")
+    return dev
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights became NaN / infinite; training stopped without saving them
+    (a ValueError: the run's values are invalid, reported in one line by the CLI)."""
+
+
 _RUN_FILES = ("log.csv", "model.pt", "best.pt", "config.toml", "loss.png")
 
 
 def train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
           overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False) -> dict:
+    """Train (or resume) the run defined by ``config`` into folder ``out`` (see
+    :func:`_train`). The folder is locked while the run is alive (the advisory lock of
+    ``sarsr dataset``): a second trainer on the same folder fails at once naming the owner."""
+    from .._files import FolderLock
+
+    if int(os.environ.get("RANK", "0")) != 0:
+        return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with FolderLock(out, "training run"):
+        return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config)
+
+
+def _train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
+           overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False) -> dict:
     """Train (or resume) the run defined by ``config`` into folder ``out``.
 
     ``max_steps`` stops early at that step (the schedule still follows ``train.steps``), e.g.
@@ -236,7 +274,7 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = resolve_device(device)
     main = rank == 0
     out = Path(out)
     ckpt_path = out / "last.pt"
@@ -265,7 +303,11 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     torch.manual_seed(t["seed"])
     cfg["_build"] = {**task.model_kwargs(), **cfg["model"]["options"]}  # how load_run rebuilds the model
     fmt = torch.channels_last if t["channels_last"] else torch.contiguous_format
-    model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev, memory_format=fmt)
+    try:
+        model = create_model(cfg["model"]["name"], **cfg["_build"]).to(dev, memory_format=fmt)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        msg = " ".join(str(exc).split())[:200]
+        raise ConfigError(f"model {cfg['model']['name']!r} with options {cfg['model']['options']}: {msg}") from None
     opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
@@ -357,14 +399,21 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     log_rows = max(log_rows, 0) if resuming else 0
     net.train()
 
+    last_saved = start
+
     def checkpoint(step):
-        nonlocal log_rows
+        nonlocal log_rows, last_saved
+        if not all(bool(torch.isfinite(p).all()) for p in model.parameters()):
+            raise TrainingDiverged(f"{out}: the weights hold NaN or inf after step {step} (diverged); the checkpoint "
+                                   f"of step {last_saved} is kept: lower train.lr or set train.grad_clip, then run "
+                                   f"again with --restart")
         elapsed = elapsed0 + time.perf_counter() - t0
         save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
                          "step": step, "best": best, "config": cfg, "running": running[-t["log_every"]:],
                          **({"ema": ema.state_dict()} if ema is not None else {}),
                          "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
                         ckpt_path)
+        last_saved = step
         _append_rows(log_path, pending, fields)  # after the checkpoint that records them
         log_rows += len(pending)
         pending.clear()
@@ -380,6 +429,11 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
         with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
             pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
             loss = loss_fn(pred.float(), y, x) if loss_takes_input else loss_fn(pred.float(), y)
+        if not torch.isfinite(loss.detach()):
+            bar.close()
+            raise TrainingDiverged(f"{out}: the loss is {float(loss.detach()):g} at step {step + 1} (diverged); the checkpoint of "
+                                   f"step {last_saved} is kept and nothing later was saved: lower train.lr (now "
+                                   f"{t['lr']:g}) or set train.grad_clip, then run again with --restart")
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         if t["grad_clip"] > 0:

@@ -7,12 +7,13 @@ from .objects import OBJECT_CLASSES, object_mask
 __all__ = ["OBJECT_CLASSES", "object_mask", "predict", "load_classifier"]
 
 
-def load_classifier(path, device=None):
+def load_classifier(path, device=None, tasks=("classification", "segmentation")):
     """A trained classifier (or dense model) from a run's ``model.pt`` / ``best.pt`` /
-    ``last.pt``, in eval mode, with its run config as ``net.sarsr_config``."""
+    ``last.pt``, in eval mode, with its run config as ``net.sarsr_config``. A checkpoint of a
+    task not in ``tasks`` (e.g. a super-resolution run) is refused in one line."""
     from ..models import load_run
 
-    net, cfg = load_run(path, device)
+    net, cfg = load_run(path, device, tasks=tasks)
     net.sarsr_config = cfg
     return net
 
@@ -24,7 +25,7 @@ def predict(image, model, size=None) -> dict:
 
     from ..data.torch_dataset import preprocess_input
 
-    net = load_classifier(model) if not isinstance(model, torch.nn.Module) else model.eval()
+    net = load_classifier(model, tasks=("classification",)) if not isinstance(model, torch.nn.Module) else model.eval()
     cfg = getattr(net, "sarsr_config", {"data": {"size": size, "sr_model": ""}})
     size = size if size is not None else cfg["data"]["size"]
     if cfg["data"].get("sr_model"):

@@ -16,14 +16,16 @@ __all__ = ["evaluate_classifiers", "progressive_report", "write_recognition_repo
 
 
 def evaluate_classifiers(test_root, models: dict, limit=None, timing=True) -> list[dict]:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be an integer >= 1 (or None for every record), got {limit!r}")
     rows = []
     for label, spec in models.items():
-        net = load_classifier(spec) if not isinstance(spec, torch.nn.Module) else spec
+        net = load_classifier(spec, tasks=("classification",)) if not isinstance(spec, torch.nn.Module) else spec
         cfg = getattr(net, "sarsr_config", None)
         size = cfg["data"]["size"] if cfg else None
         sr = cfg["data"]["sr_model"] if cfg else ""
         ds = RecognitionDataset(test_root, size=size, sr_model=sr or None)
-        if limit:
+        if limit is not None:
             ds.indices = ds.indices[:limit]
         shape = (1, *ds[0][0].shape[-2:])
         rows.append(dict(method=label, model=net.default_cfg.get("name"), sr_input=bool(sr), n=len(ds),
@@ -36,7 +38,7 @@ def evaluate_classifiers(test_root, models: dict, limit=None, timing=True) -> li
 @torch.no_grad()
 def progressive_report(model, test_root, steps: int = 4, split=None, limit=None) -> dict:
     """Accuracy after each sweep step (fraction of patch rows final) and MACs recycled vs re-run."""
-    net = load_classifier(model) if not isinstance(model, torch.nn.Module) else model
+    net = load_classifier(model, tasks=("classification",)) if not isinstance(model, torch.nn.Module) else model
     if not hasattr(net, "patch_grid"):
         raise ValueError("progressive recognition needs a token ViT (vit_radar / vit_tiny / vit_small)")
     cfg = getattr(net, "sarsr_config", None)
