@@ -23,6 +23,8 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"|"l1_peak_keep"],
+                 time_limit_s [0 = none] (stop at the first step after this many seconds of
+                 training, checkpointed and resumable; a GPU lease's wall-clock budget),
                  loss_options [{}] (keyword options of the loss, e.g. {kernel = 9} for
                  l1_peak: :func:`sarsr.train.losses.get_loss`), seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
@@ -239,7 +241,7 @@ TRAIN_SCHEMA = {
               "amp": Field("bool", True), "grad_clip": Field("float", 0.0, _NONNEG), "init": Field("str", ""),
               "init_grow": Field("bool", False),
               "compile": Field("bool", False), "channels_last": Field("bool", False),
-              "select": Field("str", "")},
+              "select": Field("str", ""), "time_limit_s": Field("float", 0.0, _NONNEG)},
 }
 
 

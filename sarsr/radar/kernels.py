@@ -516,3 +516,87 @@ def carrier_swap(img, fx, fy, fz, tx, ty, tz, two_kc):
                     s, c = _sincos32(ph)
                     v = img[i, j, l, m]
                     img[i, j, l, m] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)
+
+
+# ----------------------------------------------------------------------------- autofocus
+@nb.njit(inline="always", **_JIT)
+def _af_sample(qre, qim, n, r, r0, inv_dr, hi):
+    """Baseband profile value and slope (per m) of channel ``n`` at round-trip path ``r``:
+    linear interpolation of the table row; (re, im, dre/dR, dim/dR)."""
+    f = min(max((r - r0) * inv_dr, 0.0), hi)
+    i = int(f)
+    w = f - i
+    a_re, a_im = qre[n, i], qim[n, i]
+    d_re, d_im = qre[n, i + 1] - a_re, qim[n, i + 1] - a_im
+    return a_re + w * d_re, a_im + w * d_im, d_re * inv_dr, d_im * inv_dr
+
+
+@nb.njit(parallel=True, **_JIT)
+def af_image(qre, qim, r0, inv_dr, kc, tx, rx, pts, out_re, out_im):
+    """Backprojection of range profiles (``qre + j qim`` (N, L), bins ``r0 + j / inv_dr``) onto
+    points ``pts`` (P, 3) for channels at ``tx``, ``rx`` (N, 3): ``I_p = sum_n Q_n(R_np)
+    exp(j kc R_np)``, R the round-trip path (m). Float64 geometry and phase. Channels are the
+    outer loop (each thread sums its block of channels into its own image, whose profile rows
+    stay in cache), then the blocks are added."""
+    n_ch = tx.shape[0]
+    n_pts = pts.shape[0]
+    hi = qre.shape[1] - 1.000001
+    n_blk = min(64, n_ch)
+    part_re = np.zeros((n_blk, n_pts))
+    part_im = np.zeros((n_blk, n_pts))
+    for b in nb.prange(n_blk):
+        for n in range(b * n_ch // n_blk, (b + 1) * n_ch // n_blk):
+            t0, t1, t2 = tx[n, 0], tx[n, 1], tx[n, 2]
+            u0, u1, u2 = rx[n, 0], rx[n, 1], rx[n, 2]
+            for p in range(n_pts):
+                a0, a1, a2 = t0 - pts[p, 0], t1 - pts[p, 1], t2 - pts[p, 2]
+                b0, b1, b2 = u0 - pts[p, 0], u1 - pts[p, 1], u2 - pts[p, 2]
+                r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+                v_re, v_im, _, _ = _af_sample(qre, qim, n, r, r0, inv_dr, hi)
+                s, c = _sincos64(kc * r)
+                part_re[b, p] += v_re * c - v_im * s
+                part_im[b, p] += v_re * s + v_im * c
+    for p in range(n_pts):
+        acc_re = 0.0
+        acc_im = 0.0
+        for b in range(n_blk):
+            acc_re += part_re[b, p]
+            acc_im += part_im[b, p]
+        out_re[p] = acc_re
+        out_im[p] = acc_im
+
+
+@nb.njit(parallel=True, **_JIT)
+def af_gradient(qre, qim, r0, inv_dr, kc, tx, rx, pts, g_re, g_im, out):
+    """Gradient of a real focus measure S with respect to a common displacement d_n of channel
+    n's Tx and Rx (tx_n + d_n, rx_n + d_n), given ``G_p`` (``g_re + j g_im``) with
+    ``dS = sum_p Re(conj(G_p) dI_p)`` for the image :func:`af_image` forms. Writes (N, 3):
+    ``dS/dd_n = sum_p Re(conj(G_p) (Q'_n + j kc Q_n) exp(j kc R_np)) (u_tx + u_rx)``, u the
+    unit vectors from the point to the antennas."""
+    hi = qre.shape[1] - 1.000001
+    for n in nb.prange(tx.shape[0]):
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for p in range(pts.shape[0]):
+            a0, a1, a2 = tx[n, 0] - pts[p, 0], tx[n, 1] - pts[p, 1], tx[n, 2] - pts[p, 2]
+            b0, b1, b2 = rx[n, 0] - pts[p, 0], rx[n, 1] - pts[p, 1], rx[n, 2] - pts[p, 2]
+            ra = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+            rb = math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+            r = ra + rb
+            v_re, v_im, d_re, d_im = _af_sample(qre, qim, n, r, r0, inv_dr, hi)
+            s, c = _sincos64(kc * r)
+            # dI/dR = (Q' + j kc Q) exp(j kc R)
+            t_re = d_re - kc * v_im
+            t_im = d_im + kc * v_re
+            e_re = t_re * c - t_im * s
+            e_im = t_re * s + t_im * c
+            h = g_re[p] * e_re + g_im[p] * e_im  # Re(conj(G) dI/dR)
+            ia = 1.0 / ra
+            ib = 1.0 / rb
+            s0 += h * (a0 * ia + b0 * ib)
+            s1 += h * (a1 * ia + b1 * ib)
+            s2 += h * (a2 * ia + b2 * ib)
+        out[n, 0] = s0
+        out[n, 1] = s1
+        out[n, 2] = s2

@@ -210,9 +210,15 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
             continue
         if isinstance(a, dict) and isinstance(b, dict) and k != "options":
             keys += _config_diff(a, b, f"{prefix}{k}.", defaults.get(k) if isinstance(defaults, dict) else None)
+        elif f"{prefix}{k}" in _OPERATIONAL:
+            continue
         elif a != b and not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and list(a) == list(b)):
             keys.append(f"{prefix}{k}")
     return keys
+
+
+#: Keys that say how a run is executed, not what it computes: a resume may change them.
+_OPERATIONAL = {"train.time_limit_s", "data.num_workers"}
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -311,7 +317,9 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
     opt_cls = torch.optim.AdamW if t["optimizer"] == "adamw" else torch.optim.Adam
     opt = opt_cls(model.parameters(), lr=t["lr"], betas=tuple(t["betas"]), weight_decay=t["weight_decay"])
     amp = bool(t["amp"]) and dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    # bf16 autocast where the GPU has it (no loss scaling needed), else fp16 with a GradScaler
+    amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
     start, best, running, log_rows, elapsed0 = 0, -float("inf"), [], 0, 0.0
     ema_state = None
     log_path = out / "log.csv"
@@ -426,7 +434,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
             g["lr"] = t["lr"] * lr_factor(step, t)
         x = x.to(dev, non_blocking=True, memory_format=fmt if x.dim() == 4 else torch.preserve_format)
         y = y.to(dev, non_blocking=True)
-        with torch.autocast(dev.type, dtype=torch.bfloat16 if dev.type == "cpu" else torch.float16, enabled=amp):
+        with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp):
             pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
             loss = loss_fn(pred.float(), y, x) if loss_takes_input else loss_fn(pred.float(), y)
         if not torch.isfinite(loss.detach()):
@@ -447,7 +455,14 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         running.append(float(loss.detach()))
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(running[-50:]):.4g}", lr=f"{opt.param_groups[0]['lr']:.2e}")
+        out_of_time = bool(t["time_limit_s"]) and time.perf_counter() - t0 >= t["time_limit_s"]
+        if world > 1 and t["time_limit_s"]:  # every rank stops at the same step
+            flag = torch.tensor([float(out_of_time)], device=dev)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            out_of_time = bool(flag.item() > 0)
         if not main:
+            if out_of_time:
+                break
             continue
         running = running[-t["log_every"]:]
         if step % t["log_every"] == 0 or step == t["steps"]:  # never at a --max-steps stop: resume-invariant
@@ -464,6 +479,17 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
             checkpoint(step)
         if step % t["val_every"] == 0 or step == t["steps"] or step == end:
             _plot(log_path, out / "loss.png")
+        if out_of_time:  # train.time_limit_s: stop here, resumable like a --max-steps stop
+            if best == -float("inf"):  # never validated in this run: best.pt must exist
+                vals = task.validate(eval_model, val_ds, dev)
+                write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
+                best = vals[primary]
+                save_checkpoint(eval_model.state_dict(), out / "best.pt")
+            if step % t["checkpoint_every"] != 0 and step != end:
+                checkpoint(step)
+            _plot(log_path, out / "loss.png")
+            log(f"train.time_limit_s = {t['time_limit_s']:g} s reached at step {step}")
+            break
     bar.close()
     if world > 1:
         dist.barrier()

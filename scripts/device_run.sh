@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The one prepared GPU call (issue: the GPU path). Run on a lent device machine from the
+# repository root, e.g. through the device tool:
+#     bash scripts/device_run.sh            # writes only under $OUT; <= 9 minutes end to end
+#     bash scripts/device_run.sh --dry-run  # the same phases on CPU at tiny sizes (<= 3 minutes)
+# Every phase runs in its own process under `timeout`, so a phase that fails or overruns never
+# stops the later ones; phase times and exit codes go to the summary. Needs only the tree
+# (PYTHONPATH = repository root) and a python3 with torch, numba, scipy, h5py, tqdm, matplotlib.
+set -u
+cd "$(dirname "$0")/.."
+DRY=""
+if [ "${1:-}" = "--dry-run" ]; then DRY="--dry-run"; fi
+OUT="${OUT:-$PWD/out/device_run${DRY:+_dry}}"
+WORK="${DEVICE_WORK:-${TMPDIR:-/tmp}/sarsr_device_work$$}"
+mkdir -p "$OUT" "$WORK"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export NUMBA_CACHE_DIR="$WORK/numba_cache"
+PY="${PYTHON:-python3}"
+# phase budgets (s): real run, then dry run
+if [ -z "$DRY" ]; then
+  B_ENV=25; B_CHECK=35; B_BENCH=85; B_DATA=140; B_TRAIN=115; B_SUM=15   # 530 s at most
+else
+  B_ENV=40; B_CHECK=40; B_BENCH=60; B_DATA=40; B_TRAIN=40; B_SUM=20
+fi
+: > "$WORK/phase_times.txt"
+run_phase() {  # name budget
+  local name=$1 budget=$2 t0 rc
+  t0=$(date +%s)
+  timeout --kill-after=5 "$budget" "$PY" scripts/device_run.py "$name" $DRY --out "$OUT" --work "$WORK" \
+      >> "$OUT/device_run.log" 2>&1
+  rc=$?
+  echo "$name rc=$rc seconds=$(( $(date +%s) - t0 )) budget=$budget" | tee -a "$WORK/phase_times.txt"
+}
+T0=$(date +%s)
+run_phase env "$B_ENV"
+run_phase check "$B_CHECK"
+run_phase bench "$B_BENCH"
+run_phase data "$B_DATA"
+run_phase train_srvit_hsm "$B_TRAIN"
+run_phase train_mobile_srvit "$B_TRAIN"
+run_phase summary "$B_SUM"
+echo "total seconds=$(( $(date +%s) - T0 ))" | tee -a "$OUT/device_run.log"
+tail -n 40 "$OUT/device_run.log"
+rm -rf "$WORK"
+# exit 0 when the summary was written (the phases' own exit codes are inside it)
+test -s "$OUT/summary.json"
