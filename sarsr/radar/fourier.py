@@ -66,10 +66,45 @@ def _lattice_axes(v, name="virtual positions"):
     return out
 
 
+def lateral_regrid_matrix(dev_x, dev_y, taps: int = 3):
+    """Sparse (N, N) matrix that resamples data given on a slightly deformed lattice back onto
+    the regular lattice (backward warping with a separable Lanczos kernel of ``taps`` lobes).
+
+    ``dev_x``, ``dev_y`` (nx, ny): where each sample really lies, in lattice steps from its
+    nominal node (smooth, |dev| of a few steps at most). The value at node g is read from the
+    data at index ``g - dev(g)``: exact for a rigid shift of band-limited data, first order for
+    a smooth deformation. Rows are normalised (a constant field stays constant)."""
+    from scipy import sparse
+
+    nx, ny = dev_x.shape
+    gi, gj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+    fx, fy = (gi - dev_x).reshape(-1), (gj - dev_y).reshape(-1)
+    offs = np.arange(-taps + 1, taps + 1)
+
+    def weights(f, n):
+        base = np.floor(f).astype(int)
+        idx = base[:, None] + offs[None, :]
+        d = f[:, None] - idx
+        w = np.sinc(d) * np.sinc(d / taps) * (np.abs(d) < taps)
+        w = np.where((idx >= 0) & (idx < n), w, 0.0)
+        return np.clip(idx, 0, n - 1), w
+
+    ix, wx = weights(fx, nx)
+    iy, wy = weights(fy, ny)
+    cols = (ix[:, :, None] * ny + iy[:, None, :]).reshape(len(fx), -1)
+    w = (wx[:, :, None] * wy[:, None, :]).reshape(len(fx), -1)
+    norm = w.sum(1, keepdims=True)
+    w = np.where(np.abs(norm) > 1e-6, w / np.where(np.abs(norm) > 1e-6, norm, 1.0), 0.0)
+    rows = np.repeat(np.arange(len(fx)), cols.shape[1])
+    return sparse.csr_matrix((w.reshape(-1), (rows, cols.reshape(-1))), shape=(nx * ny, nx * ny))
+
+
 def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None,
                   compensate_depth: bool = True, nfft: int | None = 512, upsample: int = 1,
-                  workers: int | None = None) -> np.ndarray:
+                  workers: int | None = None, lateral: str = "ignore") -> np.ndarray:
     """Shared implementation of :func:`empm` and :func:`rma_planar` (see their docstrings)."""
+    if lateral not in ("ignore", "regrid"):
+        raise ValueError(f"lateral must be 'ignore' or 'regrid', got {lateral!r}")
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
     try:
         nx, ny = (int(v) for v in lattice_shape)
@@ -100,7 +135,14 @@ def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None =
     if compensate_depth:
         beta = beta - 2.0 * (v[:, 2] - z_ref) * np.sign(depth)
     phase = np.exp(-1j * np.outer(beta, k)).astype(np.complex64)
-    s_hat = (echo * phase).reshape(nx, ny, k.size)
+    s_hat = echo * phase
+    if lateral == "regrid":  # samples off their lattice nodes: resample onto the lattice
+        ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
+        dev_x = v[:, 0].reshape(nx, ny) - (x0 + ii * dx)
+        dev_y = v[:, 1].reshape(nx, ny) - (y0 + jj * dy)
+        if max(np.abs(dev_x).max() / dx, np.abs(dev_y).max() / dy) > 1e-3:
+            s_hat = (lateral_regrid_matrix(dev_x / dx, dev_y / dy) @ s_hat).astype(np.complex64)
+    s_hat = s_hat.reshape(nx, ny, k.size)
 
     # 2) per-wavenumber 2-D FFT + plane-wave focusing, summed over k
     kx = (2 * np.pi * np.fft.fftfreq(nfx, dx)).astype(np.float64)
@@ -141,7 +183,7 @@ def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None =
 
 
 def empm(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None, nfft: int | None = 512,
-         upsample: int = 1, workers: int | None = None) -> np.ndarray:
+         upsample: int = 1, workers: int | None = None, lateral: str = "ignore") -> np.ndarray:
     """Efficient multi-planar multistatic (EMPM) reconstruction of an irregular scan.
 
     Parameters
@@ -164,13 +206,19 @@ def empm(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None, nf
         Spectral zero-padding factor for a finer intermediate image (before interpolation).
     workers : int, optional
         FFT threads (default: numba's thread count).
+    lateral : {"ignore", "regrid"}
+        What to do with virtual elements that lie off the fitted lattice in x / y (lateral
+        jitter, or positions corrected by :func:`sarsr.radar.autofocus`): "ignore" (the
+        original method: treated as on their nodes) or "regrid" (the data are resampled onto
+        the lattice first, :func:`lateral_regrid_matrix`; first order in the deviation).
 
     Returns
     -------
     ndarray complex64 with the grid's shape (without the last axis).
     """
     return fourier_image(echo, tx, rx, k, grid, lattice_shape=lattice_shape, z_ref=z_ref,
-                         compensate_depth=True, nfft=nfft, upsample=upsample, workers=workers)
+                         compensate_depth=True, nfft=nfft, upsample=upsample, workers=workers,
+                         lateral=lateral)
 
 
 def rma_planar(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None = None, nfft: int | None = 512,
