@@ -196,17 +196,12 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     from scipy.optimize import minimize
 
     from ..metrics import image_entropy
-    from .fourier import empm
+    from .fourier import check_lattice_shape, empm
     from .grid import ImageGrid
 
     t0 = time.perf_counter()
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
-    try:
-        nx, ny = (int(v) for v in lattice_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"autofocus: lattice_shape must be (nx, ny), got {lattice_shape!r}") from None
-    if nx * ny != tx.shape[0]:
-        raise ValueError(f"autofocus: lattice_shape {nx}x{ny} does not match {tx.shape[0]} channels")
+    nx, ny = check_lattice_shape(lattice_shape, tx.shape[0], "autofocus: ")
     if nx < 4 or ny < 4:
         raise ValueError(f"autofocus: needs at least 4 x 4 lattice samples to estimate a smooth error, got {nx}x{ny}")
     pts = grid.points if isinstance(grid, ImageGrid) else V.as_array(grid, "grid", last=3)

@@ -66,6 +66,17 @@ def _lattice_axes(v, name="virtual positions"):
     return out
 
 
+def check_lattice_shape(lattice_shape, n_samples: int, who: str = "") -> tuple[int, int]:
+    """``lattice_shape`` as (nx, ny) ints matching ``n_samples`` (ValueError naming ``who``)."""
+    try:
+        nx, ny = (int(v) for v in lattice_shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}lattice_shape must be (nx, ny), got {lattice_shape!r}") from None
+    if nx * ny != n_samples:
+        raise ValueError(f"{who}lattice_shape {nx}x{ny} does not match {n_samples} samples")
+    return nx, ny
+
+
 def lateral_regrid_matrix(dev_x, dev_y, taps: int = 3):
     """Sparse (N, N) matrix that resamples data given on a slightly deformed lattice back onto
     the regular lattice (backward warping with a separable Lanczos kernel of ``taps`` lobes).
@@ -106,12 +117,7 @@ def fourier_image(echo, tx, rx, k, grid, *, lattice_shape, z_ref: float | None =
     if lateral not in ("ignore", "regrid"):
         raise ValueError(f"lateral must be 'ignore' or 'regrid', got {lateral!r}")
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
-    try:
-        nx, ny = (int(v) for v in lattice_shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"lattice_shape must be (nx, ny), got {lattice_shape!r}") from None
-    if nx * ny != tx.shape[0]:
-        raise ValueError(f"lattice_shape {nx}x{ny} does not match {tx.shape[0]} samples")
+    nx, ny = check_lattice_shape(lattice_shape, tx.shape[0])
     if int(upsample) < 1:
         raise ValueError(f"upsample must be >= 1, got {upsample}")
     pts, z_img = _plane_points(grid)
