@@ -73,18 +73,12 @@ def build_grid(sc: Scenario, z0: float):
     return radar.image_grid(n=sc["grid"]["n"], extent=sc["grid"]["extent_m"], z=z0)
 
 
-def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
-    """Simulate record ``index``. Returns a dict of numpy arrays / scalars:
-
-    - ``empm``, ``backprojection``, ``rma``: complex64 (n, n) images (those enabled in
-      ``[store]``), on the grid x, y in [-extent, extent) at the scene depth z0;
-    - ``input`` (``store.input``): the network-input image, reconstructed by a method drawn
-      per record from ``reconstruction.input``, named in ``input_method``;
-    - ``taper``: the aperture taper applied to the echo (when the scenario draws tapers);
-    - ``label``: float32 (n, n) ideal image in [0, 1];
-    - ``snr_db``, ``z0_m``, ``pos_error_rms_m`` (RMS of estimated - true positions, m);
-    - ``scene_json``: the scene description (shapes, points, amplitudes) as JSON.
-    """
+def simulate_acquisition(sc: Scenario, seed: int, index: int) -> dict:
+    """The raw acquisition of record ``index`` (what :func:`simulate_record` images): a dict with
+    ``wave`` (FMCWWaveform), ``scan`` (Scan: true and estimated positions), ``scene`` (Scene),
+    ``z0`` (m), ``snr_db``, ``echo`` (complex64 (N, K), simulated at the true positions),
+    ``grid`` (ImageGrid at z0), ``class_id`` (recognition scenarios, else None) and ``rng``
+    (the record's generator, positioned after the draws above)."""
     from .. import radar
 
     rng = record_rng(seed, index)
@@ -116,7 +110,27 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     lo, hi = sc["noise"]["snr_db"]
     snr = float(rng.uniform(lo, hi))
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr, rng=rng)
-    grid = build_grid(sc, z0)
+    return dict(wave=wave, scan=scan, scene=scene, z0=float(z0), snr_db=snr, echo=echo,
+                grid=build_grid(sc, z0), class_id=class_id, rng=rng)
+
+
+def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
+    """Simulate record ``index``. Returns a dict of numpy arrays / scalars:
+
+    - ``empm``, ``backprojection``, ``rma``: complex64 (n, n) images (those enabled in
+      ``[store]``), on the grid x, y in [-extent, extent) at the scene depth z0;
+    - ``input`` (``store.input``): the network-input image, reconstructed by a method drawn
+      per record from ``reconstruction.input``, named in ``input_method``;
+    - ``taper``: the aperture taper applied to the echo (when the scenario draws tapers);
+    - ``label``: float32 (n, n) ideal image in [0, 1];
+    - ``snr_db``, ``z0_m``, ``pos_error_rms_m`` (RMS of estimated - true positions, m);
+    - ``scene_json``: the scene description (shapes, points, amplitudes) as JSON.
+    """
+    from .. import radar
+
+    acq = simulate_acquisition(sc, seed, index)
+    wave, scan, scene, z0, snr, echo, grid = (acq[k] for k in ("wave", "scan", "scene", "z0", "snr_db", "echo", "grid"))
+    rng, class_id = acq["rng"], acq["class_id"]
     rec = sc["reconstruction"]
     store = sc["store"]
     taper = draw_choice(rng, rec.get("taper", ("none",)))

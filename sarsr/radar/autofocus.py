@@ -167,7 +167,7 @@ class _FocusModel:
 
 def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str = "z", k_step: int = 4,
               nfft: int = 256, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
-              power: float = 1.0, device=None, log=None) -> AutofocusResult:
+              power: float = 1.0, stages=None, min_gain: float = 0.002, device=None, log=None) -> AutofocusResult:
     """Estimate the smooth position error of a lattice-ordered scan from its echoes; re-image.
 
     Parameters
@@ -184,7 +184,11 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     max_iter : L-BFGS iterations per stage.
     regularization : weight of ``sum c^2`` (coefficients in mm): keeps directions the image
         cannot see (a rigid shift) near zero.
-    keep_if_sharper : keep the correction only if the final image's entropy drops.
+    keep_if_sharper : keep the correction only if the final image's entropy drops by more than
+        ``min_gain`` (relative; 0.2 %: an error-free scan gains less and is left alone).
+    power : the focus measure is the entropy of ``|I|^power`` (1: less dominated by the brightest
+        target than the usual 2, measured better here).
+    stages : coefficients per axis of each coarse-to-fine stage (default 2, 4, ``nodes``).
     device : torch device of the optimiser (default CPU; "cuda" on a GPU).
     log : callable(str), optional   progress messages.
 
@@ -241,7 +245,7 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         e_start = model.entropy(torch.zeros(nx, ny, 3, device=dev)).item()
     history = [e_start]
     field_now = np.zeros((nx * ny, 3))
-    for m in sorted({min(2, nodes), min(4, nodes), int(nodes)}):
+    for m in (stages or sorted({min(2, nodes), min(4, nodes), int(nodes)})):
         bu = spline_basis(v[:, 0], m, lo[0], hi[0])
         bv = spline_basis(v[:, 1], m, lo[1], hi[1])
         design = (bu[:, :, None] * bv[:, None, :]).reshape(nx * ny, m * m)
@@ -275,7 +279,7 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     mode = "regrid" if lateral_est else "ignore"
     img1 = empm(echo, tx_c, rx_c, k, pts, lattice_shape=(nx, ny), lateral=mode)
     ent1 = image_entropy(img1)
-    if keep_if_sharper and not ent1 < ent0:
+    if keep_if_sharper and not ent1 < ent0 * (1.0 - min_gain):
         return unchanged(f"the corrected image is not sharper (entropy {ent0:.4f} -> {ent1:.4f})", history, ent1)
     return AutofocusResult(tx_c, rx_c, field_now, img1, True, ent0, ent1, history, time.perf_counter() - t0, mode,
                            f"kept: entropy {ent0:.4f} -> {ent1:.4f}")
