@@ -113,8 +113,26 @@ def channel_positions(tx, rx) -> tuple[np.ndarray, np.ndarray]:
     return tx, rx
 
 
+def check_echo_scale(echo, dtype=np.complex64) -> None:
+    """Refuse an echo (N, K) whose magnitudes are so large that a sum over all its samples
+    would overflow ``dtype`` (e.g. 1e38 in complex64): imaging is linear, so such an echo can
+    be scaled down by the caller."""
+    raw = np.asarray(echo)
+    if raw.dtype.kind in "fc" and raw.ndim == 2 and raw.size:
+        with np.errstate(all="ignore"):
+            peak = float(np.max(np.abs(raw.astype(np.complex128, copy=False))))
+        limit = float(np.finfo(np.dtype(dtype)).max) / (raw.shape[0] * raw.shape[1])
+        if np.isfinite(peak) and peak > limit:
+            raise ValueError(f"echo: magnitudes up to {peak:.3g} would overflow the {np.dtype(dtype).name} sums "
+                             f"over {raw.shape[0]} x {raw.shape[1]} samples; divide the echo by a constant (imaging is "
+                             f"linear)")
+
+
 def echo_geometry(echo, tx, rx, k, echo_dtype=np.complex64):
-    """Validate an echo (N, K) with its channel positions tx, rx (N, 3) and wavenumbers k (K,)."""
+    """Validate an echo (N, K) with its channel positions tx, rx (N, 3) and wavenumbers k (K,).
+    Echo magnitudes so large that a sum over every sample would overflow ``echo_dtype`` (e.g.
+    1e38 in complex64) are refused: imaging is linear, so such an echo can be scaled down."""
+    check_echo_scale(echo, echo_dtype)
     echo = as_array(echo, "echo", dtype=echo_dtype, ndim=2)
     tx, rx = channel_positions(tx, rx)
     k = wavenumbers(k)

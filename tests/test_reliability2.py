@@ -363,3 +363,21 @@ def _fuzz_net():
     if not _NET:
         _NET.append(create_model("srvit_hsm", dim=8, depth=1, state_dim=4).eval())
     return _NET[0]
+
+
+@settings(max_examples=20, deadline=None)
+@given(exponent=st.floats(min_value=-30, max_value=307), method=st.sampled_from(["interp", "exact", "ffbp"]))
+def test_backproject_any_finite_scale(exponent, method):
+    """Huge or tiny finite echoes: a finite image, or a one-line error saying to scale them down."""
+    from sarsr import radar
+
+    scan = radar.raster_scan("awr1443", nx=6, ny_steps=2)
+    k = radar.waveform("iwr1443").k
+    grid = radar.image_grid(n=6, extent=0.02, z=0.25).points
+    echo = radar.simulate_echo(scan.tx, scan.rx, k, [[0.0, 0.0, 0.25]], [1.0]).astype(np.complex128) * 10.0 ** exponent
+    try:
+        img = radar.backproject(echo, scan.tx, scan.rx, k, grid, method=method)
+    except ValueError as exc:
+        assert "overflow" in str(exc) and "\n" not in str(exc)
+    else:
+        assert np.all(np.isfinite(img))

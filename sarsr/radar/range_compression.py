@@ -71,6 +71,7 @@ def validate_backprojection(echo, tx, rx, k, grid):
     """Validated (echo, tx, rx, k, grid points) for backprojection (ValueError naming the problem)."""
     # keep complex128 input in double precision (the exact method sums in float64)
     dtype = np.complex128 if np.asarray(echo).dtype == np.complex128 else np.complex64
+    V.check_echo_scale(echo, np.complex64)  # every method images in float32
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k, dtype)
     g = np.asarray(grid)
     if g.ndim < 1 or g.shape[-1] != 3:
