@@ -48,6 +48,8 @@ def _tiny():
                                             mlp_mult=(2, 2, 2), patch=4, heads=2, head_dim=4),
         **{f"efficient_sr_{m}": (lambda m=m: EfficientSR(1, 1, 8, 1, m, 2, **({"state_dim": 4} if m == "hsm" else {})))
            for m in ("shsa", "hsm", "stvit", "mobilevit")},
+        "efficient_sr_hsm_refine": lambda: EfficientSR(1, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=2,
+                                                       refine_width=4, state_dim=4),
         "sr_cnn": lambda: PlainCNN(1, 1, 8, 2),
     }
 
@@ -339,3 +341,24 @@ def test_grow_from_adds_the_log_view_at_zero_weight():
     with torch.no_grad():
         assert torch.allclose(viewed(x), plain(x), atol=1e-6)
     assert viewed.head.conv.weight[:, 4:].abs().sum() == 0
+
+
+def test_full_resolution_refiner_starts_as_the_identity():
+    """srvit_hsm(refine=n): grown from a network without the refiner it starts at that network's
+    output exactly (zero-initialised correction), then trains; bad options are one-line errors."""
+    torch.manual_seed(1)
+    base = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, log_input_db=40.0).eval()
+    with torch.no_grad():
+        for p in base.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    ref = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, log_input_db=40.0, refine=2, refine_width=4).eval()
+    assert ref.grow_from(base.state_dict()) == 0
+    x = torch.rand(1, 1, 24, 40)
+    with torch.no_grad():
+        assert torch.allclose(ref(x), base(x), atol=1e-6)
+    ref.train()
+    ref(x).sum().backward()
+    assert ref.refine.out.weight.grad.abs().sum() > 0
+    for bad in (dict(refine=-1), dict(refine=True), dict(refine=1, refine_width=0)):
+        with pytest.raises(ValueError, match="refine"):
+            create_model("srvit_hsm", dim=8, depth=1, state_dim=4, **bad)

@@ -23,7 +23,7 @@ from ..nn import (FFN, ConvNorm, EfficientViMBlock, InvertedResidual, LayerNorm2
                   Residual, SemanticTokenAttention, SHViTBlock, pad_to_multiple, partial_dim)
 from .registry import register_model
 
-__all__ = ["MobileSRViT", "EfficientSR", "PlainCNN", "MIXERS"]
+__all__ = ["MobileSRViT", "EfficientSR", "FullResRefiner", "PlainCNN", "MIXERS"]
 
 
 class MobileSRViT(nn.Module):
@@ -117,10 +117,13 @@ class EfficientSR(nn.Module):
     ``1 + 20 log10(max(|x|, floor)) / log_input_db`` with the floor at ``-log_input_db`` dB, so
     0 dB (the image maximum, 1) maps to 1 and the floor to 0; dim points 15-30 dB below the
     peak, near zero in the linear image, stand out in it. 0 (default) leaves the input as is.
+
+    ``refine`` > 0 appends a :class:`FullResRefiner` of ``refine`` layers (``refine_width``
+    channels) at the output's full resolution.
     """
 
     def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
-                 global_residual=True, log_input_db=0.0, **mixer_opts):
+                 global_residual=True, log_input_db=0.0, refine=0, refine_width=16, **mixer_opts):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
@@ -137,6 +140,12 @@ class EfficientSR(nn.Module):
         nn.init.zeros_(self.tail.weight)
         nn.init.zeros_(self.tail.bias)
         self.shuffle = nn.PixelShuffle(scale)
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ValueError(f"refine must be an integer >= 0 (full-resolution blocks), got {refine!r}")
+        if isinstance(refine_width, bool) or not isinstance(refine_width, int) or refine_width < 1:
+            raise ValueError(f"refine_width must be an integer >= 1, got {refine_width!r}")
+        self.refine = (FullResRefiner(out_chans + in_chans + (self.log_input_db > 0), out_chans, refine_width, refine)
+                       if refine else None)
 
     def grow_from(self, state: dict, gate_logit: float = -4.0) -> int:
         """Load the weights of a shallower network of the same kind and width (``state``: its
@@ -160,7 +169,8 @@ class EfficientSR(nn.Module):
             raise ValueError(f"grow_from: the state has body blocks {sorted(old)[:8]}..., not a prefix "
                              f"of this network's {n_new}")
         own = self.state_dict()
-        missing = {k for k in own if not (m := re.match(r"body\.(\d+)\.", k)) or int(m.group(1)) < n_old} - set(state)
+        missing = {k for k in own if (not (m := re.match(r"body\.(\d+)\.", k)) or int(m.group(1)) < n_old)
+                   and not k.startswith("refine.")} - set(state)  # a new refiner starts as the identity
         extra = set(state) - set(own)
         if missing or extra:
             raise ValueError(f"grow_from: the state does not fit this network (missing {sorted(missing)[:3]}, "
@@ -191,7 +201,30 @@ class EfficientSR(nn.Module):
         y = self.shuffle(self.tail(self.forward_features(xp)))[..., :H, :W]
         if self.global_residual:
             y = y + x[:, : self.out_chans]
+        if self.refine is not None:
+            y = self.refine(y, self._with_log_view(x))
         return y
+
+
+class FullResRefiner(nn.Module):
+    """Full-resolution refinement after the pixel-shuffle: ``n`` 3x3 conv layers of ``width``
+    channels (SiLU) on [coarse output, input (and its log view)], whose zero-initialised last
+    conv adds a correction to the coarse output. Narrow point peaks, which the half-resolution
+    body can only place on its own 2-pixel grid, are sharpened at the output's own pitch; a
+    network grown with it starts exactly at the network without it."""
+
+    def __init__(self, in_chans, out_chans, width=16, n=2):
+        super().__init__()
+        layers = [nn.Conv2d(in_chans, width, 3, padding=1), nn.SiLU()]
+        for _ in range(n - 1):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.SiLU()]
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Conv2d(width, out_chans, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, y, x):
+        return y + self.out(self.body(torch.cat([y, x], dim=1)))
 
 
 class PlainCNN(nn.Module):
@@ -228,11 +261,13 @@ def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
 
 
 @register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
-def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0):
+def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0, refine=0,
+              refine_width=16):
     """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution;
-    ``log_input_db`` > 0 adds a log-magnitude input view (see :class:`EfficientSR`)."""
+    ``log_input_db`` > 0 adds a log-magnitude input view, ``refine`` > 0 full-resolution
+    refinement layers after the pixel-shuffle (see :class:`EfficientSR`)."""
     return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim,
-                       log_input_db=log_input_db)
+                       log_input_db=log_input_db, refine=refine, refine_width=refine_width)
 
 
 @register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")
