@@ -234,8 +234,13 @@ def _cmd_reconstruct(args) -> int:
                               z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,
                               config=args.config, positions=args.positions, device=_radar_chip(args),
-                              allow_partial=args.allow_partial)
+                              allow_partial=args.allow_partial, autofocus=args.autofocus)
     rep = res["report"]
+    if res.get("autofocus"):
+        af = res["autofocus"]
+        print(f"autofocus: image entropy {af['entropy_before']:.4f} -> {af['entropy_after']:.4f} "
+              f"({'correction kept' if af['applied'] else 'no correction kept'}; estimated error rms "
+              f"{', '.join(f'{v:.2f}' for v in af['error_rms_mm'])} mm in x, y, z; {af['seconds']:.1f} s)")
     extra = f" (partial last frame of {rep['partial_frame_bytes']} bytes dropped)" if rep.get("partial_frame_bytes") else ""
     print(f"{args.out}: {res['method']} image of {rep['frames']} frames{extra} -> image.h5, image.png")
     return 0
@@ -465,6 +470,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--n", type=int, default=200, help="pixels per side (default 200)")
     rc.add_argument("--extent-mm", type=float, default=100.0, help="half-width of the image (mm, default 100)")
     rc.add_argument("--z-mm", type=float, default=250.0, help="image plane depth (mm, default 250)")
+    rc.add_argument("--autofocus", action="store_true",
+                    help="estimate the smooth position error from the echoes first (empm only); prints the "
+                         "image entropy before / after")
     rc.add_argument("--sr", action="store_true", help="also super-resolve the image")
     rc.add_argument("--model", default=None, help="SR model (registered name or checkpoint; default shipped)")
     rc.add_argument("--calibration", default=None, help="calibration JSON from `sarsr calibrate`")

@@ -5,6 +5,8 @@ import os
 from pathlib import Path
 
 import h5py
+import json
+
 import numpy as np
 import pytest
 
@@ -250,6 +252,15 @@ def test_cli_reconstruct(tmp_path, capsys):
         assert (tmp_path / method / "image.png").exists()
     assert main(["reconstruct", str(tmp_path / "cap"), "--out", str(tmp_path / "bp")]) == 2
     assert "--force" in capsys.readouterr().err
+    capsys.readouterr()
+    af = ["reconstruct", str(tmp_path / "cap"), "--n", "24", "--extent-mm", "8", "--z-mm", "100", "--method", "empm",
+          "--lattice", "24,24", "--autofocus", "--out", str(tmp_path / "af")]
+    assert main(af) == 0
+    assert "autofocus: image entropy" in capsys.readouterr().out
+    rec = json.loads((tmp_path / "af" / "reconstruction.json").read_text())
+    assert rec["autofocus"]["entropy_after"] <= rec["autofocus"]["entropy_before"]
+    assert main(["reconstruct", str(tmp_path / "cap"), "--autofocus", "--out", str(tmp_path / "af_bp")]) == 2
+    assert "--method empm" in capsys.readouterr().err
     data = (tmp_path / "cap" / "adc_data.bin").read_bytes()
     (tmp_path / "cap" / "adc_data.bin").write_bytes(data[:-10])
     assert main(["reconstruct", str(tmp_path / "cap"), "--out", str(tmp_path / "x")]) == 2

@@ -20,13 +20,16 @@ __all__ = ["reconstruct_capture"]
 
 def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: float = 0.1, z: float = 0.25,
                         lattice=None, enhance=None, array="awr1443", force=False,
-                        calibration=None, **read_kw) -> dict:
+                        calibration=None, autofocus: bool = False, **read_kw) -> dict:
     """Reconstruct a capture folder on an n x n grid over [-extent, extent) m at depth ``z``.
 
     ``method``: ``"bp"`` (any geometry) or ``"empm"`` (needs ``lattice=(nx, ny)``: frames in
     x-fastest raster order, each frame a column of ``n_tx x n_rx`` virtual rows).
     ``enhance``: optional function image -> image in [0, 1] (e.g. ``sarsr.super_resolve`` with a
     network; ``sarsr reconstruct --sr`` passes it), stored as ``/image/sr`` and shown beside.
+    ``autofocus`` (``empm`` only): estimate the smooth position error from the echoes first
+    (:func:`sarsr.radar.autofocus`); the entropy before / after and the estimated error RMS
+    are in the result's ``"autofocus"`` entry (and ``reconstruction.json``).
     """
     import h5py
 
@@ -45,6 +48,9 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     k = cap.config.waveform().k
     grid = radar.image_grid(n=n, extent=extent, z=z)
     bp_method = None
+    focus = None
+    if autofocus and method != "empm":
+        raise ValueError("autofocus needs the lattice method: --method empm --lattice NX,NY")
     if method == "bp":
         bp_method = radar.choose_method(len(echo), grid.points)
         img = radar.backproject(echo, tx, rx, k, grid.points, method=bp_method)
@@ -57,11 +63,24 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
             raise ValueError(f"lattice {nx}x{ny} != {F} frames x {T * R} channels")
         # frames are x-fastest rows of board steps: frame f = iy_step * nx + ix
         idx = np.arange(F * T * R).reshape(ny // (T * R), nx, T * R).transpose(1, 0, 2).reshape(-1)
-        img = radar.empm(echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))
+        if autofocus:
+            import warnings
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RuntimeWarning)
+                af = radar.autofocus(echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))
+            img = af.image
+            focus = dict(applied=af.applied, entropy_before=af.entropy_before, entropy_after=af.entropy_after,
+                         error_rms_mm=(af.rms_m * 1e3).tolist(), seconds=af.time_s, message=af.message,
+                         warnings=[str(w.message) for w in caught])
+        else:
+            img = radar.empm(echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))
     else:
         raise ValueError(f"unknown method {method!r}; choose bp or empm")
     out.mkdir(parents=True, exist_ok=True)
     result = {"method": method, "backprojection_method": bp_method, "z_m": z, "extent_m": extent, "n": n, "report": cap.report}
+    if focus is not None:
+        result["autofocus"] = focus
     images = {f"{method.upper()} (dB)": img}
     sr_img = None
     if enhance is not None:

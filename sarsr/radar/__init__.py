@@ -13,6 +13,7 @@ Plain functions over numpy arrays (SI units: m, rad/m, Hz, dB). Typical use::
     label = radar.label_image(scene, grid)
 """
 
+from .autofocus import AutofocusResult, autofocus
 from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
 from .backprojection import backproject, choose_method, path_window, range_profiles
 from .constants import C0
@@ -35,5 +36,5 @@ __all__ = [
     "PositionError", "smooth_random_field", "DEFAULT_CORRELATION_LENGTH", "add_awgn",
     "Scene", "SHAPES", "OBJECT_CLASSES", "object_mask", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "scene_from_objects", "label_image",
     "ImageGrid", "image_grid", "resized_grid", "volume_points", "line_points",
-    "simulate_echo", "simulate_scan", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
+    "simulate_echo", "simulate_scan", "autofocus", "AutofocusResult", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
 ]
