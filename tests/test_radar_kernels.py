@@ -98,3 +98,25 @@ def test_torch_backend_equals_numba_on_cpu(rng):
         x = radar.backproject(a, tx, rx, k, grid, method=method)
         y = radar.backproject(a, tx, rx, k, grid, method=method, backend="torch", device="cpu")
         assert np.linalg.norm(x - y) / np.linalg.norm(x) < tol, method
+
+
+def test_torch_backend_chunking_is_exact(monkeypatch):
+    """Tiny chunks (many chunk boundaries) give the same images and echoes as one chunk."""
+    import numpy as np
+
+    from sarsr import radar
+    from sarsr.radar import torch_backend
+
+    scan = radar.raster_scan("awr1443", nx=6, ny_steps=2)
+    k = radar.waveform("iwr1443").k
+    pts = [[0.001, -0.002, 0.25], [0.004, 0.003, 0.26]]
+    grid = radar.image_grid(n=7, extent=0.01, z=0.25).points
+    ref_e = radar.simulate_echo(scan.tx, scan.rx, k, pts, [1.0, 0.5], backend="torch")
+    ref = {m: radar.backproject(ref_e, scan.tx, scan.rx, k, grid, method=m, backend="torch") for m in ("interp", "exact")}
+    monkeypatch.setattr(torch_backend, "CHUNK_ELEMENTS", 97)
+    assert torch_backend.chunk_elements(torch_backend._device("cpu")) == 97
+    e = radar.simulate_echo(scan.tx, scan.rx, k, pts, [1.0, 0.5], backend="torch")
+    assert np.allclose(e, ref_e, rtol=1e-6, atol=1e-6)
+    for m, img in ref.items():
+        assert np.allclose(radar.backproject(e, scan.tx, scan.rx, k, grid, method=m, backend="torch"), img,
+                           rtol=1e-5, atol=1e-5 * np.abs(img).max())

@@ -2,7 +2,9 @@
 
 Same definitions as the numba kernels; distances and phases are computed in float64 so the
 results agree with the CPU kernels to float32 precision (tested on CPU). Work is chunked so
-intermediates stay below ``CHUNK_ELEMENTS`` complex values.
+intermediates stay below :func:`chunk_elements` complex values: ``CHUNK_ELEMENTS`` on the CPU,
+on a GPU a share of its free memory (large chunks keep a data-centre GPU busy, small ones keep a
+small GPU from running out of memory).
 """
 
 from __future__ import annotations
@@ -15,6 +17,18 @@ import torch
 from .range_compression import image_range_profiles
 
 CHUNK_ELEMENTS = 2 ** 24
+#: Bytes of device memory one chunk element may take with its float64 / complex128 temporaries.
+_BYTES_PER_ELEMENT = 128
+
+
+def chunk_elements(dev) -> int:
+    """Elements (channel x pixel x wavenumber products) per chunk on torch device ``dev``: on
+    CUDA a quarter of the free memory at ``_BYTES_PER_ELEMENT`` bytes each, between 2^20 and
+    2^28; elsewhere ``CHUNK_ELEMENTS``."""
+    if getattr(dev, "type", str(dev)) == "cuda":
+        free, _ = torch.cuda.mem_get_info(dev)
+        return int(min(2 ** 28, max(2 ** 20, free // 4 // _BYTES_PER_ELEMENT)))
+    return CHUNK_ELEMENTS
 
 
 def _device(device):
@@ -38,8 +52,9 @@ def simulate_echo_torch(tx, rx, k, points, amplitudes, *, path_loss=False, devic
     a_t = torch.as_tensor(amplitudes, dtype=f64, device=dev)
     n, m, nk = tx_t.shape[0], p_t.shape[0], k_t.shape[0]
     out = torch.zeros((n, nk), dtype=torch.complex128, device=dev)
-    mc = max(1, min(m, CHUNK_ELEMENTS // max(nk, 1)))
-    nc = max(1, CHUNK_ELEMENTS // (mc * nk))
+    chunk = chunk_elements(dev)
+    mc = max(1, min(m, chunk // max(nk, 1)))
+    nc = max(1, chunk // (mc * nk))
     for j0 in range(0, m, mc):
         pj, aj = p_t[j0:j0 + mc], a_t[j0:j0 + mc]
         for i0 in range(0, n, nc):
@@ -63,9 +78,10 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
     n, nk = s.shape
     npix = pts.shape[0]
     out = torch.zeros(npix, dtype=torch.complex128, device=dev)
+    chunk = chunk_elements(dev)
     if method == "exact":
-        pc = max(1, CHUNK_ELEMENTS // max(n * nk, 1))
-        nc = n if pc > 1 else max(1, CHUNK_ELEMENTS // nk)
+        pc = max(1, chunk // max(n * nk, 1))
+        nc = n if pc > 1 else max(1, chunk // nk)
         for p0 in range(0, npix, pc):
             pp = pts[p0:p0 + pc]
             for i0 in range(0, n, nc):
@@ -77,8 +93,8 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
                                              g.reshape(-1, 3), oversample)
         q_t = torch.as_tensor(q, device=dev).to(torch.complex128)
         nbin = q_t.shape[1]
-        nc = max(1, min(n, CHUNK_ELEMENTS // max(npix, 1)))
-        pc = npix if nc > 1 else max(1, CHUNK_ELEMENTS)
+        nc = max(1, min(n, chunk // max(npix, 1)))
+        pc = npix if nc > 1 else max(1, chunk)
         rows = torch.arange(n, device=dev)
         for p0 in range(0, npix, pc):
             pp = pts[p0:p0 + pc]
