@@ -95,3 +95,25 @@ def test_autofocus_bad_input(small_scan):
     with pytest.warns(RuntimeWarning, match="empty"):
         r = autofocus(np.zeros_like(echo), scan.tx_est, scan.rx_est, wave.k, grid, **kw)
     assert not r.applied and np.array_equal(r.tx, scan.tx_est)
+
+
+def test_dataset_with_autofocus_records_the_estimate(tmp_path):
+    """reconstruction.autofocus = true: images at the autofocused positions, the estimate and
+    the residual stored per record (and checksummed); the preset digests do not move."""
+    import h5py
+
+    from sarsr.data import generate_dataset, load_scenario, read_manifest
+    from sarsr.data.shards import verify_shard
+
+    base = load_scenario("smoke")
+    sc = base.with_overrides({"reconstruction.autofocus": True})
+    assert sc.digest != base.digest and base.with_overrides({"reconstruction.autofocus": False}).digest == base.digest
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = generate_dataset(sc, tmp_path / "d", 2, seed=4, workers=1, shard_size=2, progress=False, log=lambda *a: None)
+    s = read_manifest(tmp_path / "d")["shards"][0]
+    assert verify_shard(tmp_path / "d" / s["file"], s["start"], s["count"], m["seed"], m["scenario_digest"]) is None
+    with h5py.File(tmp_path / "d" / s["file"], "r") as f:
+        for key in ("autofocus_applied", "autofocus_rms_m", "autofocus_residual_rms_m"):
+            assert f[key].shape == (2,) and np.all(np.isfinite(f[key][()]))
+        assert set(np.unique(f["autofocus_applied"][()])) <= {0.0, 1.0}

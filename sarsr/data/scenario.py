@@ -89,7 +89,10 @@ SCHEMA: dict = {
                        "taper": Field("list[str]", ("none",), _in("none", "hann", "hamming")),
                        # the network-input image stored as ``input``: method drawn per record
                        "input": Field("list[str]", ("empm",), _in("empm", "backprojection")),
-                       "input_weights": Field("list[float]", None, lambda v: all(w >= 0 for w in v) and sum(v) > 0)},
+                       "input_weights": Field("list[float]", None, lambda v: all(w >= 0 for w in v) and sum(v) > 0),
+                       # estimate the position error from the echoes first (sarsr.radar.autofocus;
+                       # lattice trajectories), then image at the corrected positions
+                       "autofocus": Field("bool", False)},
     "store": {"empm": Field("bool", True), "backprojection": Field("bool", False),
               "rma": Field("bool", False), "label": Field("bool", True),
               "input": Field("bool", False)},
@@ -99,7 +102,7 @@ SCHEMA: dict = {
 #: Keys added after datasets were first generated (digest-neutral at their defaults).
 _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
                "scene.point_spacing_m", "reconstruction.taper", "reconstruction.input",
-               "reconstruction.input_weights", "store.input")
+               "reconstruction.input_weights", "store.input", "reconstruction.autofocus")
 
 
 @dataclass(frozen=True)

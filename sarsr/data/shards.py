@@ -7,6 +7,9 @@ Layout of ``shard-NNNNN.h5`` (n = records in the shard, P = image side):
 - ``input_method`` / ``taper``: variable-length strings (n,), when the scenario draws them;
 - ``label``: float32 (n, P, P);
 - ``index`` int64 (n,), ``snr_db`` / ``z0_m`` / ``pos_error_rms_m`` float64 (n,);
+- with ``reconstruction.autofocus``: ``autofocus_applied`` (0/1), ``autofocus_rms_m`` (RMS of the
+  estimated error) and ``autofocus_residual_rms_m`` (RMS of true minus estimated error, rigid
+  shift removed) float64 (n,);
 - ``scene_json``: variable-length UTF-8 strings (n,);
 - ``class_id``: int64 (n,) object class (recognition scenarios only);
 - attributes: ``complete`` (True), ``start``, ``count``, ``seed``, ``scenario`` (name),
@@ -27,6 +30,8 @@ __all__ = ["IMAGE_KEYS", "SCALAR_KEYS", "STRING_KEYS", "shard_name", "write_shar
 IMAGE_KEYS = ("empm", "backprojection", "rma", "input", "label")
 STRING_KEYS = ("input_method", "taper")
 SCALAR_KEYS = ("snr_db", "z0_m", "pos_error_rms_m")
+#: Scalars present only in some datasets (written when the records carry them).
+OPTIONAL_SCALAR_KEYS = ("autofocus_applied", "autofocus_rms_m", "autofocus_residual_rms_m")
 
 
 class ShardError(Exception):
@@ -65,7 +70,7 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
             idx = np.arange(start, start + n, dtype=np.int64)
             f.create_dataset("index", data=idx)
             crcs["index"] = _crc(idx)
-            for key in SCALAR_KEYS:
+            for key in SCALAR_KEYS + tuple(k for k in OPTIONAL_SCALAR_KEYS if k in records[0]):
                 arr = np.array([r[key] for r in records], np.float64)
                 f.create_dataset(key, data=arr)
                 crcs[key] = _crc(arr)

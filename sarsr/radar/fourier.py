@@ -16,7 +16,9 @@ bilinear interpolation onto the requested image points.
 multi-planar z offsets are ignored (it fails on freehand scans, as in the paper).
 
 Both need samples on a uniform virtual lattice (``Scan.lattice_shape``); lateral deviations
-from the lattice are not compensated (use :func:`~sarsr.radar.backproject` for those).
+from the lattice are ignored by default and resampled away with ``lateral="regrid"``
+(:func:`lateral_regrid_matrix`; first order), while :func:`~sarsr.radar.backproject` handles
+any geometry exactly.
 """
 
 from __future__ import annotations
@@ -47,8 +49,8 @@ def _plane_points(grid):
 def _lattice_axes(v, name="virtual positions"):
     """Least-squares uniform lattice (x0, dx), (y0, dy) through (nx, ny, 3) virtual positions.
 
-    Position errors and jitter are allowed (EMPM does not compensate lateral deviations; they
-    simply degrade the image); samples that do not follow the lattice order at all (residual
+    Position errors and jitter are allowed (by default EMPM ignores lateral deviations;
+    ``lateral="regrid"`` resamples them away); samples that do not follow the lattice order at all (residual
     above 10 % of the aperture) are rejected.
     """
     nx, ny = v.shape[:2]
