@@ -102,7 +102,11 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         ``"max"``.
 
     Position error above ~1 mm defocuses the input; where the raw echoes are at hand, correct
-    the positions first and super-resolve the refocused image.
+    the positions first (:func:`sarsr.radar.autofocus`, ``sarsr reconstruct --autofocus``,
+    scenario key ``reconstruction.autofocus``) and super-resolve the refocused image::
+
+        r = radar.autofocus(echo, tx, rx, k, grid, lattice_shape=shape)
+        sharp = super_resolve(r.image)
 
     Returns float32 of the input's shape (or the working grid), in label units, clipped to [0, 1]. The input is
     normalised by its own maximum magnitude, so its absolute scale does not matter.
