@@ -381,3 +381,27 @@ def test_backproject_any_finite_scale(exponent, method):
         assert "overflow" in str(exc) and "\n" not in str(exc)
     else:
         assert np.all(np.isfinite(img))
+
+
+def test_killed_dataset_worker_is_one_line_with_resume_hint(monkeypatch, tmp_path, capsys):
+    from concurrent.futures.process import BrokenProcessPool
+
+    import sarsr.data
+    from sarsr.cli import main
+
+    def boom(*a, **k):
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(sarsr.data, "generate_dataset", boom)
+    assert main(["dataset", "smoke", "--count", "2", "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run the same command again" in err
+
+
+def test_protocol4_pickle_is_refused_in_exactly_one_line(tmp_path):
+    import pickle
+
+    (tmp_path / "bad.pt").write_bytes(pickle.dumps({"model": object()}, protocol=4))
+    np.save(tmp_path / "img.npy", np.ones((8, 8), np.float32))
+    rc, err = _cli("sr", tmp_path / "img.npy", "--out", tmp_path / "o.npy", "--model", tmp_path / "bad.pt")
+    assert rc == 2 and len(err.splitlines()) == 1 and "bad.pt" in err, err
