@@ -126,7 +126,6 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
 
     batch_n = 1 if a.ndim == 2 else a.shape[0]
     side = max(a.shape[-2:]) if size is None else int(size)
-    # the working image, its features (up to ~64 float32 channels at full size) and the output
     # working image and features (up to ~80 float32 planes at the working size), plus the
     # float64 / float32 copies of the input and the float32 output at the input's size
     check_memory(float(batch_n) * side * side * 4 * 80 + float(a.size) * 16, f"super-resolving {a.shape} at {side}^2")

@@ -60,7 +60,6 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     for a dataset without stored scenes), and for networks params, GMACs and CPU ms/image.
     """
     import h5py
-    import torch.nn.functional as F  # noqa: F401
     from tqdm.auto import tqdm
 
     from .. import metrics
@@ -108,6 +107,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
         for j in range(take):
             native = labels[j].shape
             labs = {}
+            preds: dict[tuple, np.ndarray] = {}
             for grid in grids:
                 side = size if grid == "working" else None
                 if scenes is not None:
@@ -115,9 +115,6 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                 else:  # no stored scene: the stored label, resized (flagged in every row)
                     label_kind = "resized"
                     labs[grid] = np.clip(_resize(labels[j], side), 0, 1)
-            preds: dict[tuple, np.ndarray] = {}
-            for grid in grids:
-                side = size if grid == "working" else None
                 for k, v in stored.items():
                     preds[(BASELINES[k], grid)] = _resize(metrics.normalize(v[j]), side)
                 if net_in is not None and nets and baselines and key == "input":
@@ -140,17 +137,19 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     bar.close()
     rows = []
     side_w, side_u = size or int(g.get("n") or 0), int(g.get("n") or 0)
+    cost = {}  # params, MACs and latency of each network: once, whatever the number of grids
+    for name, net in nets.items():
+        shape = (net.default_cfg.get("in_chans", 1), size or WORKING_SIZE, size or WORKING_SIZE)
+        cost[name] = dict(model=net.default_cfg.get("name"), params=count_params(net),
+                          gmacs=count_macs(net, shape) / 1e9,
+                          cpu_ms=cpu_latency_ms(net, shape, repeat=3) if timing else None)
     for (name, grid), vals in scores.items():
         v = np.asarray(vals)
         row = dict(method=name, grid=f"working {side_w}" if grid == "working" else f"user {side_u}",
                    label=label_kind, n=len(v), psnr_db=float(v[:, 0].mean()), psnr_std=float(v[:, 0].std()),
                    ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()), **metrics.summarize_points(points[(name, grid)]))
         if name in nets:
-            net = nets[name]
-            shape = (net.default_cfg.get("in_chans", 1), size or WORKING_SIZE, size or WORKING_SIZE)
-            row.update(model=net.default_cfg.get("name"), params=count_params(net),
-                       gmacs=count_macs(net, shape) / 1e9,
-                       cpu_ms=cpu_latency_ms(net, shape, repeat=3) if timing else None)
+            row.update(cost[name])
             if grid == "user":
                 row["resample"] = resample
         rows.append(row)
