@@ -13,9 +13,10 @@ Every model offers ``forward``, ``forward_features`` and (backbones) ``forward_h
 from ..nn import reparameterize
 from . import efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
 from .complexity import count_macs, count_params, cpu_latency_ms
-from .registry import create_model, list_models, model_entry, model_state, register_model, weights_path
+from .registry import (create_model, list_models, model_entry, model_state, names_shipped_weights, register_model,
+                       weights_path)
 from .runs import build_kwargs, load_run
 
-__all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path",
+__all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path", "names_shipped_weights",
            "load_run", "build_kwargs",
            "reparameterize", "count_params", "count_macs", "cpu_latency_ms"]

@@ -22,7 +22,7 @@ from torch import nn
 from ..checkpoint import load_checkpoint, model_state  # noqa: F401  (model_state re-exported)
 
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
-           "weights_path", "model_state"]
+           "weights_path", "names_shipped_weights", "model_state"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
@@ -72,6 +72,13 @@ def model_entry(name: str) -> ModelEntry:
 
 def weights_path(name: str) -> Path:
     return WEIGHTS_DIR / f"{name}.pt"
+
+
+def names_shipped_weights(spec) -> bool:
+    """Whether a weights reference (``train.init``, a stage chain) is a registered model's
+    name, meaning the weights shipped with the package, rather than a file path: a string
+    without suffix or folder (``"srvit_hsm"``)."""
+    return isinstance(spec, str) and bool(spec) and "/" not in spec and not Path(spec).suffix
 
 
 class ModelOptionError(ValueError, TypeError):

@@ -55,13 +55,13 @@ def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
 
 def _chain(run: Path, cfg: dict, checkpoint: str) -> list[dict]:
     """The stages behind a run, oldest first, following ``train.init`` back through earlier runs."""
-    from ..models import weights_path
+    from ..models import names_shipped_weights, weights_path
 
     stages = [_stage(run, cfg, checkpoint)]
     seen = {run.resolve()}
     while cfg["train"].get("init"):
         name = cfg["train"]["init"]
-        if "/" not in name and not Path(name).suffix:  # the shipped weights of a registered model
+        if names_shipped_weights(name):  # the shipped weights of a registered model
             meta = weights_path(name).with_suffix(".json")
             earlier = json.loads(meta.read_text()).get("stages", []) if meta.is_file() else []
             stages.append({"init_weights": f"shipped {name} weights", "note": f"{len(earlier)} earlier stages below"})

@@ -133,9 +133,9 @@ def _init_weights(path, device) -> dict:
     """Model state dict from ``path``: a ``best.pt`` / ``model.pt`` state dict, a ``last.pt``
     training checkpoint (its ``"model"`` entry), or the name of a registered model whose
     weights ship with the package (e.g. ``"srvit_hsm"``: the current default network)."""
-    from ..models import weights_path
+    from ..models import names_shipped_weights, weights_path
 
-    if isinstance(path, str) and path and not Path(path).suffix and "/" not in path:
+    if names_shipped_weights(path):
         if not weights_path(path).is_file():
             raise FileNotFoundError(f"train.init: no shipped weights for a model named {path!r}")
         path = weights_path(path)
