@@ -148,7 +148,8 @@ def _cmd_evaluate(args) -> int:
         models[label] = what or label
     results = {}
     for test in args.test:
-        rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet)
+        rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet,
+                        keep_input_points=args.keep_input_points)
         results[test] = rows
         print(f"== {test}")
         for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
@@ -158,7 +159,8 @@ def _cmd_evaluate(args) -> int:
             print(f"{r['method']:<26} {r.get('grid', ''):<12} PSNR {r['psnr_db']:6.2f} dB{gain:<9} SSIM {r['ssim']:.4f}  "
                   f"recall {r['point_recall']:.3f}  ratio {r['point_amplitude_ratio']:.2f}  "
                   f"false {r['false_points']:.2f}{extra}")
-    curve = robustness(models, count=args.robustness_count, progress=not args.quiet) if args.robustness else None
+    curve = robustness(models, count=args.robustness_count, progress=not args.quiet,
+                       keep_input_points=args.keep_input_points) if args.robustness else None
     if args.report:
         write_report(args.report, results, curve=curve, command="sarsr " + " ".join(sys.argv[1:]))
         print(f"wrote {args.report}")
@@ -193,7 +195,8 @@ def _cmd_sr(args) -> int:
     if args.size < 0:
         raise CLIError(f"--size must be >= 1 (or 0 for the input size), got {args.size}")
     img = read_image(args.input, args.var)
-    out = super_resolve(img, args.model, size=None if args.size == 0 else args.size)
+    out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
+                        keep_input_points=args.keep_input_points)
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dst) as tmp:
         if dst.suffix == ".npy":
@@ -419,6 +422,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--robustness", action="store_true",
                    help="also PSNR and point recall (input and output) vs position-error sigma (0-6 mm)")
     e.add_argument("--robustness-count", type=int, default=64, help="records per sigma (default 64)")
+    e.add_argument("--keep-input-points", action="store_true",
+                   help="also score each network in screening mode (erased input peaks put back)")
     e.add_argument("--report", default=None, help="write a markdown report (+ .json, + robustness .png)")
     e.add_argument("--force", action="store_true", help="overwrite an existing report")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -449,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=int, default=WORKING_SIZE,
                    help=f"working resolution (0 = input size; default {WORKING_SIZE})")
     r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
+    r.add_argument("--keep-input-points", action="store_true",
+                   help="screening mode: put back every bright input peak the network erased (never misses what "
+                        "the input shows; brings back its false alarms too)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from sarsr import radar
 from sarsr.data import generate_dataset
 from sarsr.data.torch_dataset import SARDataset, render_label
-from sarsr.sr import resample_output
+from sarsr.sr import keep_input_points, resample_output, super_resolve
 from sarsr.train.losses import get_loss, l1_peak_clean, l1_peak_keep, needs_input
 
 
@@ -79,6 +79,48 @@ def test_resample_output_keeps_peaks():
         resample_output(y, (50, 50), "nearest")
 
 
+def _blob(shape, centre, width, height):
+    i, j = np.indices(shape)
+    return height * np.exp(-((i - centre[0]) ** 2 + (j - centre[1]) ** 2) / (2 * width ** 2))
+
+
+def test_keep_input_points_puts_back_only_erased_peaks():
+    """An input peak the output erased comes back at the input's height; one the output kept
+    (sharpened, moved by a pixel) and one below the threshold are left alone."""
+    shape = (64, 64)
+    image = (_blob(shape, (16, 16), 2.0, 1.0) + _blob(shape, (45, 40), 2.0, 0.6)
+             + _blob(shape, (50, 10), 1.5, 0.05)) * 1e-7 * (1 + 1j)  # complex, any scale
+    out = _blob(shape, (46, 40), 0.7, 0.9).astype(np.float32)  # second peak kept, sharper
+    kept = keep_input_points(out, image)
+    assert kept[16, 16] == pytest.approx(1.0, abs=1e-5)  # erased -> back at the input's height
+    assert kept.dtype == np.float32 and kept.shape == shape
+    np.testing.assert_array_equal(kept[30:, 30:], out[30:, 30:])  # the kept peak: untouched
+    assert kept[50, 10] == out[50, 10]  # below the threshold
+    assert (kept >= out).all()  # only ever adds
+    same = keep_input_points(np.stack([out, kept]), np.stack([image, image]))
+    np.testing.assert_array_equal(same[0], kept)
+    np.testing.assert_array_equal(same[1], kept)
+    np.testing.assert_array_equal(keep_input_points(out, np.zeros(shape)), out)
+    with pytest.raises(ValueError, match="same|one"):
+        keep_input_points(out, image[:32])
+    with pytest.raises(ValueError, match="threshold"):
+        keep_input_points(out, image, threshold=1.5)
+
+
+def test_super_resolve_keep_input_points_never_loses_an_input_point():
+    """Screening mode on the user's grid and on the working grid: every input peak the plain
+    output lost is there again, and the plain output is the lower envelope."""
+    shape = (100, 100)
+    image = _blob(shape, (30, 30), 6.0, 1.0) + _blob(shape, (70, 60), 6.0, 0.8)  # very defocused points
+    plain = super_resolve(image)
+    keep = super_resolve(image, keep_input_points=True)
+    assert keep.shape == shape and (keep >= plain - 1e-6).all()
+    for c in ((30, 30), (70, 60)):
+        assert keep[c[0] - 3:c[0] + 4, c[1] - 3:c[1] + 4].max() >= 0.5 * image[c] / image.max()
+    work = super_resolve(image, keep_input_points=True, keep_size=False)
+    assert work.shape == (256, 256) and work.max() >= 0.75
+
+
 def test_keep_loss_charges_only_erased_visible_points():
     y = torch.zeros(1, 1, 32, 32)
     y[0, 0, 10, 10] = 0.8
@@ -134,8 +176,12 @@ def test_evaluate_scores_both_grids(smoke_set, tmp_path):
     assert ("EMPM (network input)", f"user {n}") in grids
     assert all(r["label"] == "rendered" for r in rows)
     assert input_psnr(rows, "working 48") != input_psnr(rows, f"user {n}")
-    only = evaluate(smoke_set, {"tiny": net}, size=48, limit=2, progress=False, timing=False, grids=("user",))
+    only = evaluate(smoke_set, {"tiny": net}, size=48, limit=2, progress=False, timing=False, grids=("user",),
+                    keep_input_points=True)
     assert {r["grid"] for r in only} == {f"user {n}"}
+    by = {r["method"]: r for r in only}
+    assert by["tiny +input points"]["point_recall"] >= by["tiny"]["point_recall"]
+    assert by["tiny +input points"]["params"] == by["tiny"]["params"]
     with pytest.raises(ValueError, match="grids"):
         evaluate(smoke_set, {"tiny": net}, grids=("both",), progress=False)
     write_report(tmp_path / "r.md", rows, smoke_set)

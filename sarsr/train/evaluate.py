@@ -37,7 +37,8 @@ def _input_key(f) -> str | None:
 
 def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
              baselines: bool = True, progress: bool = True, timing: bool = True, verify: bool = True,
-             grids: tuple = ("working", "user"), resample: str = "peak") -> list[dict]:
+             grids: tuple = ("working", "user"), resample: str = "peak",
+             keep_input_points: bool = False) -> list[dict]:
     """Scores of every model and stored baseline on the records of ``test_root``.
 
     ``models`` maps a label to anything :func:`sarsr.sr.load_sr_model` takes; networks get the
@@ -58,6 +59,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     ``point_recall``, ``false_points``, ``point_amplitude_ratio``
     (:func:`sarsr.metrics.summarize_points`), ``label`` (``"rendered"``, or ``"resized"``
     for a dataset without stored scenes), and for networks params, GMACs and CPU ms/image.
+    ``keep_input_points`` adds a row ``"<network> +input points"`` per network and grid: its
+    output with the erased input peaks put back (:func:`sarsr.sr.keep_input_points`).
     """
     import h5py
     from tqdm.auto import tqdm
@@ -67,7 +70,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import load_sr_model, resample_output, super_resolve
+    from ..sr import keep_input_points as keep_points, load_sr_model, resample_output, super_resolve
 
     bad = [g for g in grids if g not in ("working", "user")]
     if bad or not grids:
@@ -127,6 +130,11 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                     if "user" in grids:
                         yu = resample_output(torch.from_numpy(yw)[None, None], native, resample)
                         preds[(name, "user")] = yu[0, 0].numpy()
+                    if keep_input_points:
+                        for grid in grids:
+                            side = size if grid == "working" else None
+                            preds[(f"{name} +input points", grid)] = keep_points(
+                                preds[(name, grid)], _resize(metrics.normalize(net_in[j]), side))
             for (name, grid), p in preds.items():
                 lab = labs[grid]
                 scores.setdefault((name, grid), []).append(
@@ -148,8 +156,9 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
         row = dict(method=name, grid=f"working {side_w}" if grid == "working" else f"user {side_u}",
                    label=label_kind, n=len(v), psnr_db=float(v[:, 0].mean()), psnr_std=float(v[:, 0].std()),
                    ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()), **metrics.summarize_points(points[(name, grid)]))
-        if name in nets:
-            row.update(cost[name])
+        base = name.removesuffix(" +input points")
+        if base in nets:
+            row.update(cost[base])
             if grid == "user":
                 row["resample"] = resample
         rows.append(row)
@@ -158,14 +167,15 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
 
 def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, seed: int = 2000,
                cache=Path("~/.cache/sarsr/datasets/robustness").expanduser(), workers=None,
-               progress=True, grid: str = "user") -> dict:
+               progress=True, grid: str = "user", keep_input_points: bool = False) -> dict:
     """PSNR and point recall vs position-error sigma: for each sigma a ``paper_freehand`` test
     set of ``count`` records (seed ``seed``, cached and resumable) is generated and evaluated
     on ``grid`` (``"user"``: the grid :func:`sarsr.super_resolve` returns by default, or
     ``"working"``), every method (the EMPM input among them) against true amplitudes.
 
     Returns ``{"sigma_mm": [...], "grid": ..., "psnr_db": {method: [...]},
-    "point_recall": {method: [...]}}``."""
+    "point_recall": {method: [...]}}``. ``keep_input_points`` adds the screening-mode rows
+    (see :func:`evaluate`)."""
     from ..data import generate_dataset, load_scenario
 
     if count < 1:
@@ -177,7 +187,8 @@ def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, s
         root = Path(cache) / f"sigma_{sig:g}mm_n{count}_s{seed}"
         generate_dataset(sc, root, count, seed=seed, workers=workers, shard_size=16, progress=progress,
                          log=lambda *a: None)
-        for row in evaluate(root, models, limit=count, progress=False, timing=False, grids=(grid,)):
+        for row in evaluate(root, models, limit=count, progress=False, timing=False, grids=(grid,),
+                            keep_input_points=keep_input_points):
             curve["psnr_db"].setdefault(row["method"], []).append(row["psnr_db"])
             curve["point_recall"].setdefault(row["method"], []).append(row["point_recall"])
     return curve
