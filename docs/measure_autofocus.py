@@ -1,6 +1,6 @@
 """Measure sarsr.radar.autofocus on paper_freehand scans (the numbers in docs/autofocus.md).
 
-    .venv/bin/python docs/measure_autofocus.py --sigma-mm 3 --count 8 [--axes z] [--out docs/autofocus.json]
+    .venv/bin/python docs/measure_autofocus.py --sigma-mm 3 --count 8 [--axes z] [--start pga] [--out docs/autofocus.json]
 
 For each record (paper_freehand with position_error.sigma_m set, seed 1000, the test set's
 records): EMPM at the measured positions, autofocus, EMPM at the corrected positions; point
@@ -27,6 +27,7 @@ def main():
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--axes", default="z")
+    ap.add_argument("--start", default="zero", choices=("zero", "pga"), help="autofocus start (default zero)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
@@ -40,7 +41,8 @@ def main():
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, axes=a.axes)
+            r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, axes=a.axes,
+                          start=a.start)
         secs = time.perf_counter() - t
         err = scan.tx_est - scan.tx
         resid = err - r.error_estimate
@@ -56,7 +58,7 @@ def main():
                    recall_after=metrics.summarize_points(pts["after"][-1:])["point_recall"])
         rows.append(row)
         print(json.dumps(row), flush=True)
-    summary = dict(sigma_mm=a.sigma_mm, count=a.count, axes=a.axes,
+    summary = dict(sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
                    applied=sum(r["applied"] for r in rows),

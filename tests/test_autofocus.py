@@ -117,3 +117,23 @@ def test_dataset_with_autofocus_records_the_estimate(tmp_path):
         for key in ("autofocus_applied", "autofocus_rms_m", "autofocus_residual_rms_m"):
             assert f[key].shape == (2,) and np.all(np.isfinite(f[key][()]))
         assert set(np.unique(f["autofocus_applied"][()])) <= {0.0, 1.0}
+
+
+
+def test_phase_gradient_start_keeps_the_promises(small_scan):
+    """start="pga" (experimental): a finite depth field of the right shape from the estimator;
+    through autofocus the image is never less sharp than the input and only z moves."""
+    from sarsr.radar.autofocus import phase_gradient_depth_error
+
+    scan, wave, echo, grid = small_scan
+    ez = phase_gradient_depth_error(echo, scan.tx_est, scan.rx_est, wave.k, grid.points, scan.lattice_shape,
+                                    nfft=64, radii=(4, 3), nodes=4)
+    assert ez.shape == (len(scan.tx),) and np.isfinite(ez).all() and abs(ez.mean()) < 1e-9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape,
+                      nfft=64, nodes=4, start="pga", max_iter=5)
+    assert r.entropy_after <= r.entropy_before + 1e-9
+    assert np.all(r.error_estimate[:, :2] == 0)
+    with pytest.raises(ValueError, match="start"):
+        autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, start="random")
