@@ -14,8 +14,8 @@ class CLIError(Exception):
 
 
 def _cmd_bench(args) -> int:
-    from .bench import (bench_backprojection, bench_models, bench_radar, bench_train_step, format_bp_rows,
-                        format_model_rows, format_rows, format_train_rows)
+    from .bench import (bench_autofocus, bench_backprojection, bench_models, bench_radar, bench_train_step,
+                        format_autofocus_rows, format_bp_rows, format_model_rows, format_rows, format_train_rows)
 
     if args.what == "bp":
         import numba
@@ -36,6 +36,17 @@ def _cmd_bench(args) -> int:
 
     if args.repeat < 1:
         raise CLIError(f"--repeat must be >= 1, got {args.repeat}")
+    if args.what == "autofocus":
+        size = args.size or "paper"
+        if size not in ("paper", "small", "smoke"):
+            raise CLIError(f"bench autofocus --size must be paper, small or smoke, not {size!r}")
+        import torch
+
+        print(f"sarsr bench autofocus --size {size} --repeat {args.repeat} (scans; torch "
+              f"{torch.get_num_threads()} threads)", flush=True)
+        rows = bench_autofocus(size, count=args.repeat, log=lambda m: print("  running " + m, flush=True))
+        print(format_autofocus_rows(rows))
+        return 0
     if args.what == "models":
         import torch
 
@@ -351,11 +362,13 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="Examples:\n  sarsr bench radar --size paper\n"
                               "  sarsr bench bp --size paper\n"
                               "  sarsr bench models\n  sarsr bench models --models 'srvit*' --size 256\n"
-                              "  sarsr bench models --shipped --size 256 --repeat 20",
+                              "  sarsr bench models --shipped --size 256 --repeat 20\n"
+                              "  sarsr bench autofocus --size paper --repeat 4",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    b.add_argument("what", choices=["radar", "bp", "models", "train"],
+    b.add_argument("what", choices=["radar", "bp", "models", "train", "autofocus"],
                    help="what to benchmark (bp: backprojection methods over image sizes and a volume; "
-                        "train: one SR training step in CPU variants)")
+                        "train: one SR training step in CPU variants; autofocus: its starts side by side "
+                        "on 3 mm scans, --repeat scans)")
     b.add_argument("--size", default=None,
                    help="radar: paper (default; 40,000 channels, 200x200 image, 1,000 scatterers), "
                         "small or smoke. models: square input side in pixels (default: each "

@@ -30,6 +30,22 @@ def test_bench_radar_prints_side_by_side_table(capsys):
     assert "GBP/s" in out and "numpy" in out
 
 
+def test_bench_autofocus_rows_and_errors(capsys):
+    """One row per start on the same scans, with time, residual and recall; bad sizes are one line."""
+    from sarsr.bench import bench_autofocus, format_autofocus_rows
+
+    rows = bench_autofocus("smoke", count=1, starts=("pga",), log=lambda *a: None)
+    (r,) = rows
+    assert r["start"] == "pga" and r["scans"] == 1 and r["seconds_per_scan"] > 0
+    assert r["depth_error_mm"] > 0 and r["depth_residual_mm"] >= 0 and r["changed"] in (0, 1)
+    assert 0 <= r["recall_before"] <= 1 and 0 <= r["recall_after"] <= 1
+    assert "| pga | 1 (smoke) |" in format_autofocus_rows(rows)
+    assert main(["bench", "autofocus", "--size", "huge"]) == 2
+    assert "paper, small or smoke" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="count"):
+        bench_autofocus("smoke", count=0)
+
+
 def test_demo_writes_figure_and_metrics(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--size", "smoke", "--sigma-mm", "0", "--snr-db", "40"]) == 0
