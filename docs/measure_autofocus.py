@@ -21,29 +21,36 @@ from sarsr.data.simulate import simulate_acquisition
 from sarsr.radar.autofocus import autofocus
 
 
+def autofocus_record(sc, seed: int, index: int, **options):
+    """Simulate record ``index`` of scenario ``sc`` and autofocus it (``options`` go to
+    :func:`sarsr.radar.autofocus`). Returns (acquisition dict, label on the stored grid, EMPM
+    image at the measured positions, AutofocusResult, seconds of autofocus)."""
+    acq = simulate_acquisition(sc, seed, index)
+    scan, wave, grid, echo = acq["scan"], acq["wave"], acq["grid"], acq["echo"]
+    label = radar.label_image(acq["scene"], grid)
+    before = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, **options)
+    return acq, label, before, r, time.perf_counter() - t
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sigma-mm", type=float, default=3.0)
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--axes", default="z")
-    ap.add_argument("--start", default="zero", choices=("zero", "pga"), help="autofocus start (default zero)")
+    ap.add_argument("--start", default="pga", choices=("zero", "pga"), help="autofocus start (default pga)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
     rows = []
     pts = {"before": [], "after": []}
     for i in range(a.count):
-        acq = simulate_acquisition(sc, a.seed, i)
-        scan, wave, grid, echo = acq["scan"], acq["wave"], acq["grid"], acq["echo"]
-        label = radar.label_image(acq["scene"], grid)
-        before = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
-        t = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, axes=a.axes,
-                          start=a.start)
-        secs = time.perf_counter() - t
+        acq, label, before, r, secs = autofocus_record(sc, a.seed, i, axes=a.axes, start=a.start)
+        scan = acq["scan"]
         err = scan.tx_est - scan.tx
         resid = err - r.error_estimate
         resid -= resid.mean(0)

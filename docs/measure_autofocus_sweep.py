@@ -12,14 +12,12 @@ the label on the stored 200 x 200 grid; depth residual with the rigid shift remo
 
 import argparse
 import json
-import time
-import warnings
 
 import numpy as np
+from measure_autofocus import autofocus_record  # docs/ is the script's folder
 
-from sarsr import metrics, radar
+from sarsr import metrics
 from sarsr.data import load_scenario
-from sarsr.data.simulate import simulate_acquisition
 from sarsr.sr import super_resolve
 
 METHODS = ("EMPM", "EMPM + autofocus", "SR", "SR on autofocused")
@@ -42,15 +40,9 @@ def main():
         psnr = {m: [] for m in METHODS}
         resid, secs, applied = [], [], 0
         for i in range(a.count):
-            acq = simulate_acquisition(sc, a.seed, i)
-            scan, wave, grid, echo = acq["scan"], acq["wave"], acq["grid"], acq["echo"]
-            label = radar.label_image(acq["scene"], grid)
-            before = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
-            t = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                r = radar.autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
-            secs.append(time.perf_counter() - t)
+            acq, label, before, r, sec = autofocus_record(sc, a.seed, i)
+            scan = acq["scan"]
+            secs.append(sec)
             applied += bool(r.applied)
             e = (scan.tx_est - scan.tx)[:, 2] - r.error_estimate[:, 2]
             resid.append(float(np.std(e - e.mean()) * 1e3))
