@@ -97,6 +97,39 @@ def spline_basis(u, n_nodes: int, lo: float, hi: float) -> np.ndarray:
     return BSpline.design_matrix(u, t, deg, extrapolate=True).toarray()
 
 
+def _empm_setup(echo, tx, rx, k, k_index: slice, pts, lattice_shape, nfft) -> dict:
+    """What a torch copy of EMPM needs for one scan on the wavenumbers ``ks = k[k_index]`` (rad/m):
+    the fitted lattice (``x0``, ``dx``, ``y0``, ``dy``, m), virtual positions ``v`` (N, 3),
+    ``depth`` (m) and its ``sign``, the echo with EMPM's bistatic and multi-planar phase removed
+    ``s0`` (Ks, nx, ny), the plane-wave focusing filter ``filt`` (Ks, nfft, nfft) and the scene
+    region ``ri``, ``rj`` (index ranges of the fftshifted image, where index i is
+    x0 + (i - nfft // 2) dx)."""
+    from .fourier import _lattice_axes
+
+    nx, ny = lattice_shape
+    v = 0.5 * (tx + rx)
+    (x0, dx), (y0, dy) = _lattice_axes(v.reshape(nx, ny, 3))
+    z_ref = float(v[:, 2].mean())
+    depth = float(pts[..., 2].reshape(-1)[0]) - z_ref
+    if abs(depth) < 1e-6:
+        raise ValueError("autofocus: the image plane coincides with the scan plane")
+    sign = float(np.sign(depth))
+    ks = k[k_index]
+    sep = tx - rx
+    beta = (sep[:, 0] ** 2 + sep[:, 1] ** 2) / (4.0 * abs(depth)) - 2.0 * (v[:, 2] - z_ref) * sign
+    s0 = np.moveaxis((echo[:, k_index] * np.exp(-1j * np.outer(beta, ks))).reshape(nx, ny, -1), -1, 0)
+    kx = 2 * np.pi * np.fft.fftfreq(nfft, dx)
+    ky = 2 * np.pi * np.fft.fftfreq(nfft, dy)
+    q = 4 * ks[:, None, None] ** 2 - kx[None, :, None] ** 2 - ky[None, None, :] ** 2
+    filt = np.where(q > 0, np.exp(-1j * np.sqrt(np.maximum(q, 0)) * depth), 0)
+    xs, ys = pts[..., 0], pts[..., 1]
+    ri = (max(0, int(np.floor((xs.min() - x0) / dx)) + nfft // 2),
+          min(nfft, int(np.ceil((xs.max() - x0) / dx)) + nfft // 2 + 1))
+    rj = (max(0, int(np.floor((ys.min() - y0) / dy)) + nfft // 2),
+          min(nfft, int(np.ceil((ys.max() - y0) / dy)) + nfft // 2 + 1))
+    return dict(x0=x0, dx=dx, y0=y0, dy=dy, v=v, depth=depth, sign=sign, ks=ks, s0=s0, filt=filt, ri=ri, rj=rj)
+
+
 class _FocusModel:
     """Differentiable EMPM (torch, CPU or CUDA) of one scan on a subset of wavenumbers, as a
     function of a position-error field; returns the entropy of the scene region."""
@@ -104,37 +137,16 @@ class _FocusModel:
     def __init__(self, echo, tx, rx, k, pts, lattice_shape, k_step, nfft, device):
         import torch
 
-        from .fourier import _lattice_axes
-
         nx, ny = lattice_shape
         self.nx, self.ny = nx, ny
-        v = 0.5 * (tx + rx)
-        (x0, dx), (y0, dy) = _lattice_axes(v.reshape(nx, ny, 3))
+        d = _empm_setup(echo, tx, rx, k, slice(None, None, k_step), pts, lattice_shape, nfft)
+        x0, dx, y0, dy, v = d["x0"], d["dx"], d["y0"], d["dy"], d["v"]
         self.dx, self.dy = dx, dy
-        z_img = float(pts[..., 2].reshape(-1)[0])
-        z_ref = float(v[:, 2].mean())
-        depth = z_img - z_ref
-        if abs(depth) < 1e-6:
-            raise ValueError("autofocus: the image plane coincides with the scan plane")
-        self.sign = float(np.sign(depth))
-        sep = tx - rx
-        beta = (sep[:, 0] ** 2 + sep[:, 1] ** 2) / (4.0 * abs(depth)) - 2.0 * (v[:, 2] - z_ref) * self.sign
-        ks = k[::k_step]
-        s0 = (echo[:, ::k_step] * np.exp(-1j * np.outer(beta, ks))).reshape(nx, ny, -1)
-        s0 = np.moveaxis(s0, -1, 0)  # (Ks, nx, ny)
+        self.sign, self.ri, self.rj = d["sign"], d["ri"], d["rj"]
+        ks, s0, filt = d["ks"], d["s0"], d["filt"]
         ii, jj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
         dev_x = (v[:, 0].reshape(nx, ny) - (x0 + ii * dx)) / dx
         dev_y = (v[:, 1].reshape(nx, ny) - (y0 + jj * dy)) / dy
-        kx = 2 * np.pi * np.fft.fftfreq(nfft, dx)
-        ky = 2 * np.pi * np.fft.fftfreq(nfft, dy)
-        q = 4 * ks[:, None, None] ** 2 - kx[None, :, None] ** 2 - ky[None, None, :] ** 2
-        filt = np.where(q > 0, np.exp(-1j * np.sqrt(np.maximum(q, 0)) * depth), 0)
-        # scene region on the (fftshifted) image: index i <-> x0 + (i - nfft // 2) dx
-        xs, ys = pts[..., 0], pts[..., 1]
-        self.ri = (max(0, int(np.floor((xs.min() - x0) / dx)) + nfft // 2),
-                   min(nfft, int(np.ceil((xs.max() - x0) / dx)) + nfft // 2 + 1))
-        self.rj = (max(0, int(np.floor((ys.min() - y0) / dy)) + nfft // 2),
-                   min(nfft, int(np.ceil((ys.max() - y0) / dy)) + nfft // 2 + 1))
         t = lambda a, dt=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dt, device=device)  # noqa: E731
         self.torch = torch
         self.s0 = t(s0, torch.complex64)
@@ -194,43 +206,27 @@ def phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *, k_step: i
     import torch
     from scipy import ndimage
 
-    from .fourier import _lattice_axes
-
     nx, ny = lattice_shape
     dev = torch.device(device or "cpu")
-    v = 0.5 * (tx + rx)
-    (x0, dx), (y0, dy) = _lattice_axes(v.reshape(nx, ny, 3))
-    z_img = float(pts[..., 2].reshape(-1)[0])
-    z_ref = float(v[:, 2].mean())
-    depth = z_img - z_ref
-    sign = float(np.sign(depth))
-    sep = tx - rx
-    beta = (sep[:, 0] ** 2 + sep[:, 1] ** 2) / (4.0 * abs(depth)) - 2.0 * (v[:, 2] - z_ref) * sign
-    ks = k[k_step // 2::k_step]
+    d = _empm_setup(echo, tx, rx, k, slice(k_step // 2, None, k_step), pts, lattice_shape, nfft)
+    x0, dx, y0, dy, depth, sign, ks, ri, rj = (d[key] for key in ("x0", "dx", "y0", "dy", "depth", "sign", "ks",
+                                                                   "ri", "rj"))
     kc = float(np.mean(k))
-    s0 = np.moveaxis((echo[:, k_step // 2::k_step] * np.exp(-1j * np.outer(beta, ks))).reshape(nx, ny, -1), -1, 0)
-    kx = 2 * np.pi * np.fft.fftfreq(nfft, dx)
-    ky = 2 * np.pi * np.fft.fftfreq(nfft, dy)
-    q = 4 * ks[:, None, None] ** 2 - kx[None, :, None] ** 2 - ky[None, None, :] ** 2
     c64 = torch.complex64
-    H = torch.as_tensor(np.where(q > 0, np.exp(-1j * np.sqrt(np.maximum(q, 0)) * depth), 0), dtype=c64, device=dev)
-    xs, ys = pts[..., 0], pts[..., 1]
-    ri = (max(0, int(np.floor((xs.min() - x0) / dx)) + nfft // 2),
-          min(nfft, int(np.ceil((xs.max() - x0) / dx)) + nfft // 2 + 1))
-    rj = (max(0, int(np.floor((ys.min() - y0) / dy)) + nfft // 2),
-          min(nfft, int(np.ceil((ys.max() - y0) / dy)) + nfft // 2 + 1))
+    H = torch.as_tensor(d["filt"], dtype=c64, device=dev)
     m = int(nodes)
     basis = (spline_basis(np.arange(nx), m, 0, nx - 1)[:, None, :, None]
              * spline_basis(np.arange(ny), m, 0, ny - 1)[None, :, None, :]).reshape(nx, ny, m * m)
     gx_rows = (basis[1:] - basis[:-1]).reshape(-1, m * m)
     gy_rows = (basis[:, 1:] - basis[:, :-1]).reshape(-1, m * m)
     X, Y = x0 + np.arange(nx) * dx, y0 + np.arange(ny) * dy
-    st = torch.as_tensor(s0, dtype=c64, device=dev)
+    st = torch.as_tensor(d["s0"], dtype=c64, device=dev)
     ks_t = torch.as_tensor(ks, dtype=torch.float64, device=dev)
     ii, jj = np.meshgrid(np.arange(nfft), np.arange(nfft), indexing="ij")
     scene = np.zeros((nfft, nfft), bool)
     scene[ri[0]:ri[1], rj[0]:rj[1]] = True
     phi = np.zeros((nx, ny))  # aperture phase error at the centre wavenumber (rad)
+
     def image(phase):
         ph = torch.as_tensor(phase, dtype=torch.float64, device=dev)
         corr = torch.exp(-1j * ph[None] * (ks_t[:, None, None] / kc)).to(c64)
