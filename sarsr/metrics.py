@@ -11,10 +11,11 @@ import numpy as np
 
 
 def normalize(image) -> np.ndarray:
-    """|image| / max |image| as float32 (zeros stay zeros)."""
-    a = np.abs(np.asarray(image)).astype(np.float32)
+    """|image| / max |image| as float32 (zeros stay zeros), divided in the input's precision
+    before the cast, so a float64 image of any finite scale (1e308) stays finite."""
+    a = np.abs(np.asarray(image))
     m = float(a.max()) if a.size else 0.0
-    return a / m if m > 0 else a
+    return (a / m if m > 0 else a).astype(np.float32)
 
 
 def rmse(pred, label) -> float:

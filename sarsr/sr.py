@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .metrics import normalize
 from .models import create_model, load_run, reparameterize
 from .data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 
@@ -112,7 +113,7 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
     from scipy import ndimage
 
     out = np.array(output, dtype=np.float32, copy=True)
-    img = np.abs(np.asarray(image))
+    img = np.asarray(image)
     if out.shape != img.shape or out.ndim not in (2, 3):
         raise ValueError(f"keep_input_points: expected output and image of one (H, W) or (B, H, W) shape, "
                          f"got {out.shape} and {img.shape}")
@@ -123,10 +124,9 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
         raise ValueError(f"keep_input_points: radius and patch must be >= 0 pixels, got {radius} and {patch}")
     if out.ndim == 3:
         return np.stack([keep_input_points(o, i, threshold, keep_fraction, radius, patch) for o, i in zip(out, img)])
-    peak = float(img.max())
-    if not np.isfinite(peak) or peak <= 0:
+    inp = normalize(img)
+    if not inp.max() > 0:  # nothing in the input (or no finite maximum)
         return out
-    inp = (img / peak).astype(np.float32)
     peaks = (inp == ndimage.maximum_filter(inp, 5)) & (inp >= threshold)
     erased = peaks & (ndimage.maximum_filter(out, 2 * int(radius) + 1) < keep_fraction * inp)
     H, W = inp.shape
@@ -200,19 +200,12 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     y = y.clamp(0, 1)[:, 0].cpu().numpy().astype(np.float32)
     if keep_input_points:
         shown = batch if tuple(y.shape[-2:]) == (H, W) else np.stack(  # the input on the working grid
-            [resize_image(torch.from_numpy(_unit(im))[None], y.shape[-1])[0].numpy() for im in batch])
+            [resize_image(torch.from_numpy(normalize(im))[None], y.shape[-1])[0].numpy() for im in batch])
         y = _keep_points(y, shown)
     return y[0] if a.ndim == 2 else y
 
 
 _keep_points = keep_input_points  # super_resolve's keyword of the same name shadows it
-
-
-def _unit(image) -> np.ndarray:
-    """|image| / max as float32 (scaled in float64 first, so 1e308 stays finite)."""
-    a = np.abs(np.asarray(image)).astype(np.float64)
-    top = float(a.max()) if a.size else 0.0
-    return (a / top if top > 0 else a).astype(np.float32)
 
 
 def read_image(path, variable: str | None = None) -> np.ndarray:
