@@ -110,6 +110,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
         for j in range(take):
             native = labels[j].shape
             labs = {}
+            shown = {}  # the networks' input, |.| / max, on each grid (a baseline, and screening mode's reference)
             preds: dict[tuple, np.ndarray] = {}
             for grid in grids:
                 side = size if grid == "working" else None
@@ -120,8 +121,10 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                     labs[grid] = np.clip(_resize(labels[j], side), 0, 1)
                 for k, v in stored.items():
                     preds[(BASELINES[k], grid)] = _resize(metrics.normalize(v[j]), side)
+                if net_in is not None and nets and (keep_input_points or baselines and key == "input"):
+                    shown[grid] = _resize(metrics.normalize(net_in[j]), side)
                 if net_in is not None and nets and baselines and key == "input":
-                    preds[("input", grid)] = _resize(metrics.normalize(net_in[j]), side)
+                    preds[("input", grid)] = shown[grid]
             if net_in is not None:
                 for name, net in nets.items():
                     yw = super_resolve(net_in[j], net, size=size, keep_size=False)
@@ -132,9 +135,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                         preds[(name, "user")] = yu[0, 0].numpy()
                     if keep_input_points:
                         for grid in grids:
-                            side = size if grid == "working" else None
-                            preds[(f"{name} +input points", grid)] = keep_points(
-                                preds[(name, grid)], _resize(metrics.normalize(net_in[j]), side))
+                            preds[(f"{name} +input points", grid)] = keep_points(preds[(name, grid)], shown[grid])
             for (name, grid), p in preds.items():
                 lab = labs[grid]
                 scores.setdefault((name, grid), []).append(
