@@ -19,7 +19,10 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  trained on a partial sweep through token recycling, single process),
                  verify [true] (check the shards' CRC32 checksums when the run starts),
                  label ["render"|"stored"] (SR labels rendered on the working grid from the
-                 stored scene, every point at its true amplitude; "stored": resized stored label)
+                 stored scene, every point at its true amplitude; "stored": resized stored label),
+                 preload [false] (read and preprocess every training record once, in threads,
+                 and keep them on the training device: no DataLoader workers, no pinned
+                 memory, crops and flips on the device; same batches as without)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
                  milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"|"l1_peak_keep"],
@@ -226,7 +229,7 @@ TRAIN_SCHEMA = {
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
              "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True),
-             "label": Field("str", "render", choices=("render", "stored"))},
+             "label": Field("str", "render", choices=("render", "stored")), "preload": Field("bool", False)},
     "train": {"batch_size": Field("int", 8), "steps": Field("int", 20000), "lr": Field("float", 1e-3, _NONNEG),
               "optimizer": Field("str", "adam", choices=("adam", "adamw")),
               "weight_decay": Field("float", 0.0, _NONNEG), "betas": Field("list[float]", (0.9, 0.999)),

@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 # Sizes of the real run and of the dry run (CPU, tiny, same code paths).
 SIZES = {
-    "real": dict(check_nx=16, sim=(40000, 1000), bp_paper=(40000, 200), bp_big=(640000, 800), sr_batches=(1, 64),
-                 sr_size=256, train_batch=64, train_crop=256, data_budget_s=120.0, data_cap=6000, train_time_s=85.0,
-                 scan_overrides={}, val_count=256, bench_repeat=10),
+    "real": dict(check_nx=16, sim=(40000, 1000), bp_paper=(40000, 200), bp_big=(160000, 800), sr_batches=(1, 64),
+                 sr_size=256, train_batch=64, train_crop=256, data_budget_s=100.0, data_cap=6000, train_time_s=70.0,
+                 scan_overrides={}, val_count=256, bench_repeat=5),
     "dry": dict(check_nx=8, sim=(2000, 50), bp_paper=(2000, 24), bp_big=(4000, 32), sr_batches=(1, 4),
                 sr_size=64, train_batch=4, train_crop=32, data_budget_s=12.0, data_cap=24, train_time_s=10.0,
                 scan_overrides={"trajectory.nx": 16, "trajectory.ny_steps": 2, "grid.n": 32,
@@ -107,6 +107,18 @@ def phase_check(args, sz, dev):
     return out
 
 
+class _Rows(list):
+    """A list of bench rows that rewrites ``$WORK/bench.json`` (marked partial) on every append."""
+
+    def __init__(self, work: Path):
+        super().__init__()
+        self.path = Path(work) / "bench.json"
+
+    def append(self, row):
+        super().append(row)
+        self.path.write_text(json.dumps({"rows": list(self), "partial": True}, indent=2, default=str))
+
+
 def phase_bench(args, sz, dev):
     """One throughput table: simulation (G terms/s), backprojection (G pixel-channel pairs/s) at
     the paper case and a large image, SR inference ms/image (shipped srvit_hsm, mobile_srvit;
@@ -118,7 +130,7 @@ def phase_bench(args, sz, dev):
     from sarsr.models import create_model, reparameterize
 
     rep = sz["bench_repeat"]
-    rows = []
+    rows = _Rows(args.work)  # each row is saved as it comes, so a phase cut off by its budget keeps its rows
     rng = np.random.default_rng(1)
     k = radar.waveform("iwr1443").k
     n_ch, n_sc = sz["sim"]
@@ -168,7 +180,7 @@ def phase_bench(args, sz, dev):
     t = _timed(step, dev, rep)
     rows.append(dict(task="training step srvit_hsm (model only)", size=f"batch {b} x {s}^2", seconds=t,
                      rate=b / t, unit="image-samples/s"))
-    return {"rows": rows}
+    return {"rows": list(rows)}
 
 
 def phase_data(args, sz, dev):
@@ -181,11 +193,15 @@ def phase_data(args, sz, dev):
         sc = sc.with_overrides(sz["scan_overrides"])
     workers = max(1, (os.cpu_count() or 2))
     t0 = time.perf_counter()
-    probe = args.work / "probe"
-    n_probe = max(2 * workers, 4) if not args.dry_run else 4
-    generate_dataset(sc, probe, n_probe, seed=21, workers=workers, shard_size=max(1, n_probe // workers),
+    # warm-up (compiles the kernels into NUMBA_CACHE_DIR), then a probe that measures the rate
+    n_warm = workers if not args.dry_run else 2
+    generate_dataset(sc, args.work / "warm", n_warm, seed=11, workers=workers, shard_size=1,
                      progress=False, log=lambda *a: None)
-    rate = n_probe / (time.perf_counter() - t0)  # includes the kernels' compilation: a low estimate
+    n_probe = 2 * workers if not args.dry_run else 4
+    t_probe = time.perf_counter()
+    generate_dataset(sc, args.work / "probe", n_probe, seed=21, workers=workers, shard_size=max(1, n_probe // workers),
+                     progress=False, log=lambda *a: None)
+    rate = n_probe / (time.perf_counter() - t_probe)
     left = sz["data_budget_s"] - (time.perf_counter() - t0)
     count = int(min(sz["data_cap"], max(sz["val_count"] + 8, 0.85 * rate * left)))
     root = args.work / "sr_train_dev"
@@ -194,6 +210,13 @@ def phase_data(args, sz, dev):
                      progress=False, log=lambda *a: None)
     return dict(root=str(root), count=count, workers=workers, probe_scans_per_s=rate,
                 scans_per_s=count / (time.perf_counter() - t1), seconds=time.perf_counter() - t0)
+
+
+def _val_count(args, sz) -> int:
+    """Validation records: at most the preset count and a fifth of what the data phase made, so a
+    slow data phase still leaves training records for a full batch."""
+    made = json.loads((args.work / "data.json").read_text())["count"]
+    return int(max(2, min(sz["val_count"], made // 5)))
 
 
 def _train_config(args, sz, name, model, init, batch, lr, loss):
@@ -206,8 +229,9 @@ train = "{args.work / 'sr_train_dev'}"
 source = "input"
 size = {sz['sr_size']}
 crop = {sz['train_crop']}
-val_count = {sz['val_count']}
-num_workers = {min(12, os.cpu_count() or 2) if not args.dry_run else 0}
+val_count = {_val_count(args, sz)}
+num_workers = 0
+preload = true
 [train]
 {f'init = "{init}"' if init else ''}
 batch_size = {batch}
@@ -220,7 +244,7 @@ warmup_steps = {20 if not args.dry_run else 1}
 loss = "{loss}"
 channels_last = true
 seed = 5
-checkpoint_every = 200
+checkpoint_every = 50
 val_every = 100000000
 log_every = 10
 select = "val_score"
@@ -244,6 +268,16 @@ def phase_train(args, sz, dev, which):
                             "l1_peak_keep")
     run = args.work / f"run_{which}"
     t0 = time.perf_counter()
+    import threading
+
+    def heartbeat():  # the log's last row every 15 s, so a stalled phase shows where it stalled
+        while True:
+            time.sleep(15 if not args.dry_run else 3)
+            p = run / "log.csv"
+            last = p.read_text().strip().splitlines()[-1] if p.exists() else "(no log row yet)"
+            print(f"[{which} +{time.perf_counter() - t0:.0f} s] {last}", flush=True)
+
+    threading.Thread(target=heartbeat, daemon=True).start()
     s = train(cfg, run, resume=False, device=str(dev), progress=False, log=lambda m: print(m, flush=True))
     secs = time.perf_counter() - t0
     import csv

@@ -18,7 +18,7 @@ export NUMBA_CACHE_DIR="$WORK/numba_cache"
 PY="${PYTHON:-python3}"
 # phase budgets (s): real run, then dry run
 if [ -z "$DRY" ]; then
-  B_ENV=25; B_CHECK=35; B_BENCH=85; B_DATA=140; B_TRAIN=115; B_SUM=15   # 530 s at most
+  B_ENV=25; B_CHECK=70; B_BENCH=110; B_DATA=120; B_TRAIN=100; B_SUM=15   # 540 s at most (check and bench include torch.compile of the radar kernels)
 else
   B_ENV=40; B_CHECK=40; B_BENCH=60; B_DATA=40; B_TRAIN=40; B_SUM=20
 fi

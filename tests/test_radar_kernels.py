@@ -120,3 +120,30 @@ def test_torch_backend_chunking_is_exact(monkeypatch):
     for m, img in ref.items():
         assert np.allclose(radar.backproject(e, scan.tx, scan.rx, k, grid, method=m, backend="torch"), img,
                            rtol=1e-5, atol=1e-5 * np.abs(img).max())
+
+
+def test_torch_kernel_compile_failure_falls_back_with_a_warning(monkeypatch):
+    """On CUDA the radar chunks run through torch.compile; an inductor failure there must give
+    the uncompiled result with one warning, never an error (CPU runs the plain function)."""
+    import types
+
+    import torch
+
+    from sarsr.radar import torch_backend
+
+    def broken_compile(fn, **kw):
+        def run(*a):
+            raise RuntimeError("triton: no kernel for you")
+        return run
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    monkeypatch.setattr(torch_backend, "_COMPILED", {})
+    fake_cuda = types.SimpleNamespace(type="cuda")
+    assert torch_backend._kernel(torch_backend._wrap, torch.device("cpu")) is torch_backend._wrap
+    kern = torch_backend._kernel(torch_backend._wrap, fake_cuda)
+    x = torch.tensor([0.5, 7.0, -20.0], dtype=torch.float64)
+    with pytest.warns(RuntimeWarning, match="torch.compile of _wrap failed .*uncompiled"):
+        y = kern(x)
+    assert torch.equal(y, torch_backend._wrap(x))
+    assert torch.allclose(torch.cos(y.double()), torch.cos(x), atol=1e-6)
+    assert torch.equal(kern(x), y)  # later calls go straight to the plain function

@@ -357,3 +357,32 @@ def test_init_grow_starts_a_deeper_network_from_a_shallower_run(tiny, tmp_path):
     assert any("near-identity blocks appended" in m for m in msgs)
     with pytest.raises(ValueError, match="train.init"):
         train(tiny, tmp_path / "bad", overrides={**grow, "train.init_grow": False}, **quiet)
+
+
+def test_preload_trains_the_same_network_and_resumes_across_the_switch(tiny, tmp_path):
+    """data.preload keeps every record in memory and serves the same crops and flips: a run
+    with it trains bit-identical weights to one without, and a run killed without preload
+    resumes with it (an operational key) to the same weights."""
+    quiet = dict(progress=False, log=lambda *a: None)
+    pre = {"data.preload": True}
+    train(tiny, tmp_path / "plain", **quiet)
+    train(load_config(tiny, pre), tmp_path / "pre", **quiet)
+    train(tiny, tmp_path / "mixed", max_steps=3, **quiet)
+    train(load_config(tiny, pre), tmp_path / "mixed", **quiet)
+    plain, pre_w, mixed = (load_checkpoint(tmp_path / r / "last.pt")["model"] for r in ("plain", "pre", "mixed"))
+    assert all(torch.equal(plain[k], pre_w[k]) and torch.equal(plain[k], mixed[k]) for k in plain)
+
+
+def test_preloaded_dataset_serves_the_same_items(tiny):
+    from sarsr.data import SARDataset
+
+    root = load_config(tiny)["data"]["train"]
+    a = SARDataset(root, size=32, train=True, crop=16, indices=range(4, 16))
+    b = SARDataset(root, size=32, train=True, crop=16, indices=range(4, 16)).preload(workers=2)
+    for k in range(len(a)):
+        for key in (k, (k, 1234 + k)):
+            (xa, ya), (xb, yb) = a[key] if isinstance(key, tuple) else a.item(k), \
+                b[key] if isinstance(key, tuple) else b.item(k)
+            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    with pytest.raises(ValueError, match="no records"):
+        SARDataset(root, size=32, indices=[]).preload()

@@ -197,3 +197,12 @@ def test_set_overrides_reach_the_saved_classifier(recog, tmp_path):
     net = load_classifier(tmp_path / "run" / "model.pt")
     assert net.sarsr_config["data"]["size"] == 48  # not the file's 64
     assert "# --set data.size=48 (applied)" in (tmp_path / "run" / "config.toml").read_text()
+
+
+def test_preload_is_refused_in_one_line_for_recognition(recog, tmp_path):
+    """Recognition items are built from the record, not from SARDataset.item: data.preload
+    there is a one-line error, never a silently unused cache."""
+    from sarsr.train import load_config, train
+
+    with pytest.raises(ValueError, match="data.preload = true: .* cannot preload"):
+        train(load_config(recog[1], {"data.preload": True}), tmp_path / "run", progress=False, log=lambda *a: None)

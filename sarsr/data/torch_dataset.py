@@ -101,6 +101,9 @@ class SARDataset(torch.utils.data.Dataset):
     Items are ``(x, y)`` float32 tensors (C, S, S) and (1, S, S).
     """
 
+    #: :meth:`preload` serves this class's items (a subclass with its own items sets False)
+    supports_preload = True
+
     def __init__(self, root, source="empm", size: int | None = WORKING_SIZE, train=False, crop: int | None = None,
                  indices=None, complex_input=False, seed: int = 0, verify: bool = True, label: str = "render"):
         if label not in LABEL_MODES:
@@ -125,6 +128,7 @@ class SARDataset(torch.utils.data.Dataset):
                     raise ValueError(f"{self.root / name}: {bad}; re-run the dataset's `sarsr dataset` command "
                                      f"to regenerate it (or open with verify=False / data.verify = false)")
         self._files: dict = {}
+        self._preloaded: tuple[torch.Tensor, torch.Tensor] | None = None
         self._pid = None
         self._rng = np.random.default_rng(seed)
         import h5py
@@ -176,6 +180,39 @@ class SARDataset(torch.utils.data.Dataset):
             return render_label(f["scene_json"][j], self._grid[0], self._grid[1], self.size)
         return resize_image(torch.from_numpy(np.asarray(f["label"][j], np.float32))[None], self.size)[0].numpy()
 
+    def item(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Full-size preprocessed ``(x, y)`` of position ``k`` (before crop / flip): the
+        preloaded tensors when :meth:`preload` ran, else read from the shards."""
+        if self._preloaded is not None:
+            return self._preloaded[0][k], self._preloaded[1][k]
+        i = self.indices[k]
+        name, j = self._locate(int(i))
+        x = preprocess_input(self._file(name)[self.source][j], self.size, self.complex_input)
+        y = torch.from_numpy(np.ascontiguousarray(self.target(i), np.float32))[None]
+        return x, y
+
+    def preload(self, device="cpu", workers: int | None = None, progress: bool = False) -> "SARDataset":
+        """Read and preprocess every record once (``workers`` threads, default all cores) and keep
+        the stacked ``(x, y)`` tensors on ``device``; items are then slices of them (crops and
+        flips run on ``device``, the same ones as without preloading). Memory: records x
+        (C + 1) x size^2 x 4 bytes. Returns self."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        self._preloaded = None
+        n = len(self)
+        if n == 0:
+            raise ValueError(f"{self.root}: no records to preload")
+        workers = max(1, workers or os.cpu_count() or 1)
+        with ThreadPoolExecutor(workers) as pool:
+            items = list(tqdm(pool.map(self.item, range(n)), total=n, disable=not progress, unit="record",
+                              desc="preload"))
+        xs = torch.stack([x for x, _ in items]).to(device)
+        ys = torch.stack([y for _, y in items]).to(device)
+        self._preloaded = (xs, ys)
+        return self
+
     def __getitem__(self, k):
         """``k`` is a position in ``indices``, or ``(position, augmentation_seed)`` to make the
         random crop/flip reproducible (used by the trainer for exact resume)."""
@@ -183,10 +220,7 @@ class SARDataset(torch.utils.data.Dataset):
         if isinstance(k, tuple):
             k, aug_seed = k
             rng = np.random.default_rng(aug_seed)
-        i = self.indices[k]
-        name, j = self._locate(int(i))
-        x = preprocess_input(self._file(name)[self.source][j], self.size, self.complex_input)
-        y = torch.from_numpy(np.ascontiguousarray(self.target(i), np.float32))[None]
+        x, y = self.item(k)
         if self.train:
             if self.crop is not None and self.crop < x.shape[-1]:
                 H, W = x.shape[-2:]

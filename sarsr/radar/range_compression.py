@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import _validate as V
 
-__all__ = ["path_window", "image_path_window", "range_profiles", "image_range_profiles", "resolve_backend", "validate_backprojection"]
+__all__ = ["path_window", "image_path_window", "range_profiles", "range_profile_basis", "image_range_profiles", "resolve_backend", "validate_backprojection"]
 
 
 def path_window(tx, rx, pts) -> tuple[float, float]:
@@ -38,6 +38,16 @@ def range_profiles(echo, k, r_min, r_max, oversample: int = 8):
 
     Returns (Q (N, L) complex64, r0, dr, kc).
     """
+    e, r0, dr, kc = range_profile_basis(k, r_min, r_max, oversample, n_channels=np.asarray(echo).shape[0])
+    q = np.asarray(echo, np.complex64) @ e
+    return q, r0, dr, kc
+
+
+def range_profile_basis(k, r_min, r_max, oversample: int = 8, n_channels: int = 1):
+    """The (K, L) complex64 matrix ``exp(-j (k_i - kc) R_l)`` of :func:`range_profiles` (an echo
+    (N, K) times it gives the profiles) with its bins ``R_l = r0 + l dr`` covering
+    ``[r_min, r_max]`` (m). ``n_channels`` sizes the memory check of the (N, L) result.
+    Returns (E, r0, dr, kc): r0, dr in m, kc in rad/m."""
     k = np.asarray(k, float)
     kc = float(k.mean())
     if k.size > 1:
@@ -47,11 +57,10 @@ def range_profiles(echo, k, r_min, r_max, oversample: int = 8):
         dr = max(float(r_max - r_min), 1e-3)
     j0 = math.floor(r_min / dr) - 2
     j1 = math.ceil(r_max / dr) + 3
-    V.check_memory(float(np.asarray(echo).shape[0]) * (j1 - j0) * 8, "the range profiles")
+    V.check_memory(float(n_channels) * (j1 - j0) * 8, "the range profiles")
     r = (np.arange(j0, j1) * dr).astype(np.float64)
     e = np.exp(-1j * np.outer(k - kc, r)).astype(np.complex64)  # (K, L)
-    q = np.asarray(echo, np.complex64) @ e
-    return q, float(r[0]), float(dr), kc
+    return e, float(r[0]), float(dr), kc
 
 
 def resolve_backend(backend: str) -> str:

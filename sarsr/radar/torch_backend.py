@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .range_compression import image_range_profiles
+from .range_compression import image_path_window, range_profile_basis
 
 CHUNK_ELEMENTS = 2 ** 24
 #: Bytes of device memory one chunk element may take with its float64 / complex128 temporaries.
@@ -42,6 +42,81 @@ def _paths(a, pts):
     return torch.linalg.vector_norm(a[:, None, :] - pts[None, :, :], dim=-1)
 
 
+def _dist(a, pts):
+    """|a_n - p_m| (N, M) from coordinate columns, no (N, M, 3) intermediate (fuses well)."""
+    dx = a[:, 0:1] - pts[None, :, 0]
+    dy = a[:, 1:2] - pts[None, :, 1]
+    dz = a[:, 2:3] - pts[None, :, 2]
+    return torch.sqrt(dx * dx + dy * dy + dz * dz)
+
+
+def _wrap(phase):
+    """float64 phase (rad) reduced to [-pi, pi] and cast to float32, so cos / sin run in float32
+    (fast on a GPU) with float64 accuracy of the argument (error < 1e-6 rad)."""
+    return (phase - (2 * math.pi) * torch.round(phase * (1 / (2 * math.pi)))).to(torch.float32)
+
+
+def _simulate_chunk(tx, rx, pts, amp, k, path_loss: bool):
+    """Echo (re, im), each (n, K) float64, of scatterers ``pts`` (m, 3) with amplitudes ``amp``
+    (m,) at channels tx / rx (n, 3), wavenumbers k (K,): ``sum_m w_nm exp(j k (rt + rr))``.
+    Real arithmetic only, so torch.compile fuses it into one reduction kernel."""
+    rt, rr = _dist(tx, pts), _dist(rx, pts)
+    w = amp[None, :] / (rt * rr) if path_loss else amp[None, :].expand_as(rt)
+    ph = _wrap((rt + rr)[:, :, None] * k[None, None, :])
+    w32 = w.to(torch.float32)[:, :, None]
+    re = (w32 * torch.cos(ph)).sum(1, dtype=torch.float64)
+    im = (w32 * torch.sin(ph)).sum(1, dtype=torch.float64)
+    return re, im
+
+
+def _backproject_interp_chunk(q_re, q_im, tx, rx, pts, r0: float, dr: float, kc: float):
+    """Backprojection (re, im), each (p,) float64, of range profiles q (n, L) (float32 re / im)
+    at image points ``pts`` (p, 3): ``sum_n Q_n(R) exp(-j kc R)``, R = |tx - p| + |rx - p|,
+    Q linearly interpolated between its bins ``r0 + l dr``. Real arithmetic only (fuses)."""
+    nbin = q_re.shape[1]
+    r = _dist(tx, pts) + _dist(rx, pts)  # (n, p) float64
+    f = ((r - r0) * (1.0 / dr)).clamp(0, nbin - 1.001)
+    i0 = f.floor()
+    fr = (f - i0).to(torch.float32)
+    idx = i0.long() + (torch.arange(q_re.shape[0], device=q_re.device) * nbin)[:, None]
+    qr, qi = q_re.reshape(-1), q_im.reshape(-1)
+    a_re, a_im = qr[idx], qi[idx]
+    v_re = a_re + (qr[idx + 1] - a_re) * fr
+    v_im = a_im + (qi[idx + 1] - a_im) * fr
+    ph = _wrap(-kc * r)
+    c, s = torch.cos(ph), torch.sin(ph)
+    return (v_re * c - v_im * s).sum(0, dtype=torch.float64), (v_re * s + v_im * c).sum(0, dtype=torch.float64)
+
+
+_COMPILED: dict = {}
+
+
+def _kernel(fn, dev):
+    """``fn`` compiled with torch.compile on CUDA (one fused kernel per chunk instead of a dozen
+    memory-bound passes), else ``fn`` itself. A compile failure falls back to ``fn`` with a
+    warning: the results are the same, only slower."""
+    if getattr(dev, "type", str(dev)) != "cuda":
+        return fn
+    if fn not in _COMPILED:
+        compiled = torch.compile(fn, dynamic=True)
+
+        def run(*args, _c=compiled):
+            if _COMPILED.get(("failed", fn)):
+                return fn(*args)
+            try:
+                return _c(*args)
+            except Exception as exc:  # noqa: BLE001 - an inductor / Triton failure must never stop imaging
+                import warnings
+
+                warnings.warn(f"torch.compile of {fn.__name__} failed ({type(exc).__name__}: "
+                              f"{' '.join(str(exc).split())[:160]}); running it uncompiled", RuntimeWarning)
+                _COMPILED[("failed", fn)] = True
+                return fn(*args)
+
+        _COMPILED[fn] = run
+    return _COMPILED[fn]
+
+
 def simulate_echo_torch(tx, rx, k, points, amplitudes, *, path_loss=False, device=None) -> np.ndarray:
     dev = _device(device)
     f64 = torch.float64
@@ -51,18 +126,27 @@ def simulate_echo_torch(tx, rx, k, points, amplitudes, *, path_loss=False, devic
     p_t = torch.as_tensor(points, dtype=f64, device=dev)
     a_t = torch.as_tensor(amplitudes, dtype=f64, device=dev)
     n, m, nk = tx_t.shape[0], p_t.shape[0], k_t.shape[0]
-    out = torch.zeros((n, nk), dtype=torch.complex128, device=dev)
+    re = torch.zeros((n, nk), dtype=f64, device=dev)
+    im = torch.zeros((n, nk), dtype=f64, device=dev)
     chunk = chunk_elements(dev)
     mc = max(1, min(m, chunk // max(nk, 1)))
     nc = max(1, chunk // (mc * nk))
+    kern = _kernel(_simulate_chunk, dev)
     for j0 in range(0, m, mc):
         pj, aj = p_t[j0:j0 + mc], a_t[j0:j0 + mc]
         for i0 in range(0, n, nc):
-            rt, rr = _paths(tx_t[i0:i0 + nc], pj), _paths(rx_t[i0:i0 + nc], pj)
-            w = aj[None, :] / (rt * rr) if path_loss else aj[None, :].expand_as(rt)
-            ph = (rt + rr)[:, :, None] * k_t[None, None, :]
-            out[i0:i0 + nc] += torch.einsum("nm,nmk->nk", w.to(torch.complex128), torch.polar(torch.ones_like(ph), ph))
-    return out.to(torch.complex64).cpu().numpy()
+            dre, dim = kern(tx_t[i0:i0 + nc], rx_t[i0:i0 + nc], pj, aj, k_t, bool(path_loss))
+            re[i0:i0 + nc] += dre
+            im[i0:i0 + nc] += dim
+    return torch.complex(re, im).to(torch.complex64).cpu().numpy()
+
+
+def _range_profiles_torch(s, k, r_min, r_max, oversample, dev):
+    """:func:`~sarsr.radar.range_compression.range_profiles` on ``dev``: the (K, L) basis from
+    numpy, the (N, K) x (K, L) product on the device. Returns (re, im) float32 (N, L), r0, dr, kc."""
+    e, r0, dr, kc = range_profile_basis(k, r_min, r_max, oversample, n_channels=s.shape[0])
+    q = s.to(torch.complex64) @ torch.as_tensor(e, device=dev)
+    return q.real.contiguous(), q.imag.contiguous(), r0, dr, kc
 
 
 def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, device=None) -> np.ndarray:
@@ -89,21 +173,20 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
                 ph = -r[:, :, None] * k_t[None, None, :]
                 out[p0:p0 + pc] += torch.einsum("nk,npk->p", s[i0:i0 + nc], torch.polar(torch.ones_like(ph), ph))
     else:
-        q, r0, dr, kc = image_range_profiles(np.asarray(echo), np.asarray(tx, float), np.asarray(rx, float), k_np,
-                                             g.reshape(-1, 3), oversample)
-        q_t = torch.as_tensor(q, device=dev).to(torch.complex128)
-        nbin = q_t.shape[1]
+        r_min, r_max = image_path_window(np.asarray(tx, float), np.asarray(rx, float), k_np, g.reshape(-1, 3))
+        q_re, q_im, r0, dr, kc = _range_profiles_torch(s, k_np, r_min, r_max, int(oversample), dev)
+        nbin = q_re.shape[1]
         nc = max(1, min(n, chunk // max(npix, 1)))
         pc = npix if nc > 1 else max(1, chunk)
-        rows = torch.arange(n, device=dev)
+        kern = _kernel(_backproject_interp_chunk, dev)
+        re = torch.zeros(npix, dtype=f64, device=dev)
+        im = torch.zeros(npix, dtype=f64, device=dev)
         for p0 in range(0, npix, pc):
             pp = pts[p0:p0 + pc]
             for i0 in range(0, n, nc):
-                r = _paths(tx_t[i0:i0 + nc], pp) + _paths(rx_t[i0:i0 + nc], pp)
-                f = ((r - r0) / dr).clamp(0, nbin - 1.001)
-                i = f.floor().long()
-                fr = (f - i).to(torch.complex128)
-                qq = q_t[i0:i0 + nc]
-                v = torch.gather(qq, 1, i) * (1 - fr) + torch.gather(qq, 1, i + 1) * fr
-                out[p0:p0 + pc] += (v * torch.polar(torch.ones_like(r), -kc * r)).sum(0)
+                dre, dim = kern(q_re[i0:i0 + nc], q_im[i0:i0 + nc], tx_t[i0:i0 + nc], rx_t[i0:i0 + nc], pp,
+                                r0, dr, kc)
+                re[p0:p0 + pc] += dre
+                im[p0:p0 + pc] += dim
+        out = torch.complex(re, im)
     return out.to(torch.complex64).cpu().numpy().reshape(g.shape[:-1])

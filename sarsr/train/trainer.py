@@ -218,7 +218,7 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
 
 
 #: Keys that say how a run is executed, not what it computes: a resume may change them.
-_OPERATIONAL = {"train.time_limit_s", "data.num_workers"}
+_OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload"}
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -386,9 +386,19 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
 
     train_ds, val_ds = task.datasets()
     sampler = StepBatchSampler(len(train_ds), t["batch_size"], end, t["seed"], start, rank, world)
-    loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=d["num_workers"],
-                                         pin_memory=dev.type == "cuda",
-                                         persistent_workers=d["num_workers"] > 0 and len(sampler) > 0)
+    workers = d["num_workers"]
+    if d.get("preload"):  # every record once, kept on the device: no workers, no pinned memory
+        if not getattr(train_ds, "supports_preload", False):
+            raise ValueError(f"data.preload = true: the {type(task).__name__} task's dataset cannot preload; "
+                             f"set data.preload = false")
+        t_pre = time.perf_counter()
+        train_ds.preload(dev, progress=progress and main)
+        workers = 0
+        if main:
+            log(f"preloaded {len(train_ds)} training records onto {dev} in {time.perf_counter() - t_pre:.1f} s")
+    loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=workers,
+                                         pin_memory=dev.type == "cuda" and not d.get("preload"),
+                                         persistent_workers=workers > 0 and len(sampler) > 0)
     if main:
         _reconcile_log(log_path, log_rows, ck.get("log_pending", []) if resuming else [], fields)
         text = Path(cfg["_source"]).read_text() if Path(cfg["_source"]).exists() else ""

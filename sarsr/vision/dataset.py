@@ -24,6 +24,8 @@ class RecognitionDataset(SARDataset):
     """Items ``(x (1, S, S) float32, class_id int64)``; random flips / 90° rotations when
     ``train`` (object classes are rotation-invariant by construction)."""
 
+    supports_preload = False  # items are built from the record, not from SARDataset.item
+
     def __init__(self, root, source="empm", size=None, train=False, indices=None, sr_model=None, seed=0):
         super().__init__(root, source, size, train=False, indices=indices, seed=seed)
         self.train_aug, self.sr_model = train, sr_model or None
