@@ -72,7 +72,8 @@ def _simulate_chunk(tx, rx, pts, amp, k, path_loss: bool):
 def _backproject_interp_chunk(q_re, q_im, tx, rx, pts, r0: float, dr: float, kc: float):
     """Backprojection (re, im), each (p,) float64, of range profiles q (n, L) (float32 re / im)
     at image points ``pts`` (p, 3): ``sum_n Q_n(R) exp(-j kc R)``, R = |tx - p| + |rx - p|,
-    Q linearly interpolated between its bins ``r0 + l dr``. Real arithmetic only (fuses)."""
+    Q linearly interpolated between its bins ``r0 + l dr``. Real arithmetic only (fuses). The
+    geometry (tx, rx, pts) may be float64 or float32 (the GPU's choice)."""
     nbin = q_re.shape[1]
     r = _dist(tx, pts) + _dist(rx, pts)  # (n, p) float64
     f = ((r - r0) * (1.0 / dr)).clamp(0, nbin - 1.001)
@@ -179,12 +180,16 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
         nc = max(1, min(n, chunk // max(npix, 1)))
         pc = npix if nc > 1 else max(1, chunk)
         kern = _kernel(_backproject_interp_chunk, dev)
+        # float32 geometry on a GPU (fp64 is its slow path): the image differs from float64 geometry
+        # by ~1e-5 relative, below the complex64 range profiles' own rounding (tested on CPU)
+        ct = torch.float32 if dev.type == "cuda" else f64
+        tx_c, rx_c, pts_c = tx_t.to(ct), rx_t.to(ct), pts.to(ct)
         re = torch.zeros(npix, dtype=f64, device=dev)
         im = torch.zeros(npix, dtype=f64, device=dev)
         for p0 in range(0, npix, pc):
-            pp = pts[p0:p0 + pc]
+            pp = pts_c[p0:p0 + pc]
             for i0 in range(0, n, nc):
-                dre, dim = kern(q_re[i0:i0 + nc], q_im[i0:i0 + nc], tx_t[i0:i0 + nc], rx_t[i0:i0 + nc], pp,
+                dre, dim = kern(q_re[i0:i0 + nc], q_im[i0:i0 + nc], tx_c[i0:i0 + nc], rx_c[i0:i0 + nc], pp,
                                 r0, dr, kc)
                 re[p0:p0 + pc] += dre
                 im[p0:p0 + pc] += dim
