@@ -137,3 +137,34 @@ def test_phase_gradient_start_keeps_the_promises(small_scan):
     assert np.all(r.error_estimate[:, :2] == 0)
     with pytest.raises(ValueError, match="start"):
         autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, start="random")
+
+
+def test_remove_plane_takes_out_exactly_the_rigid_part():
+    from sarsr.radar.autofocus import remove_plane
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(-0.05, 0.05, (300, 2))
+    bump = 1e-3 * np.cos(40 * xy[:, 0]) * np.sin(30 * xy[:, 1])
+    bump_free = remove_plane(np.c_[0 * bump, 0 * bump, bump], xy)[:, 2]  # the bump's own plane removed
+    rigid = np.c_[np.full(300, 2e-4), np.full(300, -1e-4), 3e-4 + 0.02 * xy[:, 0] - 0.01 * xy[:, 1]]
+    out = remove_plane(rigid + np.c_[0 * bump, 0 * bump, bump_free], xy)
+    assert np.allclose(out[:, :2], 0, atol=1e-15) and np.allclose(out[:, 2], bump_free, atol=1e-15)
+    assert np.allclose(remove_plane(rigid, xy), 0, atol=1e-15)
+
+
+def test_autofocus_plane_option(small_scan):
+    """plane="remove" (default): the kept correction has no offset or tilt in z, so it cannot
+    move the image; plane="keep" returns the estimate as found; a bad value is one line."""
+    scan, wave, echo, grid = small_scan
+    v = 0.5 * (scan.tx_est + scan.rx_est)
+    design = np.c_[np.ones(len(v)), v[:, :2]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape,
+                      nfft=64, nodes=4, max_iter=5, keep_if_sharper=False)
+    assert r.applied
+    coef = np.linalg.lstsq(design, r.error_estimate[:, 2], rcond=None)[0]
+    assert np.all(np.abs(coef) < 1e-12)
+    assert np.std(r.error_estimate[:, 2]) > 0
+    with pytest.raises(ValueError, match="plane must be"):
+        autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, plane="flat")
