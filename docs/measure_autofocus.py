@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--axes", default="z")
-    ap.add_argument("--start", default="pga", choices=("zero", "pga"), help="autofocus start (default pga)")
+    ap.add_argument("--start", default="pga", choices=("zero", "pga", "pga_exact"), help="autofocus start (default pga)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})

@@ -517,3 +517,29 @@ def carrier_swap(img, fx, fy, fz, tx, ty, tz, two_kc):
                     v = img[i, j, l, m]
                     img[i, j, l, m] = complex(v.real * c - v.imag * s, v.real * s + v.imag * c)
 
+
+
+@nb.njit(parallel=True, **_JIT)
+def window_echo(tx, rx, qpts, val_re, val_im, p, kc, out_re, out_im):
+    """Echo of an image window at each channel, relative to a point ``p`` (3,) (m):
+    ``out[n] = sum_q I_q exp(+j kc (R_n(q) - R_n(p)))`` with ``R_n(x) = |tx_n - x| + |rx_n - x|``,
+    window pixels ``qpts`` (M, 3) (m) with values ``I_q = val_re + j val_im``; ``kc`` (rad/m).
+    The adjoint of narrow-band backprojection over the window (exact geometry)."""
+    n_ch = tx.shape[0]
+    m = qpts.shape[0]
+    for n in nb.prange(n_ch):
+        t0, t1, t2 = tx[n, 0], tx[n, 1], tx[n, 2]
+        r0, r1, r2 = rx[n, 0], rx[n, 1], rx[n, 2]
+        rp = (math.sqrt((t0 - p[0]) ** 2 + (t1 - p[1]) ** 2 + (t2 - p[2]) ** 2)
+              + math.sqrt((r0 - p[0]) ** 2 + (r1 - p[1]) ** 2 + (r2 - p[2]) ** 2))
+        acc_r = 0.0
+        acc_i = 0.0
+        for j in range(m):
+            qx, qy, qz = qpts[j, 0], qpts[j, 1], qpts[j, 2]
+            r = (math.sqrt((t0 - qx) ** 2 + (t1 - qy) ** 2 + (t2 - qz) ** 2)
+                 + math.sqrt((r0 - qx) ** 2 + (r1 - qy) ** 2 + (r2 - qz) ** 2))
+            s, c = _sincos64(kc * (r - rp))
+            acc_r += val_re[j] * c - val_im[j] * s
+            acc_i += val_re[j] * s + val_im[j] * c
+        out_re[n] = acc_r
+        out_im[n] = acc_i

@@ -67,3 +67,11 @@ def spectral_focus_numpy(spec, k, kx, ky, depth):
     q = 4 * np.asarray(k)[:, None, None] ** 2 - np.asarray(kx)[None, :, None] ** 2 - np.asarray(ky)[None, None, :] ** 2
     kz = np.sqrt(np.maximum(q, 0))
     return np.sum(np.where(q > 0, spec * np.exp(-1j * kz * depth), 0), axis=0)
+
+
+def window_echo_numpy(tx, rx, qpts, values, p, kc):
+    """g[n] = sum_q I_q exp(+j kc (R_n(q) - R_n(p))), complex128 (N,): the echo of image window
+    pixels ``qpts`` (M, 3) with values ``I_q`` at each channel, relative to point ``p`` (3,)."""
+    r, _, _ = _paths(np.asarray(tx, float), np.asarray(rx, float), np.asarray(qpts, float))
+    rp, _, _ = _paths(np.asarray(tx, float), np.asarray(rx, float), np.asarray(p, float)[None])
+    return np.exp(1j * kc * (r - rp)) @ np.asarray(values, np.complex128)
