@@ -329,9 +329,10 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     current estimate, and each target's disc of ``radius`` pixels goes back to the aperture
     through the exact bistatic paths of every channel (:func:`~sarsr.radar.kernels.window_echo`:
     ``sum_q I_q exp(+j kc (R_n(q) - R_n(p)))`` for a target at pixel p): no lattice or
-    far-field approximation, which biases the EMPM-based estimate on freehand surfaces. Costs
-    a backprojection per round plus (targets x disc pixels x channels) exact paths; ~20-50 s
-    per paper scan on 2 cores.
+    far-field approximation. Costs a backprojection per round plus (targets x disc pixels x
+    channels) exact paths: ~30 s per paper scan on 2 cores. Measured as the start of
+    :func:`autofocus` (``start="pga_exact"``) it is not better than the EMPM estimate on
+    independent scans (docs/autofocus.md); kept for exact-geometry work on a GPU.
 
     ``pts`` (H, W, 3) image points (m) on the scene plane; returns the depth error per sample
     (N,), m, with the sign of the position error (measured - true), zero mean.
@@ -416,10 +417,11 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         dropped if it does not sharpen the optimiser's image, then one entropy stage of
         ``nodes`` coefficients) or ``"zero"`` (coarse to fine from no error). Side by side on
         8 scans at 3 mm: recall 0.52 vs 0.48, depth residual 0.53 vs 0.60 mm, 1.8x faster
-        (docs/autofocus.md). ``"pga_exact"``: the start of
+        (docs/autofocus.md). ``"pga_exact"`` (experimental): the start of
         :func:`exact_phase_gradient_depth_error` (exact bistatic geometry, judged by its own
-        backprojected image), then the entropy stage; better recall at 3 mm, ~3-5x slower
-        (docs/autofocus.md).
+        backprojected image), then the entropy stage; on 8 independent scans at 3 mm no better
+        (recall 0.69 vs 0.71, depth residual 0.585 vs 0.572 mm) and 4.5x slower (37 vs 8.3 s),
+        docs/autofocus.md.
     plane : ``"remove"`` (default) takes the best-fit plane (offset and tilts over the aperture)
         out of the estimated depth error and the mean out of x / y; ``"keep"`` leaves the
         estimate as found. A plane is a rigid motion of the array: it moves and turns the
