@@ -181,8 +181,7 @@ def phase_bench(args, sz, dev):
     rows.append(dict(task="training step srvit_hsm (model only)", size=f"batch {b} x {s}^2", seconds=t,
                      rate=b / t, unit="image-samples/s"))
     if dev.type == "cuda":  # last (its compile may take the rest of the phase): train.compile = true
-        plain = net
-        net = torch.compile(plain)
+        net = torch.compile(net)  # step() looks net up when called
         t = _timed(step, dev, rep)
         rows.append(dict(task="training step srvit_hsm (model only, torch.compile)", size=f"batch {b} x {s}^2",
                          seconds=t, rate=b / t, unit="image-samples/s"))

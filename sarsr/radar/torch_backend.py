@@ -37,11 +37,6 @@ def _device(device):
     return torch.device(device)
 
 
-def _paths(a, pts):
-    """|a_n - p_m| for a (N, 3), pts (M, 3) -> (N, M)."""
-    return torch.linalg.vector_norm(a[:, None, :] - pts[None, :, :], dim=-1)
-
-
 def _dist(a, pts):
     """|a_n - p_m| (N, M) from coordinate columns, no (N, M, 3) intermediate (fuses well)."""
     dx = a[:, 0:1] - pts[None, :, 0]
@@ -100,18 +95,20 @@ def _kernel(fn, dev):
         return fn
     if fn not in _COMPILED:
         compiled = torch.compile(fn, dynamic=True)
+        failed = False
 
-        def run(*args, _c=compiled):
-            if _COMPILED.get(("failed", fn)):
+        def run(*args):
+            nonlocal failed
+            if failed:
                 return fn(*args)
             try:
-                return _c(*args)
+                return compiled(*args)
             except Exception as exc:  # noqa: BLE001 - an inductor / Triton failure must never stop imaging
                 import warnings
 
                 warnings.warn(f"torch.compile of {fn.__name__} failed ({type(exc).__name__}: "
                               f"{' '.join(str(exc).split())[:160]}); running it uncompiled", RuntimeWarning)
-                _COMPILED[("failed", fn)] = True
+                failed = True
                 return fn(*args)
 
         _COMPILED[fn] = run
@@ -170,7 +167,7 @@ def backproject_torch(echo, tx, rx, k, grid, *, method="interp", oversample=8, d
         for p0 in range(0, npix, pc):
             pp = pts[p0:p0 + pc]
             for i0 in range(0, n, nc):
-                r = _paths(tx_t[i0:i0 + nc], pp) + _paths(rx_t[i0:i0 + nc], pp)  # (n, p)
+                r = _dist(tx_t[i0:i0 + nc], pp) + _dist(rx_t[i0:i0 + nc], pp)  # (n, p)
                 ph = -r[:, :, None] * k_t[None, None, :]
                 out[p0:p0 + pc] += torch.einsum("nk,npk->p", s[i0:i0 + nc], torch.polar(torch.ones_like(ph), ph))
     else:

@@ -386,8 +386,8 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
 
     train_ds, val_ds = task.datasets()
     sampler = StepBatchSampler(len(train_ds), t["batch_size"], end, t["seed"], start, rank, world)
-    workers = d["num_workers"]
-    if d.get("preload"):  # every record once, kept on the device: no workers, no pinned memory
+    workers, preload = d["num_workers"], d.get("preload", False)
+    if preload:  # every record once, kept on the device: no workers, no pinned memory
         if not getattr(train_ds, "supports_preload", False):
             raise ValueError(f"data.preload = true: the {type(task).__name__} task's dataset cannot preload; "
                              f"set data.preload = false")
@@ -397,7 +397,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         if main:
             log(f"preloaded {len(train_ds)} training records onto {dev} in {time.perf_counter() - t_pre:.1f} s")
     loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=workers,
-                                         pin_memory=dev.type == "cuda" and not d.get("preload"),
+                                         pin_memory=dev.type == "cuda" and not preload,
                                          persistent_workers=workers > 0 and len(sampler) > 0)
     if main:
         _reconcile_log(log_path, log_rows, ck.get("log_pending", []) if resuming else [], fields)
