@@ -1,9 +1,10 @@
 """Measure sarsr.radar.autofocus on paper_freehand scans (the numbers in docs/autofocus.md).
 
     .venv/bin/python docs/measure_autofocus.py --sigma-mm 3 --count 8 [--axes z] [--start pga] [--out docs/autofocus.json]
+    .venv/bin/python docs/measure_autofocus.py --scenario sr_oof_error --sigma-mm 1.5 --seed 3000 --count 4
 
-For each record (paper_freehand with position_error.sigma_m set, seed 1000, the test set's
-records): EMPM at the measured positions, autofocus, EMPM at the corrected positions; point
+For each record (paper_freehand, or --scenario, with position_error.sigma_m set; seed 1000, the
+test set's records): EMPM at the measured positions, autofocus, EMPM at the corrected positions; point
 recall against true amplitudes (sarsr.metrics on the stored grid), the residual position
 error after autofocus with the rigid shift removed (a rigid shift does not defocus), time.
 """
@@ -38,6 +39,7 @@ def autofocus_record(sc, seed: int, index: int, **options):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default="paper_freehand", help="scenario preset (default paper_freehand)")
     ap.add_argument("--sigma-mm", type=float, default=3.0)
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1000)
@@ -45,7 +47,7 @@ def main():
     ap.add_argument("--start", default="pga", choices=("zero", "pga", "pga_exact"), help="autofocus start (default pga)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
-    sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
+    sc = load_scenario(a.scenario).with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
     rows = []
     pts = {"before": [], "after": []}
     for i in range(a.count):
@@ -65,7 +67,7 @@ def main():
                    recall_after=metrics.summarize_points(pts["after"][-1:])["point_recall"])
         rows.append(row)
         print(json.dumps(row), flush=True)
-    summary = dict(sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
+    summary = dict(scenario=a.scenario, seed=a.seed, sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
                    applied=sum(r["applied"] for r in rows),

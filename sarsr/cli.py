@@ -157,6 +157,9 @@ def _cmd_evaluate(args) -> int:
     for spec in args.model or []:
         label, _, what = spec.partition("=")
         models[label] = what or label
+    if args.ship_rule is not None and (args.ship_rule not in models or len(models) < 2):
+        raise CLIError(f"--ship-rule {args.ship_rule}: name one of the --model labels ({', '.join(models) or 'none given'}) "
+                       f"and give at least one other --model to compare with it")
     results = {}
     for test in args.test:
         rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet,
@@ -167,15 +170,32 @@ def _cmd_evaluate(args) -> int:
             inp = input_psnr(rows, r.get("grid"))
             gain = f" ({r['psnr_db'] - inp:+.2f})" if inp is not None else ""
             extra = f"  {r['params']:>8,} params {r['gmacs']:6.2f} GMAC" if "params" in r else ""
+            if "restored" in r:
+                extra += f"  input peaks put back on {r['restored']:.0%} of images"
             print(f"{r['method']:<26} {r.get('grid', ''):<12} PSNR {r['psnr_db']:6.2f} dB{gain:<9} SSIM {r['ssim']:.4f}  "
                   f"recall {r['point_recall']:.3f}  ratio {r['point_amplitude_ratio']:.2f}  "
                   f"false {r['false_points']:.2f}{extra}")
+        if args.ship_rule is not None:
+            _print_ship_rule(rows, args.ship_rule)
     curve = robustness(models, count=args.robustness_count, progress=not args.quiet,
                        keep_input_points=args.keep_input_points) if args.robustness else None
     if args.report:
         write_report(args.report, results, curve=curve, command="sarsr " + " ".join(sys.argv[1:]))
         print(f"wrote {args.report}")
     return 0
+
+
+def _print_ship_rule(rows: list[dict], shipped: str) -> None:
+    """One line per candidate network and grid: does it replace ``shipped`` (the shipping rule,
+    :func:`sarsr.train.sr_task.replaces`)?"""
+    from .train.sr_task import replaces
+
+    base = {r["grid"]: r for r in rows if r["method"] == shipped}
+    for r in rows:
+        if r["method"] == shipped or "params" not in r or r["grid"] not in base or r["method"].endswith(("+input points", " alone")):
+            continue
+        ok, why = replaces(r, base[r["grid"]])
+        print(f"ship rule, {r['grid']}: {r['method']} {'REPLACES' if ok else 'does not replace'} {shipped}: {why}")
 
 
 def _cmd_export(args) -> int:
@@ -189,6 +209,10 @@ def _cmd_export(args) -> int:
     pt = export_weights(args.run, args.checkpoint, evaluation=evaluation, force=args.force)
     print(f"wrote {pt} and {pt.with_suffix('.json').name} (the shipped weights of this model)")
     return 0
+
+
+#: ``--keep-input-points`` words -> ``super_resolve(keep_input_points=...)``
+_POINTS_FLAG = {"auto": "auto", "always": True, "never": False}
 
 
 def _cmd_sr(args) -> int:
@@ -207,7 +231,7 @@ def _cmd_sr(args) -> int:
         raise CLIError(f"--size must be >= 1 (or 0 for the input size), got {args.size}")
     img = read_image(args.input, args.var)
     out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
-                        keep_input_points=args.keep_input_points)
+                        keep_input_points=_POINTS_FLAG[args.keep_input_points])
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dst) as tmp:
         if dst.suffix == ".npy":
@@ -436,7 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also PSNR and point recall (input and output) vs position-error sigma (0-6 mm)")
     e.add_argument("--robustness-count", type=int, default=64, help="records per sigma (default 64)")
     e.add_argument("--keep-input-points", action="store_true",
-                   help="also score each network in screening mode (erased input peaks put back)")
+                   help="also score each network alone (no input peaks put back) and in screening mode "
+                        "(every erased input peak put back); the main rows are what super_resolve returns "
+                        "by default (put back on defocused inputs only)")
+    e.add_argument("--ship-rule", default=None, metavar="LABEL",
+                   help="apply the shipping rule against the --model LABEL (the shipped network): each other "
+                        "network replaces it only with a higher val_score and no fewer or dimmer points")
     e.add_argument("--report", default=None, help="write a markdown report (+ .json, + robustness .png)")
     e.add_argument("--force", action="store_true", help="overwrite an existing report")
     e.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -467,9 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=int, default=WORKING_SIZE,
                    help=f"working resolution (0 = input size; default {WORKING_SIZE})")
     r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
-    r.add_argument("--keep-input-points", action="store_true",
-                   help="screening mode: put back every bright input peak the network erased (never misses what "
-                        "the input shows; brings back its false alarms too)")
+    r.add_argument("--keep-input-points", nargs="?", const="always", default="auto",
+                   choices=("auto", "always", "never"),
+                   help="put back the bright input peaks the network erased: 'auto' (default) on a defocused "
+                        "input only (the network erased its peaks wholesale; a warning says so), 'always' "
+                        "(screening mode, the flag alone: never misses what the input shows, brings back its "
+                        "false alarms too), 'never' (the network alone)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
 

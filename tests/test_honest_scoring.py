@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from sarsr import radar
 from sarsr.data import generate_dataset
 from sarsr.data.torch_dataset import SARDataset, render_label
-from sarsr.sr import keep_input_points, resample_output, super_resolve
+from sarsr.sr import AUTO_KEEP_BELOW, apply_points_mode, keep_input_points, kept_peak_fraction, resample_output, super_resolve
 from sarsr.train.losses import get_loss, l1_peak_clean, l1_peak_keep, needs_input
 
 
@@ -112,13 +112,92 @@ def test_super_resolve_keep_input_points_never_loses_an_input_point():
     output lost is there again, and the plain output is the lower envelope."""
     shape = (100, 100)
     image = _blob(shape, (30, 30), 6.0, 1.0) + _blob(shape, (70, 60), 6.0, 0.8)  # very defocused points
-    plain = super_resolve(image)
+    plain = super_resolve(image, keep_input_points=False)
     keep = super_resolve(image, keep_input_points=True)
     assert keep.shape == shape and (keep >= plain - 1e-6).all()
     for c in ((30, 30), (70, 60)):
         assert keep[c[0] - 3:c[0] + 4, c[1] - 3:c[1] + 4].max() >= 0.5 * image[c] / image.max()
     work = super_resolve(image, keep_input_points=True, keep_size=False)
     assert work.shape == (256, 256) and work.max() >= 0.75
+
+
+class _ConstantNet(torch.nn.Module):
+    """A stand-in network: zeros, or its input's first channel scaled back to [0, 1] ("copy")."""
+
+    def __init__(self, copy: bool):
+        super().__init__()
+        self.copy = copy
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        if not self.copy:
+            return torch.zeros_like(x[:, :1])
+        return x[:, :1] / x[:, :1].amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+
+
+def test_kept_peak_fraction_counts_the_bright_input_peaks_the_output_keeps():
+    shape = (64, 64)
+    image = sum(_blob(shape, c, 1.5, a) for c, a in (((12, 12), 1.0), ((12, 50), 0.8), ((50, 12), 0.6), ((50, 50), 0.5)))
+    assert kept_peak_fraction(normalize_(image), image) == pytest.approx(1.0)
+    assert kept_peak_fraction(np.zeros(shape, np.float32), image) == 0.0
+    half = normalize_(image)
+    half[:32] = 0  # two of four erased
+    assert kept_peak_fraction(half, image) == pytest.approx(0.5)
+    assert kept_peak_fraction(np.zeros(shape), np.zeros(shape)) == 1.0  # nothing to lose
+    faint = _blob(shape, (30, 30), 1.5, 1.0) + _blob(shape, (10, 10), 1.5, 0.2)  # 0.2 < 0.25: not counted
+    assert kept_peak_fraction(np.where(np.arange(64)[:, None] < 20, 0, normalize_(faint)), faint) == 1.0
+    with pytest.raises(ValueError, match="one \\(H, W\\) image"):
+        kept_peak_fraction(np.zeros((2, 8, 8)), np.zeros((2, 8, 8)))
+
+
+def normalize_(image):
+    return (np.abs(image) / np.abs(image).max()).astype(np.float32)
+
+
+def test_super_resolve_auto_puts_back_points_only_where_the_network_erased_them():
+    """keep_input_points="auto" (the default): a network that erases every peak gets them back,
+    with a warning that names the cure; one that keeps them is returned untouched and silent."""
+    import warnings
+
+    shape = (64, 64)
+    image = _blob(shape, (20, 20), 2.0, 1.0) + _blob(shape, (44, 40), 2.0, 0.7)
+    eraser, copier = _ConstantNet(copy=False), _ConstantNet(copy=True)
+    with pytest.warns(UserWarning, match="erased most bright peaks of 1 of 1 image.*autofocus"):
+        auto = super_resolve(image, eraser, size=None)
+    np.testing.assert_allclose(auto, keep_input_points(np.zeros(shape, np.float32), image))
+    assert auto[20, 20] == pytest.approx(1.0, abs=1e-5) and auto[44, 40] == pytest.approx(0.7, abs=1e-3)
+    assert super_resolve(image, eraser, size=None, keep_input_points=False).max() == 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kept = super_resolve(image, copier, size=None)
+    np.testing.assert_allclose(kept, super_resolve(image, copier, size=None, keep_input_points=False))
+    batch = np.stack([image, image[::-1]])
+    with pytest.warns(UserWarning, match="of 2 of 2 image"):
+        assert super_resolve(batch, eraser, size=None).shape == (2, *shape)
+    out, restored = apply_points_mode(np.zeros((2, *shape)), np.stack([image, image]), "auto")
+    assert restored.tolist() == [True, True] and out[0, 20, 20] == pytest.approx(1.0, abs=1e-5)
+    out, restored = apply_points_mode(np.stack([normalize_(image)] * 2), np.stack([image, image]), "auto")
+    assert restored.tolist() == [False, False] and 0 < AUTO_KEEP_BELOW < 1
+    for bad in ("yes", None, 1):
+        with pytest.raises(ValueError, match="keep_input_points must be 'auto', True or False"):
+            super_resolve(image, copier, keep_input_points=bad)
+
+
+def test_cli_sr_keep_input_points_modes(tmp_path, capsys):
+    from sarsr.cli import main
+
+    image = (_blob((64, 64), (20, 20), 8.0, 1.0) + _blob((64, 64), (44, 40), 8.0, 0.7)).astype(np.float32)
+    np.save(tmp_path / "in.npy", image)
+    outs = {}
+    for mode in ("never", "always"):
+        assert main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / f"{mode}.npy"),
+                     "--keep-input-points", mode]) == 0
+        outs[mode] = np.load(tmp_path / f"{mode}.npy")
+    assert (outs["always"] >= outs["never"] - 1e-6).all()
+    assert main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "flag.npy"), "--keep-input-points"]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "flag.npy"), outs["always"])  # the bare flag: always
+    with pytest.raises(SystemExit):
+        main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "x.npy"), "--keep-input-points", "maybe"])
 
 
 def test_keep_loss_charges_only_erased_visible_points():
@@ -180,7 +259,9 @@ def test_evaluate_scores_both_grids(smoke_set, tmp_path):
                     keep_input_points=True)
     assert {r["grid"] for r in only} == {f"user {n}"}
     by = {r["method"]: r for r in only}
-    assert by["tiny +input points"]["point_recall"] >= by["tiny"]["point_recall"]
+    assert by["tiny +input points"]["point_recall"] >= by["tiny alone"]["point_recall"]
+    assert by["tiny"]["point_recall"] >= by["tiny alone"]["point_recall"]  # the default call: auto
+    assert 0.0 <= by["tiny"]["restored"] <= 1.0 and "restored" not in by["tiny alone"]
     assert by["tiny +input points"]["params"] == by["tiny"]["params"]
     with pytest.raises(ValueError, match="grids"):
         evaluate(smoke_set, {"tiny": net}, grids=("both",), progress=False)
@@ -208,3 +289,45 @@ def test_train_init_from_shipped_weights(tmp_path):
     assert any(k.endswith("weight") for k in state)
     with pytest.raises(FileNotFoundError, match="no shipped weights"):
         _init_weights("no_such_net", "cpu")
+
+
+def test_ship_rule_wants_a_higher_score_and_no_lost_or_dimmer_points():
+    from sarsr.train.sr_task import replaces
+
+    shipped = dict(method="shipped", psnr_db=28.28, point_recall=0.207, point_amplitude_ratio=0.07, false_points=4.07)
+    # the refine rung on sr_val_v2: higher score bought with points shrunk to 1 % of their amplitude
+    dim = dict(method="refine", psnr_db=28.86, point_recall=0.199, point_amplitude_ratio=0.01, false_points=3.14)
+    ok, why = replaces(dim, shipped)
+    assert not ok and "dimmer" in why and "0.010 vs 0.070" in why
+    fewer = dict(dim, point_amplitude_ratio=0.08, point_recall=0.15)
+    ok, why = replaces(fewer, shipped)
+    assert not ok and "fewer points" in why
+    worse = dict(shipped, psnr_db=28.0)
+    assert replaces(worse, shipped) == (False, replaces(worse, shipped)[1]) and "no higher" in replaces(worse, shipped)[1]
+    better = dict(shipped, psnr_db=28.9, point_amplitude_ratio=0.065)  # within the ratio tolerance
+    ok, why = replaces(better, shipped)
+    assert ok and why.startswith("replaces it")
+    nan = float("nan")  # no point targets in the set: the point checks cannot veto
+    assert replaces(dict(better, point_recall=nan, point_amplitude_ratio=nan), dict(shipped, point_recall=nan))[0]
+    with pytest.raises(ValueError, match="psnr_db"):
+        replaces(dict(better, psnr_db=nan), shipped)
+
+
+def test_cli_evaluate_ship_rule(smoke_set, tmp_path, capsys):
+    from sarsr.cli import main
+    from sarsr.models import create_model
+
+    for name, seed in (("a", 0), ("b", 1)):
+        torch.manual_seed(seed)
+        net = create_model("srvit_hsm", dim=8, depth=1, state_dim=4)
+        torch.save({"model": net.state_dict(), "config": {"model": {"name": "srvit_hsm",
+                    "options": {"dim": 8, "depth": 1, "state_dim": 4}}}}, tmp_path / f"{name}.pt")
+    assert main(["evaluate", "--test", str(smoke_set), "--model", "a", "--ship-rule", "a", "--quiet"]) == 2
+    assert "--ship-rule a" in capsys.readouterr().err
+    rc = main(["evaluate", "--test", str(smoke_set), "--model", f"a={tmp_path / 'a.pt'}", "--model",
+               f"b={tmp_path / 'b.pt'}", "--ship-rule", "a", "--no-baselines", "--limit", "2", "--quiet"])
+    cap = capsys.readouterr()
+    assert rc == 0, cap.err
+    out = cap.out
+    lines = [ln for ln in out.splitlines() if ln.startswith("ship rule")]
+    assert len(lines) == 2 and all(": b " in ln and " a: " in ln for ln in lines)

@@ -38,7 +38,7 @@ def _input_key(f) -> str | None:
 def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
              baselines: bool = True, progress: bool = True, timing: bool = True, verify: bool = True,
              grids: tuple = ("working", "user"), resample: str = "peak",
-             keep_input_points: bool = False) -> list[dict]:
+             keep_input_points: bool = False, points="auto") -> list[dict]:
     """Scores of every model and stored baseline on the records of ``test_root``.
 
     ``models`` maps a label to anything :func:`sarsr.sr.load_sr_model` takes; networks get the
@@ -59,8 +59,12 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     ``point_recall``, ``false_points``, ``point_amplitude_ratio``
     (:func:`sarsr.metrics.summarize_points`), ``label`` (``"rendered"``, or ``"resized"``
     for a dataset without stored scenes), and for networks params, GMACs and CPU ms/image.
-    ``keep_input_points`` adds a row ``"<network> +input points"`` per network and grid: its
-    output with the erased input peaks put back (:func:`sarsr.sr.keep_input_points`).
+    A network's row scores what :func:`sarsr.super_resolve` returns with
+    ``keep_input_points=points`` (default ``"auto"``, as a user gets it: erased input peaks put
+    back on defocused inputs only); its ``restored`` is the fraction of images where peaks were
+    put back. ``keep_input_points`` adds two rows per network and grid: ``"<network> alone"``
+    (nothing put back) and ``"<network> +input points"`` (screening mode, every erased input peak
+    put back: :func:`sarsr.sr.keep_input_points`).
     """
     import h5py
     from tqdm.auto import tqdm
@@ -70,8 +74,9 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import keep_input_points as keep_points, load_sr_model, resample_output, super_resolve
+    from ..sr import _points_mode, apply_points_mode, load_sr_model, resample_output, super_resolve
 
+    points = _points_mode(points, "evaluate")
     bad = [g for g in grids if g not in ("working", "user")]
     if bad or not grids:
         raise ValueError(f"evaluate: grids must be among ('working', 'user'), got {grids!r}")
@@ -80,7 +85,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     g = (m.get("scenario_config") or {}).get("grid") or {}
     nets = {k: load_sr_model(v) for k, v in (models or {}).items()}
     scores: dict[tuple, list] = {}
-    points: dict[tuple, list] = {}
+    point_scores: dict[tuple, list] = {}
+    restored: dict[tuple, list] = {}
     label_kind = "rendered"
     n = m["count"] if limit is None else min(limit, m["count"])
     if n < 1:
@@ -121,26 +127,30 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                     labs[grid] = np.clip(_resize(labels[j], side), 0, 1)
                 for k, v in stored.items():
                     preds[(BASELINES[k], grid)] = _resize(metrics.normalize(v[j]), side)
-                if net_in is not None and nets and (keep_input_points or baselines and key == "input"):
+                if net_in is not None and nets:
                     shown[grid] = _resize(metrics.normalize(net_in[j]), side)
                 if net_in is not None and nets and baselines and key == "input":
                     preds[("input", grid)] = shown[grid]
             if net_in is not None:
                 for name, net in nets.items():
-                    yw = super_resolve(net_in[j], net, size=size, keep_size=False)
+                    yw = super_resolve(net_in[j], net, size=size, keep_size=False, keep_input_points=False)
+                    alone = {}
                     if "working" in grids:
-                        preds[(name, "working")] = yw
+                        alone["working"] = yw
                     if "user" in grids:
-                        yu = resample_output(torch.from_numpy(yw)[None, None], native, resample)
-                        preds[(name, "user")] = yu[0, 0].numpy()
-                    if keep_input_points:
-                        for grid in grids:
-                            preds[(f"{name} +input points", grid)] = keep_points(preds[(name, grid)], shown[grid])
+                        alone["user"] = resample_output(torch.from_numpy(yw)[None, None], native, resample)[0, 0].numpy()
+                    for grid, y in alone.items():  # as super_resolve returns it on that grid
+                        ya, fired = apply_points_mode(y[None], shown[grid][None], points)
+                        preds[(name, grid)] = ya[0]
+                        restored.setdefault((name, grid), []).append(bool(fired[0]))
+                        if keep_input_points:
+                            preds[(f"{name} alone", grid)] = y
+                            preds[(f"{name} +input points", grid)] = apply_points_mode(y[None], shown[grid][None], True)[0][0]
             for (name, grid), p in preds.items():
                 lab = labs[grid]
                 scores.setdefault((name, grid), []).append(
                     (metrics.psnr(p, lab), metrics.ssim(p, lab), metrics.rmse(p, lab)))
-                points.setdefault((name, grid), []).append(metrics.point_metrics(p, lab))
+                point_scores.setdefault((name, grid), []).append(metrics.point_metrics(p, lab))
         done += take
         bar.update(take)
     bar.close()
@@ -156,8 +166,11 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
         v = np.asarray(vals)
         row = dict(method=name, grid=f"working {side_w}" if grid == "working" else f"user {side_u}",
                    label=label_kind, n=len(v), psnr_db=float(v[:, 0].mean()), psnr_std=float(v[:, 0].std()),
-                   ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()), **metrics.summarize_points(points[(name, grid)]))
-        base = name.removesuffix(" +input points")
+                   ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()),
+                   **metrics.summarize_points(point_scores[(name, grid)]))
+        if (name, grid) in restored:
+            row["restored"] = float(np.mean(restored[(name, grid)]))
+        base = name.removesuffix(" +input points").removesuffix(" alone")
         if base in nets:
             row.update(cost[base])
             if grid == "user":
@@ -168,30 +181,35 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
 
 def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, seed: int = 2000,
                cache=Path("~/.cache/sarsr/datasets/robustness").expanduser(), workers=None,
-               progress=True, grid: str = "user", keep_input_points: bool = False) -> dict:
+               progress=True, grid: str = "user", keep_input_points: bool = False, points="auto") -> dict:
     """PSNR and point recall vs position-error sigma: for each sigma a ``paper_freehand`` test
     set of ``count`` records (seed ``seed``, cached and resumable) is generated and evaluated
     on ``grid`` (``"user"``: the grid :func:`sarsr.super_resolve` returns by default, or
     ``"working"``), every method (the EMPM input among them) against true amplitudes.
 
     Returns ``{"sigma_mm": [...], "grid": ..., "psnr_db": {method: [...]},
-    "point_recall": {method: [...]}}``. ``keep_input_points`` adds the screening-mode rows
-    (see :func:`evaluate`)."""
+    "point_recall": {method: [...]}}``. ``points`` and ``keep_input_points`` as in
+    :func:`evaluate` (the networks as ``super_resolve`` returns them by default; optionally also
+    alone and in screening mode)."""
     from ..data import generate_dataset, load_scenario
 
     if count < 1:
         raise ValueError(f"robustness: count must be >= 1, got {count}")
     base = load_scenario("paper_freehand")
-    curve = {"sigma_mm": list(sigmas_mm), "grid": grid, "psnr_db": {}, "point_recall": {}}
+    curve = {"sigma_mm": list(sigmas_mm), "grid": grid, "psnr_db": {}, "point_recall": {}, "false_points": {},
+             "restored": {}}
     for sig in sigmas_mm:
         sc = base.with_overrides({"position_error.sigma_m": float(sig) * 1e-3})
         root = Path(cache) / f"sigma_{sig:g}mm_n{count}_s{seed}"
         generate_dataset(sc, root, count, seed=seed, workers=workers, shard_size=16, progress=progress,
                          log=lambda *a: None)
         for row in evaluate(root, models, limit=count, progress=False, timing=False, grids=(grid,),
-                            keep_input_points=keep_input_points):
+                            keep_input_points=keep_input_points, points=points):
             curve["psnr_db"].setdefault(row["method"], []).append(row["psnr_db"])
             curve["point_recall"].setdefault(row["method"], []).append(row["point_recall"])
+            curve["false_points"].setdefault(row["method"], []).append(row["false_points"])
+            if "restored" in row:
+                curve["restored"].setdefault(row["method"], []).append(row["restored"])
     return curve
 
 
@@ -245,16 +263,23 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
 
 def _table(rows: list[dict]) -> list[str]:
     lines = ["| method | grid | PSNR (dB) | gain over input (dB) | SSIM | point recall | point amplitude ratio | "
-             "false points / image | params | GMAC / 256² |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "false points / image | input peaks put back | params | GMAC / 256² |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
         inp = input_psnr(rows, r.get("grid"))
         gain = f"{r['psnr_db'] - inp:+.2f}" if inp is not None else "-"
         extra = f"{r['params']:,} | {r['gmacs']:.2f}" if "params" in r else "- | -"
         lines.append(f"| {r['method']} | {r.get('grid', '-')} | {r['psnr_db']:.2f} ± {r['psnr_std']:.2f} | {gain} | {r['ssim']:.4f} | "
                      f"{r['point_recall']:.3f} | {r['point_amplitude_ratio']:.2f} | {r['false_points']:.2f} | "
-                     f"{extra} |")
+                     f"{_restored(r)} | {extra} |")
     return lines
+
+
+def _restored(row: dict) -> str:
+    """"input peaks put back" cell: the share of images (networks), "all" (screening mode), "-"."""
+    if row["method"].endswith("+input points"):
+        return "all"
+    return f"{row['restored']:.0%} of images" if "restored" in row else "-"
 
 
 def input_psnr(rows: list[dict], grid: str | None = None) -> float | None:
@@ -282,7 +307,10 @@ def write_report(path, results, test_root=None, curve: dict | None = None, comma
              "Every image is scored against the label rendered on the grid it is scored on from the record's "
              "stored scene (each point peaks at its true amplitude; no resampled label): the 256 x 256 grid the "
              "network works on (`working`) and the stored 200 x 200 grid that `sarsr.super_resolve` returns by "
-             "default (`user`; network outputs resampled back as `super_resolve` does). "
+             "default (`user`; network outputs resampled back as `super_resolve` does). A network's row is what "
+             "`super_resolve` returns by default: on an image whose bright peaks the network erased wholesale (a "
+             "defocused input) the erased input peaks are put back (`keep_input_points=\"auto\"`; column *input "
+             "peaks put back*); `<network> alone` rows are the network's output as is. "
              "Metrics (`sarsr.metrics`), predictions clipped to [0, 1]: PSNR "
              "(data range 1), Gaussian-window SSIM, and the point-target scores: *point recall* (an isolated "
              "label point, a component of label > 0.1 of at most 64 px, is recovered when the prediction's "
@@ -314,4 +342,11 @@ def write_report(path, results, test_root=None, curve: dict | None = None, comma
                       "|---|" + "---|" * len(curve["sigma_mm"])]
             for name, ys in curve["point_recall"].items():
                 lines.append(f"| {name} | " + " | ".join(f"{y:.3f}" for y in ys) + " |")
+        for key, title, fmt in (("false_points", "False points per image:", "{:.1f}"),
+                                ("restored", "Share of images whose erased input peaks were put back:", "{:.0%}")):
+            if curve.get(key):
+                lines += ["", title, "", "| method | " + " | ".join(f"{s:g} mm" for s in curve["sigma_mm"]) + " |",
+                          "|---|" + "---|" * len(curve["sigma_mm"])]
+                for name, ys in curve[key].items():
+                    lines.append(f"| {name} | " + " | ".join(fmt.format(y) for y in ys) + " |")
     report_finish(path, lines, "sarsr evaluate", {"test_sets": summary, "robustness": curve})

@@ -9,7 +9,7 @@ from .losses import get_loss
 from .tasks import register_task
 from .trainer import validate
 
-__all__ = ["SRTask", "sr_score"]
+__all__ = ["SRTask", "sr_score", "replaces"]
 
 
 @register_task("super_resolution")
@@ -53,3 +53,42 @@ def sr_score(psnr_db: float, point_recall: float, false_points: float) -> float:
     points) counts as 0."""
     recall = 0.0 if point_recall != point_recall else point_recall
     return float(psnr_db + 10.0 * recall - min(false_points, 4.0))
+
+
+def replaces(candidate: dict, shipped: dict, recall_tolerance: float = 0.01,
+             ratio_tolerance: float = 0.02) -> tuple[bool, str]:
+    """The shipping rule: does ``candidate`` replace the ``shipped`` network?
+
+    Both are score rows of one validation set and grid (:func:`sarsr.train.evaluate.evaluate`
+    rows: ``psnr_db``, ``point_recall`` (0-1), ``point_amplitude_ratio`` (0-1), ``false_points``
+    per image). The candidate replaces the shipped network when its :func:`sr_score` is higher
+    *and* it keeps the points: its point recall and its point amplitude ratio fall by no more
+    than ``recall_tolerance`` and ``ratio_tolerance``. The score alone can be won with a cleaner
+    background while the kept points shrink (measured: a network at 1 % of its points'
+    amplitude against 7 % scored 1.4 higher), the opposite of what screening users need.
+
+    Returns ``(decision, reason)``, the reason one line naming the numbers that decided. Recall
+    and ratio may be NaN (a set without point targets: no veto); a missing PSNR or false-point
+    count raises ValueError.
+    """
+    def get(row, key, required=True):
+        v = row.get(key)
+        if v is None or v != v:
+            if required:
+                raise ValueError(f"replaces: score row without a finite {key!r}: {row.get('method', row)}")
+            return float("nan")
+        return float(v)
+
+    rc, rs = get(candidate, "point_recall", False), get(shipped, "point_recall", False)
+    ac, as_ = get(candidate, "point_amplitude_ratio", False), get(shipped, "point_amplitude_ratio", False)
+    sc = sr_score(get(candidate, "psnr_db"), rc, get(candidate, "false_points"))
+    ss = sr_score(get(shipped, "psnr_db"), rs, get(shipped, "false_points"))
+    nums = f"score {sc:.2f} vs {ss:.2f}, recall {rc:.3f} vs {rs:.3f}, amplitude ratio {ac:.3f} vs {as_:.3f}"
+    # NaN (a validation set without point targets) compares False: nothing to keep, no veto
+    if rc < rs - recall_tolerance:
+        return False, f"keeps fewer points ({nums}; recall may fall by at most {recall_tolerance})"
+    if ac < as_ - ratio_tolerance:
+        return False, f"keeps its points dimmer ({nums}; ratio may fall by at most {ratio_tolerance})"
+    if sc <= ss:
+        return False, f"scores no higher ({nums})"
+    return True, f"replaces it ({nums})"

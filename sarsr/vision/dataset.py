@@ -77,5 +77,5 @@ def sr_input(image, sr_model, size) -> torch.Tensor:
     it was trained on (:data:`SR_GRID`), then the result is resized to ``size``."""
     from ..sr import super_resolve
 
-    sr = super_resolve(image, sr_model, size=SR_GRID, keep_size=False)
+    sr = super_resolve(image, sr_model, size=SR_GRID, keep_size=False, keep_input_points=False)  # the network's view, as trained
     return resize_image(torch.from_numpy(sr)[None], size)
