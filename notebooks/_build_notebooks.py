@@ -164,13 +164,16 @@ Metrics against position error, a per-sample gallery (input / SR / label / backp
 samples where the network does worst. Uses the shipped SR weights (`sarsr.super_resolve`); without
 them the notebook shows the EMPM input alone. A small fresh test set is simulated here (seeds that
 training never sees), so the notebook needs no cached data.""",
-"""import tempfile
+"""import os
+import tempfile
 from pathlib import Path
 import numpy as np
 import matplotlib.pyplot as plt
 from sarsr import radar, plot, metrics
 from sarsr.data import load_scenario, generate_dataset, SARDataset
 from sarsr.sr import load_sr_model, super_resolve
+
+SCANS = int(os.environ.get("SARSR_NOTEBOOK_SCANS", 8))  # scans per sigma (the test suite runs it with fewer)
 
 try:
     net = load_sr_model()
@@ -179,12 +182,15 @@ except FileNotFoundError as exc:
     net = None
     print("no shipped SR weights:", exc)
 work = Path(tempfile.mkdtemp())""",
-"""md:## PSNR / SSIM against position-error sigma (8 scans per sigma)""",
+"""md:## PSNR / SSIM against position-error sigma (`SCANS` scans per sigma)
+`super_resolve` as a user calls it: on a defocused input (the network erased its bright peaks
+wholesale) the erased input peaks are put back, and a warning says so (`keep_input_points="auto"`);
+`keep_input_points=False` gives the network alone.""",
 """base = load_scenario("paper_freehand")
 rows = []
 for sig in (0, 1, 3, 6):
     root = work / f"sigma{sig}"
-    generate_dataset(base.with_overrides({"position_error.sigma_m": sig * 1e-3}), root, 8, seed=777,
+    generate_dataset(base.with_overrides({"position_error.sigma_m": sig * 1e-3}), root, SCANS, seed=777,
                      workers=1, shard_size=8, progress=False, log=lambda *a: None)
     ds = SARDataset(root, size=None)
     for i in range(len(ds)):
@@ -251,7 +257,7 @@ fig, axes = plt.subplots(3, len(OBJECT_CLASSES), figsize=(2.1 * len(OBJECT_CLASS
 for j, name in enumerate(OBJECT_CLASSES):
     rec = simulate_record(base.with_overrides({"scene.objects": [name]}), seed=4242, index=j)
     empm = np.abs(rec["empm"])
-    sr = super_resolve(empm, net) if net is not None else empm / empm.max()
+    sr = super_resolve(empm, net, keep_input_points=False) if net is not None else empm / empm.max()  # what the classifier sees
     for i, (img, title) in enumerate([(rec["label"], name), (empm, "EMPM"), (sr, "EMPM + SR")]):
         ax = axes[i, j]
         ax.imshow(plot.to_db(img, 30).T, origin="lower", cmap="inferno", vmin=-30, vmax=0)

@@ -153,10 +153,15 @@ def summarize_points(per_image: list[dict]) -> dict:
     """Test-set point scores from :func:`point_metrics` results.
 
     Returns ``point_recall`` (recovered / all points, pooled over images; NaN without points),
-    ``false_points`` (mean per image) and ``point_amplitude_ratio`` (median over all points).
+    ``false_points`` (mean per image), ``point_amplitude_ratio`` (median over all points) and
+    ``kept_amplitude_ratio`` (median over the recovered points: how bright the kept points are;
+    when fewer than half the points are recovered, the median over all points is an erased
+    point's residue and says nothing about the kept ones).
     """
     n = sum(d["n_points"] for d in per_image)
     ratios = [r for d in per_image for r in d["amplitude_ratios"]]
+    kept = [r for r in ratios if r >= POINT_RECALL_FRACTION]
     return dict(point_recall=float(sum(d["recovered"] for d in per_image) / n) if n else float("nan"),
                 false_points=float(np.mean([d["false_points"] for d in per_image])) if per_image else float("nan"),
-                point_amplitude_ratio=float(np.median(ratios)) if ratios else float("nan"))
+                point_amplitude_ratio=float(np.median(ratios)) if ratios else float("nan"),
+                kept_amplitude_ratio=float(np.median(kept)) if kept else float("nan"))

@@ -29,7 +29,7 @@ SIZES = {
                  sr_size=256, train_batch=64, train_crop=256, data_budget_s=100.0, data_cap=6000, train_time_s=70.0,
                  scan_overrides={}, val_count=256, bench_repeat=5),
     "dry": dict(check_nx=8, sim=(2000, 50), bp_paper=(2000, 24), bp_big=(4000, 32), sr_batches=(1, 4),
-                sr_size=64, train_batch=4, train_crop=32, data_budget_s=12.0, data_cap=24, train_time_s=10.0,
+                sr_size=64, train_batch=4, train_crop=32, data_budget_s=6.0, data_cap=24, train_time_s=4.0,
                 scan_overrides={"trajectory.nx": 16, "trajectory.ny_steps": 2, "grid.n": 32,
                                 "reconstruction.nfft": 64, "reconstruction.input_weights": [1.0, 0.0]},
                 val_count=4, bench_repeat=2),

@@ -294,23 +294,37 @@ def test_train_init_from_shipped_weights(tmp_path):
 def test_ship_rule_wants_a_higher_score_and_no_lost_or_dimmer_points():
     from sarsr.train.sr_task import replaces
 
-    shipped = dict(method="shipped", psnr_db=28.28, point_recall=0.207, point_amplitude_ratio=0.07, false_points=4.07)
-    # the refine rung on sr_val_v2: higher score bought with points shrunk to 1 % of their amplitude
-    dim = dict(method="refine", psnr_db=28.86, point_recall=0.199, point_amplitude_ratio=0.01, false_points=3.14)
+    shipped = dict(method="shipped", psnr_db=28.28, point_recall=0.207, kept_amplitude_ratio=0.70, false_points=4.07)
+    # a cleaner background bought with the kept points at half their brightness
+    dim = dict(method="cand", psnr_db=28.86, point_recall=0.205, kept_amplitude_ratio=0.55, false_points=3.14)
     ok, why = replaces(dim, shipped)
-    assert not ok and "dimmer" in why and "0.010 vs 0.070" in why
-    fewer = dict(dim, point_amplitude_ratio=0.08, point_recall=0.15)
+    assert not ok and "dimmer" in why and "0.550 vs 0.700" in why
+    fewer = dict(dim, kept_amplitude_ratio=0.72, point_recall=0.15)
     ok, why = replaces(fewer, shipped)
     assert not ok and "fewer points" in why
     worse = dict(shipped, psnr_db=28.0)
-    assert replaces(worse, shipped) == (False, replaces(worse, shipped)[1]) and "no higher" in replaces(worse, shipped)[1]
-    better = dict(shipped, psnr_db=28.9, point_amplitude_ratio=0.065)  # within the ratio tolerance
+    ok, why = replaces(worse, shipped)
+    assert not ok and "not higher" in why
+    ok, why = replaces(dict(shipped, psnr_db=28.33), shipped)  # +0.05: within the noise margin
+    assert not ok and "not higher by 0.1" in why
+    better = dict(shipped, psnr_db=28.9, kept_amplitude_ratio=0.69, point_amplitude_ratio=0.01)  # all-point median: no veto
     ok, why = replaces(better, shipped)
     assert ok and why.startswith("replaces it")
     nan = float("nan")  # no point targets in the set: the point checks cannot veto
-    assert replaces(dict(better, point_recall=nan, point_amplitude_ratio=nan), dict(shipped, point_recall=nan))[0]
+    assert replaces(dict(better, point_recall=nan, kept_amplitude_ratio=nan), dict(shipped, point_recall=nan))[0]
     with pytest.raises(ValueError, match="psnr_db"):
         replaces(dict(better, psnr_db=nan), shipped)
+
+
+def test_kept_amplitude_ratio_is_the_median_over_recovered_points():
+    from sarsr.metrics import summarize_points
+
+    per = [dict(n_points=4, recovered=2, false_points=1, amplitude_ratios=[0.9, 0.6, 0.1, 0.0]),
+           dict(n_points=1, recovered=0, false_points=3, amplitude_ratios=[0.2])]
+    s = summarize_points(per)
+    assert s["point_recall"] == pytest.approx(0.4) and s["false_points"] == 2.0
+    assert s["point_amplitude_ratio"] == pytest.approx(0.2) and s["kept_amplitude_ratio"] == pytest.approx(0.75)
+    assert np.isnan(summarize_points(per[1:])["kept_amplitude_ratio"])
 
 
 def test_cli_evaluate_ship_rule(smoke_set, tmp_path, capsys):
