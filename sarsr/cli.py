@@ -211,6 +211,27 @@ def _cmd_export(args) -> int:
     return 0
 
 
+class _warnings_as_notes:
+    """Print the library's UserWarnings of a CLI step as one ``note:`` line each on stderr
+    (no source path), in the CLI's own words for the keyword they name."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings(record=True)
+        self._seen = self._ctx.__enter__()
+        warnings.simplefilter("always", UserWarning)
+        return self
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+        for w in self._seen:
+            if issubclass(w.category, UserWarning):
+                msg = str(w.message).replace("pass keep_input_points=False", "pass --keep-input-points never")
+                print(f"note: {msg}", file=sys.stderr)
+        return False
+
+
 #: ``--keep-input-points`` words -> ``super_resolve(keep_input_points=...)``
 _POINTS_FLAG = {"auto": "auto", "always": True, "never": False}
 
@@ -230,8 +251,9 @@ def _cmd_sr(args) -> int:
     if args.size < 0:
         raise CLIError(f"--size must be >= 1 (or 0 for the input size), got {args.size}")
     img = read_image(args.input, args.var)
-    out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
-                        keep_input_points=_POINTS_FLAG[args.keep_input_points])
+    with _warnings_as_notes():
+        out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
+                            keep_input_points=_POINTS_FLAG[args.keep_input_points])
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dst) as tmp:
         if dst.suffix == ".npy":
@@ -267,7 +289,9 @@ def _cmd_reconstruct(args) -> int:
         from .sr import load_sr_model, super_resolve
 
         net = load_sr_model(args.model)  # fail early on a bad --model, before reconstructing
-        enhance = lambda img: super_resolve(img, net)  # noqa: E731
+        def enhance(img):
+            with _warnings_as_notes():
+                return super_resolve(img, net)
     res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
                               z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,

@@ -183,7 +183,7 @@ def test_super_resolve_auto_puts_back_points_only_where_the_network_erased_them(
             super_resolve(image, copier, keep_input_points=bad)
 
 
-def test_cli_sr_keep_input_points_modes(tmp_path, capsys):
+def test_cli_sr_keep_input_points_modes(tmp_path, capsys, monkeypatch):
     from sarsr.cli import main
 
     image = (_blob((64, 64), (20, 20), 8.0, 1.0) + _blob((64, 64), (44, 40), 8.0, 0.7)).astype(np.float32)
@@ -198,6 +198,16 @@ def test_cli_sr_keep_input_points_modes(tmp_path, capsys):
     np.testing.assert_array_equal(np.load(tmp_path / "flag.npy"), outs["always"])  # the bare flag: always
     with pytest.raises(SystemExit):
         main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "x.npy"), "--keep-input-points", "maybe"])
+    capsys.readouterr()
+    # the default (auto) with a network that erases every peak: one note line, no source path
+    import sarsr.sr
+
+    monkeypatch.setattr(sarsr.sr, "load_sr_model", lambda model=None, device=None: _ConstantNet(copy=False))
+    assert main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "auto.npy")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note: super_resolve: the network erased") and "--keep-input-points never" in err
+    assert ".py:" not in err and len(err.strip().splitlines()) == 1
+    assert np.load(tmp_path / "auto.npy").max() > 0.5  # the input's peaks, put back
 
 
 def test_keep_loss_charges_only_erased_visible_points():
