@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from sarsr import radar
 from sarsr.data import generate_dataset
 from sarsr.data.torch_dataset import SARDataset, render_label
-from sarsr.sr import AUTO_KEEP_BELOW, apply_points_mode, keep_input_points, kept_peak_fraction, resample_output, super_resolve
+from sarsr.sr import AUTO_KEEP_BELOW, AUTO_PUT_BACK_THRESHOLD, apply_points_mode, keep_input_points, kept_peak_fraction, resample_output, super_resolve
 from sarsr.train.losses import get_loss, l1_peak_clean, l1_peak_keep, needs_input
 
 
@@ -160,12 +160,14 @@ def test_super_resolve_auto_puts_back_points_only_where_the_network_erased_them(
     import warnings
 
     shape = (64, 64)
-    image = _blob(shape, (20, 20), 2.0, 1.0) + _blob(shape, (44, 40), 2.0, 0.7)
+    image = _blob(shape, (20, 20), 2.0, 1.0) + _blob(shape, (44, 40), 2.0, 0.7) + _blob(shape, (10, 54), 2.0, 0.15)
     eraser, copier = _ConstantNet(copy=False), _ConstantNet(copy=True)
     with pytest.warns(UserWarning, match="erased most bright peaks of 1 of 1 image.*autofocus"):
         auto = super_resolve(image, eraser, size=None)
-    np.testing.assert_allclose(auto, keep_input_points(np.zeros(shape, np.float32), image))
+    np.testing.assert_allclose(auto, keep_input_points(np.zeros(shape, np.float32), image, threshold=AUTO_PUT_BACK_THRESHOLD))
     assert auto[20, 20] == pytest.approx(1.0, abs=1e-5) and auto[44, 40] == pytest.approx(0.7, abs=1e-3)
+    assert auto[10, 54] == 0.0  # a faint peak (0.15 < 0.2) stays out by default; screening mode puts it back
+    assert super_resolve(image, eraser, size=None, keep_input_points=True)[10, 54] == pytest.approx(0.15, abs=1e-3)
     assert super_resolve(image, eraser, size=None, keep_input_points=False).max() == 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
