@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -192,7 +193,8 @@ def _print_ship_rule(rows: list[dict], shipped: str) -> None:
 
     base = {r["grid"]: r for r in rows if r["method"] == shipped}
     for r in rows:
-        if r["method"] == shipped or "params" not in r or r["grid"] not in base or r["method"].endswith(("+input points", " alone")):
+        variant = r["method"].endswith(("+input points", " alone"))  # the default call's rows only
+        if r["method"] == shipped or "params" not in r or r["grid"] not in base or variant:
             continue
         ok, why = replaces(r, base[r["grid"]])
         print(f"ship rule, {r['grid']}: {r['method']} {'REPLACES' if ok else 'does not replace'} {shipped}: {why}")
@@ -211,25 +213,22 @@ def _cmd_export(args) -> int:
     return 0
 
 
-class _warnings_as_notes:
+@contextlib.contextmanager
+def _warnings_as_notes():
     """Print the library's UserWarnings of a CLI step as one ``note:`` line each on stderr
     (no source path), in the CLI's own words for the keyword they name."""
+    import warnings
 
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings(record=True)
-        self._seen = self._ctx.__enter__()
-        warnings.simplefilter("always", UserWarning)
-        return self
-
-    def __exit__(self, *exc):
-        self._ctx.__exit__(*exc)
-        for w in self._seen:
+    seen = []
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", UserWarning)
+            yield
+    finally:
+        for w in seen:
             if issubclass(w.category, UserWarning):
                 msg = str(w.message).replace("pass keep_input_points=False", "pass --keep-input-points never")
                 print(f"note: {msg}", file=sys.stderr)
-        return False
 
 
 #: ``--keep-input-points`` words -> ``super_resolve(keep_input_points=...)``

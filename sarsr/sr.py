@@ -16,8 +16,8 @@ from .models import create_model, load_run, reparameterize
 from .data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 
 __all__ = ["super_resolve", "load_sr_model", "resample_output", "keep_input_points", "kept_peak_fraction",
-           "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS", "DEFAULT_SR_MODEL",
-           "read_image"]
+           "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS",
+           "DEFAULT_SR_MODEL", "read_image"]
 
 #: How :func:`super_resolve` brings the working-grid output back to the input's grid.
 RESAMPLE_METHODS = ("peak", "bilinear", "max")
@@ -236,9 +236,9 @@ def apply_points_mode(output, image, mode="auto"):
     else:
         restored = np.array([kept_peak_fraction(o, i) < AUTO_KEEP_BELOW for o, i in zip(out, img)], bool)
     res = out.copy()
-    threshold = 0.1 if mode is True else AUTO_PUT_BACK_THRESHOLD
+    put_back = {} if mode is True else {"threshold": AUTO_PUT_BACK_THRESHOLD}  # True: screening mode's own default
     for b in np.flatnonzero(restored):
-        res[b] = keep_input_points(out[b], img[b], threshold=threshold)
+        res[b] = keep_input_points(out[b], img[b], **put_back)
     return res, restored
 
 

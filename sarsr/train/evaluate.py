@@ -74,7 +74,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import _points_mode, apply_points_mode, load_sr_model, resample_output, super_resolve
+    from ..sr import _points_mode, apply_points_mode, keep_input_points as keep_points, load_sr_model
+    from ..sr import resample_output, super_resolve
 
     points = _points_mode(points, "evaluate")
     bad = [g for g in grids if g not in ("working", "user")]
@@ -145,7 +146,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                         restored.setdefault((name, grid), []).append(bool(fired[0]))
                         if keep_input_points:
                             preds[(f"{name} alone", grid)] = y
-                            preds[(f"{name} +input points", grid)] = apply_points_mode(y[None], shown[grid][None], True)[0][0]
+                            preds[(f"{name} +input points", grid)] = keep_points(y, shown[grid])
             for (name, grid), p in preds.items():
                 lab = labs[grid]
                 scores.setdefault((name, grid), []).append(
