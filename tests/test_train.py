@@ -387,3 +387,16 @@ def test_preloaded_dataset_serves_the_same_items(tiny):
             assert torch.equal(xa, xb) and torch.equal(ya, yb)
     with pytest.raises(ValueError, match="no records"):
         SARDataset(root, size=32, indices=[]).preload()
+
+
+def test_time_limit_on_a_checkpoint_step_keeps_its_validation(tiny, tmp_path):
+    """train.time_limit_s reached on a step that was just checkpointed: the validation forced by
+    the stop is still written to log.csv and recorded in last.pt (it used to stay pending)."""
+    out = tmp_path / "t"
+    res = train(tiny, out, progress=False, log=lambda *a: None,
+                overrides={"train.time_limit_s": 1e-9, "train.checkpoint_every": 1, "train.val_every": 1000})
+    assert res["step"] == 1
+    rows = list(csv.DictReader((out / "log.csv").open()))
+    assert [r["step"] for r in rows if r.get("val_psnr")] == ["1"]
+    ck = load_checkpoint(out / "last.pt")
+    assert ck["step"] == 1 and ck["best"] == pytest.approx(res["best_val"]) and (out / "best.pt").exists()

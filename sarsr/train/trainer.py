@@ -495,7 +495,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
                 write_row(step=step, **{k: f"{v:.5f}" for k, v in vals.items()})
                 best = vals[primary]
                 save_checkpoint(eval_model.state_dict(), out / "best.pt")
-            if step % t["checkpoint_every"] != 0 and step != end:
+            if pending or (step % t["checkpoint_every"] != 0 and step != end):  # rows and best since the last save
                 checkpoint(step)
             _plot(log_path, out / "loss.png")
             log(f"train.time_limit_s = {t['time_limit_s']:g} s reached at step {step}")
