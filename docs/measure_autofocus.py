@@ -10,6 +10,7 @@ error after autofocus with the rigid shift removed (a rigid shift does not defoc
 """
 
 import argparse
+import dataclasses
 import json
 import time
 import warnings
@@ -22,12 +23,16 @@ from sarsr.data.simulate import simulate_acquisition
 from sarsr.radar.autofocus import autofocus, remove_plane
 
 
-def autofocus_record(sc, seed: int, index: int, **options):
+def autofocus_record(sc, seed: int, index: int, true_lateral: bool = False, **options):
     """Simulate record ``index`` of scenario ``sc`` and autofocus it (``options`` go to
     :func:`sarsr.radar.autofocus`). Returns (acquisition dict, label on the stored grid, EMPM
     image at the measured positions, AutofocusResult, seconds of autofocus)."""
     acq = simulate_acquisition(sc, seed, index)
     scan, wave, grid, echo = acq["scan"], acq["wave"], acq["grid"], acq["echo"]
+    if true_lateral:  # an experiment: only the depth error left in the measured positions
+        scan = dataclasses.replace(scan, tx_est=np.c_[scan.tx[:, :2], scan.tx_est[:, 2]],
+                                   rx_est=np.c_[scan.rx[:, :2], scan.rx_est[:, 2]])
+        acq = {**acq, "scan": scan}
     label = radar.label_image(acq["scene"], grid)
     before = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
     t = time.perf_counter()
@@ -45,13 +50,19 @@ def main():
     ap.add_argument("--seed", type=int, default=1000)
     ap.add_argument("--axes", default="z")
     ap.add_argument("--start", default="pga", choices=("zero", "pga", "pga_exact"), help="autofocus start (default pga)")
+    ap.add_argument("--power", type=float, default=None, help="autofocus power (default: autofocus's own)")
+    ap.add_argument("--floor", type=float, default=None, help="autofocus floor (default: autofocus's own)")
+    ap.add_argument("--true-lateral", action="store_true",
+                    help="experiment: measured positions keep only the depth error (lateral = true)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario(a.scenario).with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
     rows = []
     pts = {"before": [], "after": []}
     for i in range(a.count):
-        acq, label, before, r, secs = autofocus_record(sc, a.seed, i, axes=a.axes, start=a.start)
+        extra = {k: v for k, v in (("power", a.power), ("floor", a.floor)) if v is not None}
+        acq, label, before, r, secs = autofocus_record(sc, a.seed, i, true_lateral=a.true_lateral, axes=a.axes,
+                                                       start=a.start, **extra)
         scan = acq["scan"]
         err = scan.tx_est - scan.tx
         resid = err - r.error_estimate
@@ -72,6 +83,7 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary = dict(scenario=a.scenario, seed=a.seed, sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
+                   true_lateral=a.true_lateral, power=a.power, floor=a.floor,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
                    applied=sum(r["applied"] for r in rows),

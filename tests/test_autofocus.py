@@ -214,3 +214,30 @@ def test_phase_gradient_starts_never_blur_and_move_only_z(small_scan, start):
                       nfft=64, nodes=4, start=start, max_iter=5)
     assert r.entropy_after <= r.entropy_before + 1e-9
     assert np.all(r.error_estimate[:, :2] == 0)
+
+
+def test_floor_leaves_faint_pixels_out_of_the_focus_measure(small_scan):
+    """``floor``: the entropy counts only pixels at >= floor x the maximum (a pixel below it
+    changes nothing), the option runs end to end, and a value outside [0, 1) is one line."""
+    import torch
+
+    from sarsr.radar.autofocus import _FocusModel
+
+    scan, wave, echo, grid = small_scan
+    nx, ny = scan.lattice_shape
+    m = _FocusModel(echo, scan.tx_est, scan.rx_est, wave.k, grid.points, (nx, ny), 4, 64, "cpu")
+    m.power, m.floor = 1.0, 0.5
+    zero = torch.zeros(nx, ny, 3)
+    with torch.no_grad():
+        h_floor = m.entropy(zero).item()
+        m.floor = 0.0
+        h_all = m.entropy(zero).item()
+    assert np.isfinite(h_floor) and h_floor < h_all  # fewer pixels in the distribution
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape,
+                      nfft=64, nodes=4, max_iter=3, floor=0.1)
+    assert np.isfinite(r.error_estimate).all() and r.image.shape == grid.points.shape[:2]
+    for bad in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match="floor"):
+            autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, floor=bad)

@@ -15,6 +15,8 @@ import pytest
 from sarsr import radar
 from sarsr.data import generate_dataset
 
+from .cli_helper import run_cli
+
 
 def test_backproject_single_wavenumber_matches_reference():
     """K = 1 used to read out of bounds (NaN table index) and kill the interpreter."""
@@ -138,9 +140,14 @@ def test_train_refuses_changed_config_and_foreign_run(tiny, tmp_path):
             train(tiny, tmp_path / "x", max_steps=bad, **quiet)
 
 
-def _cli(*args):
-    r = subprocess.run([sys.executable, "-m", "sarsr", *args], capture_output=True, text=True, timeout=300)
-    return r.returncode, r.stderr.strip()
+_cli = run_cli  # in-process (a subprocess per case costs seconds of imports)
+
+
+def test_the_installed_entry_point_prints_one_line_errors(tmp_path):
+    """The real ``python -m sarsr`` process: exit code 2 and one line of stderr."""
+    r = subprocess.run([sys.executable, "-m", "sarsr", "train", "sr_cnn", "--max-steps", "0", "--out", str(tmp_path / "t")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--max-steps" in r.stderr, r.stderr
 
 
 @pytest.mark.parametrize("args, words", [

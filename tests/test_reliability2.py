@@ -17,13 +17,11 @@ from sarsr._files import atomic_path, atomic_write_text, temp_beside, temp_owner
 from sarsr._validate import check_memory, max_bytes
 from sarsr.data import generate_dataset
 
+from .cli_helper import run_cli
 from .test_train import tiny  # noqa: F401  (the tiny SR run config fixture)
 
 
-def _cli(*args, env=None):
-    r = subprocess.run([sys.executable, "-m", "sarsr", *map(str, args)], capture_output=True, text=True,
-                       timeout=300, env={**os.environ, **(env or {})})
-    return r.returncode, r.stderr.strip()
+_cli = run_cli  # in-process; test_reliability checks the real `python -m sarsr` entry point
 
 
 # ------------------------------------------------------------------ 1. memory guards

@@ -158,6 +158,7 @@ class _FocusModel:
         self.nfft = nfft
         self.regrid = False  # resample laterally (set when x / y are estimated)
         self.power = 2.0  # entropy of |I|^power
+        self.floor = 0.0  # pixels below floor x the maximum are left out of the entropy
 
     def entropy(self, e):
         """``e`` (nx, ny, 3) torch: position error field (m). Returns the entropy (torch scalar)."""
@@ -176,6 +177,8 @@ class _FocusModel:
         spec = (torch.fft.fft2(s, s=(self.nfft, self.nfft)) * self.filt).sum(0)
         img = torch.fft.fftshift(torch.fft.ifft2(spec))
         p = img[self.ri[0]:self.ri[1], self.rj[0]:self.rj[1]].abs() ** self.power
+        if self.floor > 0:
+            p = p * (p >= p.max().detach() * self.floor ** self.power)
         p = p / p.sum()
         return -(p * torch.log(p + 1e-30)).sum()
 
@@ -389,7 +392,7 @@ def remove_plane(field, xy) -> np.ndarray:
 
 def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str = "z", k_step: int = 4,
               nfft: int = 256, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
-              power: float = 1.0, stages=None, min_gain: float = 0.004, start: str = "pga", plane: str = "remove",
+              power: float = 1.0, floor: float = 0.0, stages=None, min_gain: float = 0.004, start: str = "pga", plane: str = "remove",
               device=None, log=None) -> AutofocusResult:
     """Estimate the smooth position error of a lattice-ordered scan from its echoes; re-image.
 
@@ -412,6 +415,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         four, 3 mm scans at least 0.56 %).
     power : the focus measure is the entropy of ``|I|^power`` (1: less dominated by the brightest
         target than the usual 2, measured better here).
+    floor : pixels below ``floor`` x the image maximum are left out of the focus measure (0:
+        every pixel; docs/autofocus.md "Sharper than the truth").
     stages : coefficients per axis of each coarse-to-fine stage (default 2, 4, ``nodes``).
     start : ``"pga"`` (default: the depth error of :func:`phase_gradient_depth_error` first,
         dropped if it does not sharpen the optimiser's image, then one entropy stage of
@@ -464,6 +469,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         raise ValueError(f"autofocus: start must be 'zero', 'pga' or 'pga_exact', got {start!r}")
     if plane not in ("remove", "keep"):
         raise ValueError(f"autofocus: plane must be 'remove' or 'keep', got {plane!r}")
+    if not (0.0 <= floor < 1.0):
+        raise ValueError(f"autofocus: floor must be in [0, 1), got {floor!r}")
     if not (regularization >= 0 and np.isfinite(regularization)):
         raise ValueError(f"autofocus: regularization must be a finite number >= 0, got {regularization!r}")
     say = log or (lambda *a: None)
@@ -484,6 +491,7 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     model = _FocusModel(echo, tx, rx, k, pts, (nx, ny), int(k_step), int(nfft), dev)
     model.regrid = lateral_est
     model.power = float(power)
+    model.floor = float(floor)
     v = 0.5 * (tx + rx)
     lo, hi = v[:, :2].min(0), v[:, :2].max(0)
     ax_idx = ["xyz".index(a) for a in axes]
