@@ -5,6 +5,8 @@ val PSNR, point recall, false points per image and val_score against training im
     .venv/bin/python docs/plot_ladder_curves.py --out docs/sr_ladder_curves.png \
         shipped-data-only=~/.cache/sarsr/runs/abl_clean refine=~/.cache/sarsr/runs/srvit_hsm_v2_refine
 
+``NAME=RUN_FOLDER@STEP`` places a run that started from another run's step STEP (``train.init``)
+after that step (e.g. ``anneal=~/.cache/sarsr/runs/srvit_hsm_v2_refine_anneal@3000``).
 ``--reference NAME=PSNR,RECALL,FALSE,SCORE`` draws a horizontal line (e.g. the shipped network
 scored once on the same validation records).
 """
@@ -35,15 +37,16 @@ def read_run(folder: Path) -> tuple[int, list[dict]]:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", help="NAME=RUN_FOLDER")
+    ap.add_argument("runs", nargs="+", help="NAME=RUN_FOLDER[@START_STEP]")
     ap.add_argument("--reference", action="append", default=[], help="NAME=PSNR,RECALL,FALSE,SCORE")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     for spec in a.runs:
         name, _, folder = spec.partition("=")
+        folder, _, start = folder.partition("@")
         batch, rows = read_run(Path(folder).expanduser())
-        x = [int(r["step"]) * batch / 1000 for r in rows]
+        x = [(int(start or 0) + int(r["step"])) * batch / 1000 for r in rows]
         for ax, (key, _) in zip(axes, METRICS):
             ax.plot(x, [float(r[key]) for r in rows], "o-", label=name)
     for spec in a.reference:
