@@ -259,6 +259,15 @@ def test_cli_reconstruct(tmp_path, capsys):
     assert "autofocus: image entropy" in capsys.readouterr().out
     rec = json.loads((tmp_path / "af" / "reconstruction.json").read_text())
     assert rec["autofocus"]["entropy_after"] <= rec["autofocus"]["entropy_before"]
+    sr = {}
+    for mode in ("always", "never"):
+        assert main(af[:-1] + [str(tmp_path / f"sr_{mode}"), "--sr", "--keep-input-points", mode]) == 0
+        with h5py.File(tmp_path / f"sr_{mode}" / "image.h5", "r") as f:
+            sr[mode], inp = f["image/sr"][()], np.abs(f["image/complex"][()])
+    # screening mode only ever adds input peaks back to the network's output; the point is kept
+    assert np.all(sr["always"] >= sr["never"] - 1e-6)
+    ix, iy = np.unravel_index(np.argmax(inp), inp.shape)
+    assert sr["always"][ix - 1:ix + 2, iy - 1:iy + 2].max() >= 0.8
     assert main(["reconstruct", str(tmp_path / "cap"), "--autofocus", "--out", str(tmp_path / "af_bp")]) == 2
     assert "--method empm" in capsys.readouterr().err
     data = (tmp_path / "cap" / "adc_data.bin").read_bytes()
