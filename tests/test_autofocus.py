@@ -238,6 +238,6 @@ def test_floor_leaves_faint_pixels_out_of_the_focus_measure(small_scan):
         r = autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape,
                       nfft=64, nodes=4, max_iter=3, floor=0.1)
     assert np.isfinite(r.error_estimate).all() and r.image.shape == grid.points.shape[:2]
-    for bad in (-0.1, 1.0, float("nan")):
+    for bad in (-0.1, 1.0, float("nan"), "0.1"):
         with pytest.raises(ValueError, match="floor"):
             autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape, floor=bad)

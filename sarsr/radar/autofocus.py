@@ -392,8 +392,8 @@ def remove_plane(field, xy) -> np.ndarray:
 
 def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str = "z", k_step: int = 4,
               nfft: int = 256, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
-              power: float = 1.0, floor: float = 0.0, stages=None, min_gain: float = 0.004, start: str = "pga", plane: str = "remove",
-              device=None, log=None) -> AutofocusResult:
+              power: float = 1.0, floor: float = 0.0, stages=None, min_gain: float = 0.004, start: str = "pga",
+              plane: str = "remove", device=None, log=None) -> AutofocusResult:
     """Estimate the smooth position error of a lattice-ordered scan from its echoes; re-image.
 
     Parameters
@@ -469,7 +469,7 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         raise ValueError(f"autofocus: start must be 'zero', 'pga' or 'pga_exact', got {start!r}")
     if plane not in ("remove", "keep"):
         raise ValueError(f"autofocus: plane must be 'remove' or 'keep', got {plane!r}")
-    if not (0.0 <= floor < 1.0):
+    if isinstance(floor, bool) or not isinstance(floor, (int, float, np.integer, np.floating)) or not 0.0 <= floor < 1.0:
         raise ValueError(f"autofocus: floor must be in [0, 1), got {floor!r}")
     if not (regularization >= 0 and np.isfinite(regularization)):
         raise ValueError(f"autofocus: regularization must be a finite number >= 0, got {regularization!r}")
