@@ -283,6 +283,8 @@ def _cmd_reconstruct(args) -> int:
     from .io.reconstruct import reconstruct_capture
 
     lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
+    if args.keep_input_points is not None and not args.sr:
+        raise CLIError("--keep-input-points applies to the super-resolved image: add --sr")
     enhance = None
     if args.sr:
         from .sr import load_sr_model, super_resolve
@@ -290,7 +292,7 @@ def _cmd_reconstruct(args) -> int:
         net = load_sr_model(args.model)  # fail early on a bad --model, before reconstructing
         def enhance(img):
             with _warnings_as_notes():
-                return super_resolve(img, net, keep_input_points=_POINTS_FLAG[args.keep_input_points])
+                return super_resolve(img, net, keep_input_points=_POINTS_FLAG[args.keep_input_points or "auto"])
     res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
                               z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,
@@ -550,9 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="estimate the smooth position error from the echoes first (empm only); prints the "
                          "image entropy before / after")
     rc.add_argument("--sr", action="store_true", help="also super-resolve the image")
-    rc.add_argument("--keep-input-points", nargs="?", const="always", default="auto",
+    rc.add_argument("--keep-input-points", nargs="?", const="always", default=None,
                     choices=("auto", "always", "never"),
-                    help="with --sr: put back the bright input peaks the network erased, as `sarsr sr "
+                    help="with --sr (default auto): put back the bright input peaks the network erased, as `sarsr sr "
                          "--keep-input-points` ('always' = screening mode, recommended after --autofocus)")
     rc.add_argument("--model", default=None, help="SR model (registered name or checkpoint; default shipped)")
     rc.add_argument("--calibration", default=None, help="calibration JSON from `sarsr calibrate`")

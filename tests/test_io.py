@@ -264,6 +264,9 @@ def test_cli_reconstruct(tmp_path, capsys):
         assert main(af[:-1] + [str(tmp_path / f"sr_{mode}"), "--sr", "--keep-input-points", mode]) == 0
         with h5py.File(tmp_path / f"sr_{mode}" / "image.h5", "r") as f:
             sr[mode], inp = f["image/sr"][()], np.abs(f["image/complex"][()])
+    capsys.readouterr()
+    assert main(af[:-1] + [str(tmp_path / "no_sr"), "--keep-input-points", "always"]) == 2
+    assert "add --sr" in capsys.readouterr().err
     # screening mode only ever adds input peaks back to the network's output; the point is kept
     assert np.all(sr["always"] >= sr["never"] - 1e-6)
     ix, iy = np.unravel_index(np.argmax(inp), inp.shape)
