@@ -275,9 +275,9 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         screened = super_resolve(r.image, keep_input_points=True)  # nothing the input shows lost
 
     An autofocused image rarely triggers ``"auto"`` (it keeps most of its bright peaks) while
-    the network still moves some of its points; screening mode (``True``) kept what the
-    autofocused input showed within 0.05 of recall at 2 and 3 mm of position error on validation
-    scans, the default at 2 mm only (docs/autofocus.md, "Screening after autofocus").
+    the network still moves some of its points; screening mode (``True``) keeps more of the points
+    the autofocused input shows than the default (+0.01 to +0.09 recall at 2-3 mm of position
+    error), though not always all of them (docs/autofocus.md, "Screening after autofocus").
 
     Returns float32 of the input's shape (or the working grid), in label units, clipped to [0, 1]. The input is
     normalised by its own maximum magnitude, so its absolute scale does not matter.
