@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure_autofocus import autofocus_record  # noqa: E402
 
 from sarsr import metrics, radar  # noqa: E402
+from sarsr.config import parse_sets  # noqa: E402
 from sarsr.data import load_scenario  # noqa: E402
 from sarsr.radar.autofocus import remove_plane  # noqa: E402
 from sarsr.radar.fourier import _lattice_axes  # noqa: E402
@@ -46,7 +47,7 @@ def _thresholded(fraction):
 
 MEASURES = {
     "entropy_p1": lambda img: _entropy(np.abs(img)),
-    "entropy_p2": lambda img: _entropy(np.abs(img) ** 2),
+    "entropy_p2": metrics.image_entropy,  # the keep-if-sharper rule's measure
     "entropy_p4": lambda img: _entropy(np.abs(img) ** 4),
     "minus_fourth_moment": lambda img: float(-(np.abs(img) ** 4).sum() / (np.abs(img) ** 2).sum() ** 2 * img.size),
     "entropy_above_0.1": _thresholded(0.1),
@@ -63,12 +64,7 @@ def main():
                     help="scenario override, e.g. scene.n_shapes=0 (TOML value)")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
-    import tomllib
-
-    overrides = {"position_error.sigma_m": a.sigma_mm * 1e-3}
-    for item in a.set:
-        key, _, value = item.partition("=")
-        overrides[key] = tomllib.loads(f"v = {value}")["v"]
+    overrides = {"position_error.sigma_m": a.sigma_mm * 1e-3, **parse_sets(a.set)}
     sc = load_scenario("paper_freehand").with_overrides(overrides)
     rows = []
     for i in range(a.count):
@@ -82,8 +78,8 @@ def main():
         fit = [_lattice_axes((0.5 * (t + r_)).reshape(*scan.lattice_shape, 3))
                for t, r_ in ((scan.tx_est, scan.rx_est), (scan.tx, scan.rx))]
         row = dict(index=i, snr_db=float(acq.get("snr_db", np.nan)), applied=bool(r.applied),
-                   lattice_stretch_pct=[(fit[0][a][1] / fit[1][a][1] - 1) * 100 for a in (0, 1)],
-                   lattice_offset_mm=[(fit[0][a][0] - fit[1][a][0]) * 1e3 for a in (0, 1)])
+                   lattice_stretch_pct=[(fit[0][ax][1] / fit[1][ax][1] - 1) * 100 for ax in (0, 1)],
+                   lattice_offset_mm=[(fit[0][ax][0] - fit[1][ax][0]) * 1e3 for ax in (0, 1)])
         images = {name: radar.empm(echo, scan.tx_est - f, scan.rx_est - f, wave.k, grid, lattice_shape=scan.lattice_shape)
                   for name, f in fields.items()}
         # every position true, lateral included (what the measured lateral positions cost)

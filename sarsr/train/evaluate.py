@@ -74,8 +74,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import _points_mode, apply_points_mode, keep_input_points as keep_points, load_sr_model
-    from ..sr import resample_output, super_resolve
+    from ..sr import (_points_mode, apply_points_mode, keep_input_points as keep_points, load_sr_model,
+                      resample_output, super_resolve)
 
     points = _points_mode(points, "evaluate")
     bad = [g for g in grids if g not in ("working", "user")]
