@@ -5,7 +5,10 @@
 
 For each record (paper_freehand, or --scenario, with position_error.sigma_m set; seed 1000, the
 test set's records): EMPM at the measured positions, autofocus, EMPM at the corrected positions; point
-recall against true amplitudes (sarsr.metrics on the stored grid), the residual position
+recall against true amplitudes (sarsr.metrics on the stored grid), also up to a rigid shift
+(the image moved by the whole-pixel shift that best lines it up with the label,
+sarsr.metrics.register_shift: the plane of the error, a tilt of the array, moves the image
+without blurring it and no focus measure can see it), the residual position
 error after autofocus with the rigid shift removed (a rigid shift does not defocus), time.
 """
 
@@ -52,15 +55,18 @@ def main():
     ap.add_argument("--start", default="pga", choices=("zero", "pga", "pga_exact"), help="autofocus start (default pga)")
     ap.add_argument("--power", type=float, default=None, help="autofocus power (default: autofocus's own)")
     ap.add_argument("--floor", type=float, default=None, help="autofocus floor (default: autofocus's own)")
+    ap.add_argument("--k-step", type=int, default=None, help="autofocus k_step (default: autofocus's own)")
+    ap.add_argument("--nfft", type=int, default=None, help="autofocus nfft (default: autofocus's own)")
     ap.add_argument("--true-lateral", action="store_true",
                     help="experiment: measured positions keep only the depth error (lateral = true)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario(a.scenario).with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
     rows = []
-    pts = {"before": [], "after": []}
+    pts = {"before": [], "after": [], "before_registered": [], "after_registered": []}
     for i in range(a.count):
-        extra = {k: v for k, v in (("power", a.power), ("floor", a.floor)) if v is not None}
+        extra = {k: v for k, v in (("power", a.power), ("floor", a.floor), ("k_step", a.k_step), ("nfft", a.nfft))
+                 if v is not None}
         acq, label, before, r, secs = autofocus_record(sc, a.seed, i, true_lateral=a.true_lateral, axes=a.axes,
                                                        start=a.start, **extra)
         scan = acq["scan"]
@@ -68,8 +74,11 @@ def main():
         resid = err - r.error_estimate
         resid -= resid.mean(0)
         err0 = err - err.mean(0)
+        shifts = {}
         for key, img in (("before", before), ("after", r.image)):
             pts[key].append(metrics.point_metrics(metrics.normalize(img), label))
+            moved, shifts[key] = metrics.register_shift(metrics.normalize(img), label)
+            pts[key + "_registered"].append(metrics.point_metrics(moved, label))
         row = dict(index=i, applied=r.applied, seconds=secs, entropy_before=r.entropy_before,
                    entropy_after=r.entropy_after,
                    error_rms_mm=(np.sqrt(np.mean(err0 ** 2, 0)) * 1e3).tolist(),
@@ -79,13 +88,18 @@ def main():
                    depth_residual_plane_removed_mm=float(np.std(remove_plane(err - r.error_estimate,
                                                                              scan.tx[:, :2])[:, 2]) * 1e3),
                    recall_before=metrics.summarize_points(pts["before"][-1:])["point_recall"],
-                   recall_after=metrics.summarize_points(pts["after"][-1:])["point_recall"])
+                   recall_after=metrics.summarize_points(pts["after"][-1:])["point_recall"],
+                   recall_before_registered=metrics.summarize_points(pts["before_registered"][-1:])["point_recall"],
+                   recall_after_registered=metrics.summarize_points(pts["after_registered"][-1:])["point_recall"],
+                   registration_shift_px=shifts)
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary = dict(scenario=a.scenario, seed=a.seed, sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
-                   true_lateral=a.true_lateral, power=a.power, floor=a.floor,
+                   true_lateral=a.true_lateral, power=a.power, floor=a.floor, k_step=a.k_step, nfft=a.nfft,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
+                   recall_before_registered=metrics.summarize_points(pts["before_registered"]),
+                   recall_after_registered=metrics.summarize_points(pts["after_registered"]),
                    applied=sum(r["applied"] for r in rows),
                    residual_rms_mm=np.mean([r["residual_rms_mm"] for r in rows], 0).tolist(),
                    depth_error_plane_removed_mm=float(np.mean([r["depth_error_plane_removed_mm"] for r in rows])),

@@ -357,3 +357,26 @@ def test_cli_evaluate_ship_rule(smoke_set, tmp_path, capsys):
     out = cap.out
     lines = [ln for ln in out.splitlines() if ln.startswith("ship rule")]
     assert len(lines) == 2 and all(": b " in ln and " a: " in ln for ln in lines)
+
+
+def test_register_shift_undoes_a_rigid_shift_and_restores_the_points():
+    from sarsr.metrics import point_metrics, register_shift, shift_image
+
+    lab = np.zeros((64, 56), np.float32)
+    lab[20:22, 30:32] = 1.0          # two points and a shape
+    lab[45, 12] = 0.7
+    lab[8:18, 4:14] = 0.4
+    for dx, dy in ((3, -2), (-5, 4), (0, 0)):
+        moved = np.roll(np.roll(lab, dx, 0), dy, 1)
+        assert point_metrics(moved, lab)["recovered"] < 2 or (dx, dy) == (0, 0)
+        back, shift = register_shift(moved, lab, max_shift=6)
+        assert shift == (-dx, -dy)
+        assert point_metrics(back, lab)["recovered"] == 2
+        np.testing.assert_array_equal(shift_image(moved, *shift)[8:-8, 8:-8], lab[8:-8, 8:-8])
+    assert not shift_image(lab, 64, 0).any()
+    # a shift beyond max_shift is not found; bad input is a one-line error
+    assert register_shift(np.roll(lab, 9, 0), lab, max_shift=6)[1] != (-9, 0)
+    with pytest.raises(ValueError, match="same 2-D shape"):
+        register_shift(lab[:10], lab)
+    with pytest.raises(ValueError, match="max_shift"):
+        register_shift(lab, lab, max_shift=-1)
