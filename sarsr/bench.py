@@ -399,7 +399,7 @@ def bench_autofocus(size: str = "paper", sigma_mm: float = 3.0, count: int = 2, 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 r = radar.autofocus(echo, scan.tx_est, scan.rx_est, k, grid, lattice_shape=scan.lattice_shape,
-                                    start=start, nfft=256 if size == "paper" else 128)
+                                    start=start)
             secs.append(time.perf_counter() - t0)
             changed += bool(r.applied)
             v = 0.5 * (scan.tx + scan.rx)

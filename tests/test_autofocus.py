@@ -11,7 +11,7 @@ import torch
 
 from sarsr import radar
 from sarsr.metrics import image_entropy
-from sarsr.radar.autofocus import _FocusModel, autofocus, spline_basis
+from sarsr.radar.autofocus import _empm_setup, _FocusModel, autofocus, focus_nfft, spline_basis
 from sarsr.radar.fourier import lateral_regrid_matrix
 
 
@@ -62,6 +62,34 @@ def test_focus_model_prefers_the_true_error(small_scan):
     e = torch.zeros(nx, ny, 3, requires_grad=True)
     m.entropy(e).backward()
     assert torch.isfinite(e.grad).all() and e.grad[..., 2].abs().sum() > 0
+
+
+def test_focus_image_covers_the_whole_scene():
+    """The optimiser's FFT image is centred on the scene: a scene as wide as the FFT, on a
+    lattice that starts at one edge, lies inside it, and a point at the scene's far corner is
+    imaged where it is (before 2026-11-28 the region was cut at nfft / 2 steps from the
+    lattice's first node, and the focus measure never saw that corner)."""
+    rng = np.random.default_rng(5)
+    wave = radar.waveform("iwr1443")
+    scan = radar.raster_scan("awr1443", nx=40, ny_steps=5)
+    corner = np.array([[0.028, 0.028, 0.25]])
+    echo = radar.simulate_scan(scan, radar.point_scene(corner, np.ones(1)), wave, snr_db=60, rng=rng)
+    grid = radar.image_grid(n=64, extent=0.03, z=0.25)
+    nx, ny = scan.lattice_shape
+    nfft = 64
+    d = _empm_setup(echo, scan.tx, scan.rx, wave.k, slice(None, None, 4), grid.points, (nx, ny), nfft)
+    steps = 0.06 / d["dx"]
+    assert steps > nfft / 2 + 8  # the old placement would have cut the region at nfft / 2 steps
+    assert d["ri"][1] - d["ri"][0] >= min(nfft, int(steps)) - 1 and d["rj"][1] - d["rj"][0] >= min(nfft, int(steps)) - 1
+    img = torch.fft.fftshift(torch.fft.ifft2((torch.fft.fft2(torch.as_tensor(d["s0"]), s=(nfft, nfft))
+                                             * torch.as_tensor(d["filt"])).sum(0))).abs().numpy()
+    sub = img[d["ri"][0]:d["ri"][1], d["rj"][0]:d["rj"][1]]
+    i, j = np.unravel_index(np.argmax(sub), sub.shape)
+    x = d["x0_img"] + (i + d["ri"][0] - nfft // 2) * d["dx"]
+    y = d["y0_img"] + (j + d["rj"][0] - nfft // 2) * d["dy"]
+    assert abs(x - corner[0, 0]) < 1.5 * d["dx"] and abs(y - corner[0, 1]) < 1.5 * d["dy"], (x, y)
+    # the default FFT size fits the lattice and the scene
+    assert focus_nfft(scan.tx, scan.rx, grid.points, (nx, ny), minimum=16) >= max(nx, ny, steps)
 
 
 def test_autofocus_never_returns_a_less_sharp_image(small_scan):

@@ -40,7 +40,7 @@ import numpy as np
 from .. import _validate as V
 
 __all__ = ["autofocus", "AutofocusResult", "spline_basis", "phase_gradient_depth_error",
-           "exact_phase_gradient_depth_error", "remove_plane"]
+           "exact_phase_gradient_depth_error", "remove_plane", "focus_nfft"]
 
 
 @dataclass
@@ -102,9 +102,9 @@ def _empm_setup(echo, tx, rx, k, k_index: slice, pts, lattice_shape, nfft) -> di
     """What a torch copy of EMPM needs for one scan on the wavenumbers ``ks = k[k_index]`` (rad/m):
     the fitted lattice (``x0``, ``dx``, ``y0``, ``dy``, m), virtual positions ``v`` (N, 3),
     ``depth`` (m) and its ``sign``, the echo with EMPM's bistatic and multi-planar phase removed
-    ``s0`` (Ks, nx, ny), the plane-wave focusing filter ``filt`` (Ks, nfft, nfft) and the scene
-    region ``ri``, ``rj`` (index ranges of the fftshifted image, where index i is
-    x0 + (i - nfft // 2) dx)."""
+    ``s0`` (Ks, nx, ny), the plane-wave focusing filter ``filt`` (Ks, nfft, nfft; it also moves
+    the image so that the scene is centred in it) and the scene region ``ri``, ``rj`` (index
+    ranges of the fftshifted image, where index i is x0_img + (i - nfft // 2) dx)."""
     from .fourier import _lattice_axes
 
     nx, ny = lattice_shape
@@ -122,13 +122,22 @@ def _empm_setup(echo, tx, rx, k, k_index: slice, pts, lattice_shape, nfft) -> di
     kx = 2 * np.pi * np.fft.fftfreq(nfft, dx)
     ky = 2 * np.pi * np.fft.fftfreq(nfft, dy)
     q = 4 * ks[:, None, None] ** 2 - kx[None, :, None] ** 2 - ky[None, None, :] ** 2
-    filt = np.where(q > 0, np.exp(-1j * np.sqrt(np.maximum(q, 0)) * depth), 0)
     xs, ys = pts[..., 0], pts[..., 1]
-    ri = (max(0, int(np.floor((xs.min() - x0) / dx)) + nfft // 2),
-          min(nfft, int(np.ceil((xs.max() - x0) / dx)) + nfft // 2 + 1))
-    rj = (max(0, int(np.floor((ys.min() - y0) / dy)) + nfft // 2),
-          min(nfft, int(np.ceil((ys.max() - y0) / dy)) + nfft // 2 + 1))
-    return dict(x0=x0, dx=dx, y0=y0, dy=dy, v=v, depth=depth, sign=sign, ks=ks, s0=s0, filt=filt, ri=ri, rj=rj)
+    # the FFT image is circular with period nfft steps from the lattice's first node; moving it
+    # by (mx, my) steps puts the scene's centre at the middle of the fftshifted image, so that
+    # a scene up to nfft steps wide lies inside it (without this, a scene centred on the
+    # lattice was cut off beyond nfft / 2 - nx / 2 steps from its centre)
+    mx = int(round((0.5 * (xs.min() + xs.max()) - x0) / dx))
+    my = int(round((0.5 * (ys.min() + ys.max()) - y0) / dy))
+    filt = np.where(q > 0, np.exp(-1j * np.sqrt(np.maximum(q, 0)) * depth), 0) \
+        * np.exp(1j * (kx[:, None] * (mx * dx) + ky[None, :] * (my * dy)))[None]
+    x0_img, y0_img = x0 + mx * dx, y0 + my * dy
+    ri = (max(0, int(np.floor((xs.min() - x0_img) / dx)) + nfft // 2),
+          min(nfft, int(np.ceil((xs.max() - x0_img) / dx)) + nfft // 2 + 1))
+    rj = (max(0, int(np.floor((ys.min() - y0_img) / dy)) + nfft // 2),
+          min(nfft, int(np.ceil((ys.max() - y0_img) / dy)) + nfft // 2 + 1))
+    return dict(x0=x0, dx=dx, y0=y0, dy=dy, x0_img=x0_img, y0_img=y0_img, v=v, depth=depth, sign=sign, ks=ks,
+                s0=s0, filt=filt, ri=ri, rj=rj)
 
 
 class _FocusModel:
@@ -310,8 +319,8 @@ def phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *, k_step: i
         alone = torch.fft.ifft2(torch.fft.fft2(torch.fft.ifftshift(Ik * disc, dim=(-2, -1))) * H.conj())[:, :nx, :ny]
         # EMPM's model of a point at the target's pixel (monostatic, at the lattice nodes): the
         # exact bistatic echo fitted worse, since the target's echo is cut out of EMPM's image
-        R = np.sqrt((X[:, None] - (x0 + (pi - nfft // 2) * dx)) ** 2
-                    + (Y[None, :] - (y0 + (pj - nfft // 2) * dy)) ** 2 + depth ** 2)
+        R = np.sqrt((X[:, None] - (d["x0_img"] + (pi - nfft // 2) * dx)) ** 2
+                    + (Y[None, :] - (d["y0_img"] + (pj - nfft // 2) * dy)) ** 2 + depth ** 2)
         return alone * torch.exp(-2j * ks_t[:, None, None] * torch.as_tensor(R, device=dev)[None]).to(c64)
 
     def zeros(shape):
@@ -378,6 +387,37 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     return ez - ez.mean()
 
 
+def _fast_len(n: int) -> int:
+    """Smallest 2^a 3^b 5^c >= n."""
+    best = 1 << max(int(n) - 1, 0).bit_length()
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
+def focus_nfft(tx, rx, pts, lattice_shape, minimum: int = 256) -> int:
+    """FFT size of the autofocus image of a lattice-ordered scan: the smallest 2^a 3^b 5^c
+    >= the lattice and the scene width in lattice steps (the scene must fit inside the
+    circular FFT image), at least ``minimum`` (256 for a paper scan: 200 x 200 lattice, a
+    0.2 m scene = 209 steps at lambda/4)."""
+    from .fourier import _lattice_axes
+
+    nx, ny = lattice_shape
+    (_, dx), (_, dy) = _lattice_axes((0.5 * (np.asarray(tx) + np.asarray(rx))).reshape(nx, ny, 3))
+    p = np.asarray(pts)
+    wx = (p[..., 0].max() - p[..., 0].min()) / abs(dx) + 2
+    wy = (p[..., 1].max() - p[..., 1].min()) / abs(dy) + 2
+    return max(int(minimum), _fast_len(int(np.ceil(max(nx, ny, wx, wy)))))
+
+
 def remove_plane(field, xy) -> np.ndarray:
     """``field`` (N, 3) position error (m) less its rigid part: the least-squares plane
     ``a + b x + c y`` of the depth (z) column over the aperture coordinates ``xy`` (N, 2) (m),
@@ -391,7 +431,7 @@ def remove_plane(field, xy) -> np.ndarray:
 
 
 def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str = "z", k_step: int = 4,
-              nfft: int = 256, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
+              nfft=None, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
               power: float = 1.0, floor: float = 0.0, stages=None, min_gain: float = 0.004, start: str = "pga",
               plane: str = "remove", device=None, log=None) -> AutofocusResult:
     """Estimate the smooth position error of a lattice-ordered scan from its echoes; re-image.
@@ -406,7 +446,10 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     nodes : spline coefficients per aperture axis in the last stage (stages 2, 4, ``nodes``).
     axes : which error components to estimate: "xyz" (default), "z", "xy", ...
     k_step, nfft : the optimiser's image uses every ``k_step``-th wavenumber on an ``nfft``^2
-        FFT grid (speed; the final image uses all of them).
+        FFT grid (speed; the final image uses all of them). ``nfft=None`` (default):
+        :func:`focus_nfft`, 256 unless the lattice or the scene is wider. The image is centred
+        on the scene, so the focus measure sees all of it (before 2026-11-28 it saw only the
+        part within ~27 mm of the centre on paper scans, docs/autofocus.md).
     max_iter : L-BFGS iterations per stage.
     regularization : weight of ``sum c^2`` (coefficients in mm): keeps directions the image
         cannot see (a rigid shift) near zero.
@@ -460,10 +503,10 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         raise ValueError(f"autofocus: grid must be a plane of points (nx, ny, 3), got shape {pts.shape}")
     if not axes or set(axes) - set("xyz") or len(set(axes)) != len(axes):
         raise ValueError(f"autofocus: axes must be distinct letters of 'xyz', got {axes!r}")
-    for name, val in (("nodes", nodes), ("k_step", k_step), ("nfft", nfft), ("max_iter", max_iter)):
+    for name, val in (("nodes", nodes), ("k_step", k_step), ("nfft", 1 if nfft is None else nfft), ("max_iter", max_iter)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"autofocus: {name} must be an integer >= 1, got {val!r}")
-    if nfft < max(nx, ny):
+    if nfft is not None and nfft < max(nx, ny):
         raise ValueError(f"autofocus: nfft={nfft} is smaller than the lattice {nx}x{ny}")
     if start not in ("zero", "pga", "pga_exact"):
         raise ValueError(f"autofocus: start must be 'zero', 'pga' or 'pga_exact', got {start!r}")
@@ -488,6 +531,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
 
     if not np.isfinite(ent0) or np.abs(img0).max() <= 0:
         return unchanged("the image is empty")
+    if nfft is None:
+        nfft = focus_nfft(tx, rx, pts, (nx, ny))
     model = _FocusModel(echo, tx, rx, k, pts, (nx, ny), int(k_step), int(nfft), dev)
     model.regrid = lateral_est
     model.power = float(power)
