@@ -38,7 +38,8 @@ def main(record: int = 4, sigma_mm: float = 3.0, out=Path(__file__).with_name("a
     fig = plot.panels(images, grid, db={"label": False}, ncols=4)
     with atomic_path(out) as tmp:
         fig.savefig(tmp, dpi=90)
-    print(f"wrote {out}: {r.message}")
+    print(f"wrote {out}: {r.message}; recall {recall(before):.2f} -> {recall(r.image):.2f} (true positions "
+          f"{recall(truth):.2f})")
 
 
 if __name__ == "__main__":
