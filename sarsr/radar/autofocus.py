@@ -570,7 +570,9 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         c0 = np.linalg.lstsq(design, field_now[:, ax_idx] / mm, rcond=None)[0].T.reshape(-1)
         D = torch.as_tensor(design, dtype=torch.float32, device=dev)
 
-        def fun(c, D=D, m=m):
+        last = {}  # the latest evaluation: the iteration callback reads it instead of recomputing
+
+        def fun(c, D=D, m=m, last=last):
             ct = torch.as_tensor(c, dtype=torch.float32, device=dev).requires_grad_(True)
             C = ct.reshape(len(ax_idx), m * m)
             cols = [torch.zeros(nx * ny, device=dev)] * 3
@@ -579,10 +581,12 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
             e = torch.stack(cols, -1).reshape(nx, ny, 3)
             f = model.entropy(e) + regularization * (ct * ct).sum()
             f.backward()
-            return float(f.detach()), ct.grad.detach().cpu().numpy().astype(np.float64)
+            last["c"], last["f"] = np.array(c, dtype=np.float64, copy=True), float(f.detach())
+            return last["f"], ct.grad.detach().cpu().numpy().astype(np.float64)
 
-        def record(c):
-            history.append(fun(c)[0] - regularization * float(c @ c))
+        def record(c, fun=fun, last=last):
+            f = last["f"] if "c" in last and np.array_equal(np.asarray(c, np.float64), last["c"]) else fun(c)[0]
+            history.append(f - regularization * float(c @ c))
 
         res = minimize(fun, c0, jac=True, method="L-BFGS-B", callback=record,
                        options=dict(maxiter=int(max_iter), gtol=1e-7))
