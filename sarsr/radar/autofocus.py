@@ -387,27 +387,13 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     return ez - ez.mean()
 
 
-def _fast_len(n: int) -> int:
-    """Smallest 2^a 3^b 5^c >= n."""
-    best = 1 << max(int(n) - 1, 0).bit_length()
-    p5 = 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            m = p35
-            while m < n:
-                m *= 2
-            best = min(best, m)
-            p35 *= 3
-        p5 *= 5
-    return best
-
-
 def focus_nfft(tx, rx, pts, lattice_shape, minimum: int = 256) -> int:
     """FFT size of the autofocus image of a lattice-ordered scan: the smallest 2^a 3^b 5^c
     >= the lattice and the scene width in lattice steps (the scene must fit inside the
     circular FFT image), at least ``minimum`` (256 for a paper scan: 200 x 200 lattice, a
     0.2 m scene = 209 steps at lambda/4)."""
+    from scipy.fft import next_fast_len
+
     from .fourier import _lattice_axes
 
     nx, ny = lattice_shape
@@ -415,7 +401,7 @@ def focus_nfft(tx, rx, pts, lattice_shape, minimum: int = 256) -> int:
     p = np.asarray(pts)
     wx = (p[..., 0].max() - p[..., 0].min()) / abs(dx) + 2
     wy = (p[..., 1].max() - p[..., 1].min()) / abs(dy) + 2
-    return max(int(minimum), _fast_len(int(np.ceil(max(nx, ny, wx, wy)))))
+    return max(int(minimum), next_fast_len(int(np.ceil(max(nx, ny, wx, wy))), real=True))
 
 
 def remove_plane(field, xy) -> np.ndarray:
