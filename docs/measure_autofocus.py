@@ -26,7 +26,7 @@ from sarsr.data.simulate import simulate_acquisition
 from sarsr.radar.autofocus import autofocus, remove_plane
 
 
-def autofocus_record(sc, seed: int, index: int, true_lateral: bool = False, **options):
+def autofocus_record(sc, seed: int, index: int, true_lateral: bool = False, true_depth: bool = False, **options):
     """Simulate record ``index`` of scenario ``sc`` and autofocus it (``options`` go to
     :func:`sarsr.radar.autofocus`). Returns (acquisition dict, label on the stored grid, EMPM
     image at the measured positions, AutofocusResult, seconds of autofocus)."""
@@ -35,6 +35,10 @@ def autofocus_record(sc, seed: int, index: int, true_lateral: bool = False, **op
     if true_lateral:  # an experiment: only the depth error left in the measured positions
         scan = dataclasses.replace(scan, tx_est=np.c_[scan.tx[:, :2], scan.tx_est[:, 2]],
                                    rx_est=np.c_[scan.rx[:, :2], scan.rx_est[:, 2]])
+        acq = {**acq, "scan": scan}
+    if true_depth:  # an experiment: only the lateral error left in the measured positions
+        scan = dataclasses.replace(scan, tx_est=np.c_[scan.tx_est[:, :2], scan.tx[:, 2]],
+                                   rx_est=np.c_[scan.rx_est[:, :2], scan.rx[:, 2]])
         acq = {**acq, "scan": scan}
     label = radar.label_image(acq["scene"], grid)
     before = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
@@ -59,6 +63,8 @@ def main():
     ap.add_argument("--nfft", type=int, default=None, help="autofocus nfft (default: autofocus's own)")
     ap.add_argument("--true-lateral", action="store_true",
                     help="experiment: measured positions keep only the depth error (lateral = true)")
+    ap.add_argument("--true-depth", action="store_true",
+                    help="experiment: measured positions keep only the lateral error (depth = true)")
     ap.add_argument("--out", default=None, help="JSON of the per-record rows and the summary")
     a = ap.parse_args()
     sc = load_scenario(a.scenario).with_overrides({"position_error.sigma_m": a.sigma_mm * 1e-3})
@@ -67,7 +73,8 @@ def main():
     for i in range(a.count):
         extra = {k: v for k, v in (("power", a.power), ("floor", a.floor), ("k_step", a.k_step), ("nfft", a.nfft))
                  if v is not None}
-        acq, label, before, r, secs = autofocus_record(sc, a.seed, i, true_lateral=a.true_lateral, axes=a.axes,
+        acq, label, before, r, secs = autofocus_record(sc, a.seed, i, true_lateral=a.true_lateral,
+                                                       true_depth=a.true_depth, axes=a.axes,
                                                        start=a.start, **extra)
         scan = acq["scan"]
         err = scan.tx_est - scan.tx
@@ -95,7 +102,7 @@ def main():
         rows.append(row)
         print(json.dumps(row), flush=True)
     summary = dict(scenario=a.scenario, seed=a.seed, sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
-                   true_lateral=a.true_lateral, power=a.power, floor=a.floor, k_step=a.k_step, nfft=a.nfft,
+                   true_lateral=a.true_lateral, true_depth=a.true_depth, power=a.power, floor=a.floor, k_step=a.k_step, nfft=a.nfft,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
                    recall_before_registered=metrics.summarize_points(pts["before_registered"]),

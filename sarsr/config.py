@@ -10,7 +10,8 @@ override syntax and errors naming the key:
 Training-config schema (defaults in brackets); unknown keys are rejected naming the key::
 
     name = "srvit_hsm_paper"                  # run name (required)
-    task = "super_resolution"                 # or "classification" / "segmentation" (sarsr.vision)
+    task = "super_resolution"                 # or "point_detection" (sarsr.train.detect_task),
+                                              # "classification" / "segmentation" (sarsr.vision)
     [model]      name (required), options = {..}  # create_model(name, **options)
     [data]       train (required: dataset folder), source ["empm"], size [256], crop [128],
                  val_count [128] (first records held out for validation), complex_input [false],
@@ -222,7 +223,8 @@ _NONNEG = lambda v: v >= 0  # noqa: E731
 #: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
 TRAIN_SCHEMA = {
     "name": Field("str"),
-    "task": Field("str", "super_resolution", choices=("super_resolution", "classification", "segmentation")),
+    "task": Field("str", "super_resolution", choices=("super_resolution", "point_detection", "classification",
+                                                      "segmentation")),
     "model": {"name": Field("str"), "options": Field("table", {})},
     "data": {"train": Field("str"), "source": Field("str", "empm", choices=("empm", "backprojection", "rma", "input")),
              "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),  # 0: full image
@@ -236,7 +238,8 @@ TRAIN_SCHEMA = {
               "schedule": Field("str", "cosine", choices=("cosine", "multistep", "constant")),
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
-              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean", "l1_peak_keep")),
+              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean",
+                                                      "l1_peak_keep", "point_bce")),
               "loss_options": Field("table", {}),
               "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),

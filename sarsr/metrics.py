@@ -216,3 +216,46 @@ def summarize_points(per_image: list[dict]) -> dict:
                 false_points=float(np.mean([d["false_points"] for d in per_image])) if per_image else float("nan"),
                 point_amplitude_ratio=float(np.median(ratios)) if ratios else float("nan"),
                 kept_amplitude_ratio=float(np.median(kept)) if kept else float("nan"))
+
+
+def detection_metrics(prob, label, threshold: float = 0.5, guard: int = 2) -> dict:
+    """Scores of a point-detection map against its label.
+
+    Parameters
+    ----------
+    prob : (H, W) array in [0, 1], the detector's probability that a point target lies at each pixel.
+    label : (H, W) label image in [0, 1] on the same grid (point targets as in :func:`point_targets`).
+    threshold : probability above which a pixel is a detection.
+    guard : pixels by which a label point's component is grown before matching (a detection one
+        or two pixels off a point is still that point's).
+
+    Returns a dict: ``n_points``, ``detected`` (label points with a detection within their grown
+    component), ``false_detections`` (components of ``prob > threshold`` touching no grown label
+    point). Pool over images with :func:`summarize_detections`.
+    """
+    from scipy import ndimage
+
+    p = np.asarray(prob, np.float64)
+    lab = np.asarray(label, np.float64)
+    if p.shape != lab.shape or p.ndim != 2:
+        raise ValueError(f"detection_metrics: expected two images of the same 2-D shape, got {p.shape} and {lab.shape}")
+    comp, points = point_targets(lab)
+    grown = ndimage.grey_dilation(np.where(np.isin(comp, points), comp, 0), size=2 * int(guard) + 1) if points \
+        else np.zeros(lab.shape, int)
+    hit = p > threshold
+    detected = len(np.unique(grown[hit & (grown > 0)]))
+    blobs, nb = ndimage.label(hit, structure=np.ones((3, 3), bool))
+    false = 0
+    if nb:
+        touches = ndimage.maximum(grown > 0, blobs, np.arange(1, nb + 1))
+        false = int(np.sum(~np.atleast_1d(touches).astype(bool)))
+    return dict(n_points=len(points), detected=int(detected), false_detections=false)
+
+
+def summarize_detections(per_image: list[dict]) -> dict:
+    """Pooled :func:`detection_metrics`: ``detection_recall`` (detected / all points; NaN without
+    points) and ``false_detections`` (mean per image)."""
+    n = sum(d["n_points"] for d in per_image)
+    return dict(detection_recall=float(sum(d["detected"] for d in per_image) / n) if n else float("nan"),
+                false_detections=float(np.mean([d["false_detections"] for d in per_image])) if per_image
+                else float("nan"))

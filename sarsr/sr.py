@@ -17,6 +17,8 @@ from .data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 
 __all__ = ["super_resolve", "load_sr_model", "resample_output", "keep_input_points", "kept_peak_fraction",
            "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS",
+           "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR", "AUTO_ALL_BELOW",
+           "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH",
            "DEFAULT_SR_MODEL", "read_image"]
 
 #: How :func:`super_resolve` brings the working-grid output back to the input's grid.
@@ -41,6 +43,35 @@ AUTO_PEAK_THRESHOLD = 0.25
 #: (``docs/measure_points_gate.py``): it gains 0.4-0.8 dB of PSNR (fewer faint speckle peaks come
 #: back); 0.25 would cost 0.005 at 1 mm, leaving it 0.049 below the input.
 AUTO_PUT_BACK_THRESHOLD = 0.2
+
+#: Registered point detector (:mod:`sarsr.models.detect`) whose shipped weights ``"auto"`` uses to
+#: tell the erased input peaks that are point targets from speckle (:func:`point_probability`).
+DEFAULT_POINT_DETECTOR = "point_detector"
+
+#: ``"auto"`` with the detector: on an image whose kept fraction (:func:`kept_peak_fraction`) is
+#: below this (a defocused input) every erased input peak goes back, as without the detector;
+#: on the others only the erased peaks the detector calls points. The same gate as the rule
+#: without the detector, so that ``"auto"`` never puts back less than that rule did and do no
+#: harm holds by construction: lower gates chosen on the validation scans (0.5, then 0.55 with
+#: a margin) kept recall within 0.03-0.04 of the input's at 2 mm there but fell 0.067-0.075 short
+#: on other scans (``docs/measure_points_detector.py``). The three constants below were chosen on
+#: validation scans (``paper_freehand``, seed 7100, 32 per sigma 0-4 mm; never a test set;
+#: ``docs/points_detector_selection.json``, ``chosen_superset``): the highest 10 x recall - false
+#: points per image at 0-1 mm. There, at 1 mm: recall 0.932 vs 0.912 without the detector, false
+#: points 19.8 vs 18.8 per image, PSNR 26.72 vs 27.40 dB, amplitude ratio 0.79 vs 0.74; at 0 mm
+#: 0.975 vs 0.953, 1.8 vs 1.0, 32.66 vs 33.80 dB; at 2-4 mm as without it.
+AUTO_ALL_BELOW = AUTO_KEEP_BELOW
+
+#: ``"auto"`` with the detector: an erased input peak is a point when the detector's probability
+#: within 2 pixels of it exceeds this.
+AUTO_DETECT_PROBABILITY = 0.7
+
+#: ``"auto"`` with the detector: lowest input peak (fraction of the input's maximum) considered.
+AUTO_DETECT_THRESHOLD = 0.1
+
+#: ``"auto"`` with the detector: a detected point goes back over +-this many pixels around its
+#: input peak (the input's blob is wider than the label's point; +-4 px cost ~1 dB more at 0 mm).
+AUTO_DETECT_PATCH = 2
 
 #: Registered network whose shipped weights :func:`super_resolve` uses by default.
 DEFAULT_SR_MODEL = "srvit_hsm"
@@ -157,7 +188,7 @@ def kept_peak_fraction(output, image, threshold: float = AUTO_PEAK_THRESHOLD, ke
 
 
 def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: float = 0.8, radius: int = 3,
-                      patch: int = 4):
+                      patch: int = 4, where=None):
     """Put back the bright peaks of the input that the network erased (screening mode).
 
     A peak of the input (``|image| / max``: a local maximum over 5 x 5 pixels of at least
@@ -179,6 +210,8 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
     threshold : float, lowest input peak (fraction of the input's maximum) considered.
     keep_fraction : float in (0, 1], output height (fraction of the input peak) that counts as kept.
     radius, patch : int, pixels of the output grid.
+    where : optional bool array of ``output``'s shape: only erased peaks where it is True go back
+        (``"auto"`` passes the point detector's verdict, :func:`point_probability`).
 
     Returns float32 of ``output``'s shape.
     """
@@ -190,12 +223,20 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
                          f"{threshold} and {keep_fraction}")
     if radius < 0 or patch < 0:
         raise ValueError(f"keep_input_points: radius and patch must be >= 0 pixels, got {radius} and {patch}")
+    if where is not None:
+        where = np.asarray(where, bool)
+        if where.shape != out.shape:
+            raise ValueError(f"keep_input_points: where has shape {where.shape}, expected {out.shape}")
     if out.ndim == 3:
-        return np.stack([keep_input_points(o, i, threshold, keep_fraction, radius, patch) for o, i in zip(out, img)])
+        return np.stack([keep_input_points(o, i, threshold, keep_fraction, radius, patch,
+                                           None if where is None else w)
+                         for o, i, w in zip(out, img, where if where is not None else [None] * len(out))])
     inp = normalize(img)
     if not inp.max() > 0:  # nothing in the input (or no finite maximum)
         return out
     _, erased = _peaks(inp, out, threshold, keep_fraction, radius)
+    if where is not None:
+        erased &= where
     H, W = inp.shape
     for i, j in np.argwhere(erased):
         win = (slice(max(i - patch, 0), min(i + patch + 1, H)), slice(max(j - patch, 0), min(j + patch + 1, W)))
@@ -213,16 +254,79 @@ def _points_mode(mode, who):
     raise ValueError(f"{who}: keep_input_points must be 'auto', True or False, got {mode!r}")
 
 
-def apply_points_mode(output, image, mode="auto"):
+def load_point_detector(detector=None, device=None) -> torch.nn.Module:
+    """The point detector: None (the shipped :data:`DEFAULT_POINT_DETECTOR` weights), a
+    registered name (its shipped weights), a training run's checkpoint path, or an
+    ``nn.Module``; in eval mode."""
+    if isinstance(detector, torch.nn.Module):
+        return detector.eval()
+    if detector is not None and not isinstance(detector, (str, os.PathLike)):
+        raise ValueError(f"detector must be a registered name, a checkpoint path or an nn.Module, got "
+                         f"{type(detector).__name__}")
+    key = ("detector", str(detector), str(device))
+    if key in _CACHE:
+        return _CACHE[key]
+    if detector is None or (isinstance(detector, str) and not Path(detector).suffix):
+        net = create_model(detector or DEFAULT_POINT_DETECTOR, pretrained=True)
+    else:
+        path = Path(detector)
+        if not path.exists():
+            raise FileNotFoundError(f"no detector file {path}")
+        net, _ = load_run(path, tasks=("point_detection",))
+    net = net.to(device or "cpu").eval()
+    _CACHE[key] = net
+    return net
+
+
+@torch.no_grad()
+def point_probability(image, detector=None, size: int | None = WORKING_SIZE, device=None) -> np.ndarray:
+    """Probability that a point target lies at each pixel of ``image`` (the point detector,
+    :mod:`sarsr.models.detect`).
+
+    Parameters
+    ----------
+    image : (H, W) or (B, H, W) array, magnitude or complex, any scale.
+    detector : see :func:`load_point_detector` (default: the shipped weights).
+    size : the detector's working grid (it was trained on 256 x 256 images of the 200 x 200 x
+        0.2 m scenes); the map is resized back to the image's grid. None: the image's own grid.
+
+    Returns float32 in [0, 1] of the image's shape.
+    """
+    a = np.asarray(image)
+    if a.ndim not in (2, 3) or 0 in a.shape:
+        raise ValueError(f"point_probability: expected an (H, W) or (B, H, W) image, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError("point_probability: image contains NaN or inf")
+    net = load_point_detector(detector, device)
+    dev = next(net.parameters()).device
+    batch = a[None] if a.ndim == 2 else a
+    x = torch.stack([preprocess_input(im, size) for im in batch]).to(dev)
+    p = torch.sigmoid(net(x).float())
+    if tuple(p.shape[-2:]) != tuple(batch.shape[-2:]):
+        p = F.interpolate(p, size=tuple(batch.shape[-2:]), mode="bilinear", align_corners=False)
+    p = p[:, 0].clamp(0, 1).cpu().numpy().astype(np.float32)
+    return p[0] if a.ndim == 2 else p
+
+
+def apply_points_mode(output, image, mode="auto", detector=None):
     """``output`` with the erased input peaks put back as ``mode`` says (``super_resolve``'s
     ``keep_input_points``): ``False`` never, ``True`` always (:func:`keep_input_points`, peaks
-    down to 0.1 of the maximum), ``"auto"`` on the images whose kept fraction
-    (:func:`kept_peak_fraction`) is below :data:`AUTO_KEEP_BELOW` (peaks down to
-    :data:`AUTO_PUT_BACK_THRESHOLD`).
+    down to 0.1 of the maximum), ``"auto"``:
+
+    - with the point detector (default; ``detector`` as in :func:`load_point_detector`): on an
+      image whose kept fraction (:func:`kept_peak_fraction`) is below :data:`AUTO_ALL_BELOW` (a
+      heavily defocused input) every erased peak down to :data:`AUTO_PUT_BACK_THRESHOLD`; on
+      the others only the erased peaks (down to :data:`AUTO_DETECT_THRESHOLD`) where the
+      detector's probability within 2 pixels exceeds :data:`AUTO_DETECT_PROBABILITY`;
+    - ``detector=False`` (the rule before the detector): every erased peak down to
+      :data:`AUTO_PUT_BACK_THRESHOLD` on the images whose kept fraction is below
+      :data:`AUTO_KEEP_BELOW`, nothing elsewhere.
 
     ``output`` and ``image`` are (B, H, W) on one grid. Returns ``(images, restored)``: float32
-    (B, H, W) and a bool array (B,), True where peaks were put back.
+    (B, H, W) and a bool array (B,), True where every erased peak (speckle included) was put back.
     """
+    from scipy import ndimage
+
     mode = _points_mode(mode, "apply_points_mode")
     out = np.asarray(output, dtype=np.float32)
     img = np.asarray(image)
@@ -234,17 +338,26 @@ def apply_points_mode(output, image, mode="auto"):
     if mode is True:
         restored = np.ones(len(out), bool)
     else:
-        restored = np.array([kept_peak_fraction(o, i) < AUTO_KEEP_BELOW for o, i in zip(out, img)], bool)
+        kept = np.array([kept_peak_fraction(o, i) for o, i in zip(out, img)])
+        restored = kept < (AUTO_KEEP_BELOW if detector is False else AUTO_ALL_BELOW)
     res = out.copy()
     put_back = {} if mode is True else {"threshold": AUTO_PUT_BACK_THRESHOLD}  # True: screening mode's own default
     for b in np.flatnonzero(restored):
         res[b] = keep_input_points(out[b], img[b], **put_back)
+    if mode == "auto" and detector is not False:
+        rest = [b for b in np.flatnonzero(~restored)
+                if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, 0.8, 3)[1].any()]
+        if rest:
+            prob = point_probability(img[rest], detector)
+            for b, p in zip(rest, prob):
+                res[b] = keep_input_points(out[b], img[b], threshold=AUTO_DETECT_THRESHOLD, patch=AUTO_DETECT_PATCH,
+                                           where=ndimage.maximum_filter(p, 5) > AUTO_DETECT_PROBABILITY)
     return res, restored
 
 
 @torch.no_grad()
 def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=None, keep_size: bool = True,
-                  resample: str = "peak", keep_input_points="auto") -> np.ndarray:
+                  resample: str = "peak", keep_input_points="auto", point_detector=None) -> np.ndarray:
     """Super-resolve one image or a batch.
 
     Parameters
@@ -259,12 +372,17 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         ``"peak"`` (default) keeps every recovered point at its height, ``"bilinear"``,
         ``"max"``.
     keep_input_points : ``"auto"`` (default), ``True`` or ``False``: whether the bright input peaks
-        the network erased are put back (:func:`keep_input_points`). ``"auto"`` does it only on
-        an image whose bright peaks the network erased wholesale (it kept fewer than
-        :data:`AUTO_KEEP_BELOW` of them: a defocused input, typically 1-2 mm of position error or
-        more) and warns; there the output keeps every point its input shows, at the price of the
-        input's speckle blobs. ``True`` does it on every image (screening mode), ``False``
-        returns the network's output alone.
+        the network erased are put back (:func:`keep_input_points`, :func:`apply_points_mode`).
+        ``"auto"`` puts back the erased peaks that the point detector calls point targets
+        (:func:`point_probability`), and every erased peak on an image whose bright peaks the
+        network erased wholesale (it kept fewer than :data:`AUTO_ALL_BELOW` of them: a heavily
+        defocused input, typically 2 mm of position error or more), with a warning; there the
+        output keeps every point its input shows, at the price of the input's speckle blobs.
+        ``True`` puts back every erased peak on every image (screening mode), ``False`` returns
+        the network's output alone.
+    point_detector : the detector ``"auto"`` uses (:func:`load_point_detector`; default the
+        shipped weights), or ``False`` for the rule without it (every erased peak back on the
+        images that kept fewer than :data:`AUTO_KEEP_BELOW` of their peaks, nothing elsewhere).
 
     Position error above ~1 mm defocuses the input; where the raw echoes are at hand, correct
     the positions first (:func:`sarsr.radar.autofocus`, ``sarsr reconstruct --autofocus``,
@@ -317,7 +435,7 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     if keep_input_points is not False:
         shown = batch if tuple(y.shape[-2:]) == (H, W) else np.stack(  # the input on the working grid
             [resize_image(torch.from_numpy(normalize(im))[None], y.shape[-1])[0].numpy() for im in batch])
-        y, restored = apply_points_mode(y, shown, keep_input_points)
+        y, restored = apply_points_mode(y, shown, keep_input_points, point_detector)
         if keep_input_points == "auto" and restored.any():
             import warnings
 

@@ -11,7 +11,7 @@ Every model offers ``forward``, ``forward_features`` and (backbones) ``forward_h
 """
 
 from ..nn import reparameterize
-from . import efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
+from . import detect, efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
 from .complexity import count_macs, count_params, cpu_latency_ms
 from .registry import (create_model, list_models, model_entry, model_state, names_shipped_weights, register_model,
                        weights_path)

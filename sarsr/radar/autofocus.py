@@ -430,7 +430,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     grid : ImageGrid or (nx, ny, 3) points on one plane z = const (m).
     lattice_shape : (nx, ny) of the scan (``Scan.lattice_shape``).
     nodes : spline coefficients per aperture axis in the last stage (stages 2, 4, ``nodes``).
-    axes : which error components to estimate: "xyz" (default), "z", "xy", ...
+    axes : which error components to estimate: "z" (default), "xyz", "xy", ... (x / y through
+        EMPM with lateral regridding; docs/autofocus.md: not better so far)
     k_step, nfft : the optimiser's image uses every ``k_step``-th wavenumber on an ``nfft``^2
         FFT grid (speed; the final image uses all of them). ``nfft=None`` (default):
         :func:`focus_nfft`, 256 unless the lattice or the scene is wider. The image is centred

@@ -34,7 +34,7 @@ def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
     """One training stage of a shipped network: its config, command, steps and validation."""
     rows = list(csv.DictReader((run / "log.csv").open())) if (run / "log.csv").exists() else []
     val = [r for r in rows if any(k.startswith("val_") and v for k, v in r.items())]
-    key = cfg["train"].get("select") or next((k for k in ("val_psnr", "val_acc", "val_miou")
+    key = cfg["train"].get("select") or next((k for k in ("val_psnr", "val_acc", "val_miou", "val_score")
                                                if any(r.get(k) for r in val)), "val_psnr")
     step = int(rows[-1]["step"]) if rows else None
     if checkpoint == "best.pt" and any(r.get(key) for r in val):  # best.pt holds the weights of the best validation row

@@ -33,6 +33,13 @@ charges the output for falling below what the input shows (capped at the label):
     S = min(maxpool_k(x), Y);  visible = [S >= 0.5 Y] & [Y > 0.1]
     loss = l1_peak_clean + keep_weight * ((1 + point_weight * Y) * relu(S - maxpool_k(p)) * visible).mean()
 
+``point_bce`` trains the point detector (:mod:`sarsr.models.detect`, task ``point_detection``):
+the prediction is per-pixel logits; the target mask is the label's isolated point targets (the
+components :func:`sarsr.metrics.point_targets` scores, dilated by ``dilate`` pixels), positives
+weighted ``pos_weight`` (they are ~1 % of the pixels)::
+
+    loss = BCE_with_logits(pred, mask(target), pos_weight)
+
 Losses that need the input carry ``needs_input = True`` and are called ``loss(pred, target, x)``.
 """
 
@@ -44,7 +51,7 @@ import inspect
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep"]
+__all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce", "point_mask"]
 
 
 def l1(pred, target):
@@ -100,6 +107,32 @@ def l1_peak_keep(pred, target, inp, kernel: int = 5, guard: int = 9, floor: floa
 l1_peak_keep.needs_input = True
 
 
+def point_mask(target, dilate: int = 1) -> torch.Tensor:
+    """(B, 1, H, W) float mask of the isolated point targets of label images ``target`` (B, 1, H,
+    W) in [0, 1] (:func:`sarsr.metrics.point_targets`), dilated by ``dilate`` pixels (8-neighbourhood)."""
+    import numpy as np
+    from scipy import ndimage
+
+    from ..metrics import point_targets
+
+    masks = []
+    for y in target.detach().float().cpu().numpy()[:, 0]:
+        comp, pts = point_targets(y)
+        m = np.isin(comp, pts) if pts else np.zeros(y.shape, bool)
+        if dilate > 0 and m.any():
+            m = ndimage.binary_dilation(m, np.ones((3, 3), bool), iterations=int(dilate))
+        masks.append(m)
+    return torch.from_numpy(np.stack(masks).astype(np.float32))[:, None].to(target.device)
+
+
+def point_bce(pred, target, pos_weight: float = 10.0, dilate: int = 1):
+    """Point-detector loss (module docstring): ``pred`` (B, 1, H, W) logits, ``target`` the label
+    images (B, 1, H, W) in [0, 1]."""
+    mask = point_mask(target, dilate)
+    return F.binary_cross_entropy_with_logits(pred.float(), mask,
+                                              pos_weight=torch.tensor(float(pos_weight), device=pred.device))
+
+
 def needs_input(loss) -> bool:
     """Whether ``loss`` (a function of :data:`LOSSES`, possibly with options bound) is called
     ``loss(pred, target, x)`` with the network input."""
@@ -107,7 +140,7 @@ def needs_input(loss) -> bool:
 
 
 LOSSES = {"l1": l1, "charbonnier": charbonnier, "mse": mse, "l1_peak": l1_peak,
-          "l1_peak_clean": l1_peak_clean, "l1_peak_keep": l1_peak_keep}
+          "l1_peak_clean": l1_peak_clean, "l1_peak_keep": l1_peak_keep, "point_bce": point_bce}
 
 
 def get_loss(name, options=None):
@@ -129,6 +162,8 @@ def get_loss(name, options=None):
         if key not in known:
             raise ValueError(f"train.loss_options.{key}: loss {name!r} takes no option {key!r}"
                              f" (it takes {known or 'none'})")
+        if key == "dilate" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            raise ValueError(f"train.loss_options.dilate: expected a whole number of pixels >= 0, got {value!r}")
         if key in ("kernel", "guard") and (not isinstance(value, int) or value < 1 or value % 2 == 0):
             raise ValueError(f"train.loss_options.{key}: expected a positive odd number of pixels, got {value!r}")
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:

@@ -29,7 +29,8 @@ __all__ = ["TASKS", "register_task", "get_task", "list_tasks"]
 #: name -> task class
 TASKS: dict = {}
 #: Modules that register tasks when imported, for tasks a config may name before they are loaded.
-PROVIDERS = {"super_resolution": "sarsr.train.sr_task", "classification": "sarsr.vision.task",
+PROVIDERS = {"super_resolution": "sarsr.train.sr_task", "point_detection": "sarsr.train.detect_task",
+             "classification": "sarsr.vision.task",
              "segmentation": "sarsr.vision.dense"}
 
 
