@@ -32,17 +32,14 @@ import argparse
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 from scipy import ndimage
 
-from sarsr import metrics
-from sarsr.data import generate_dataset, load_scenario, read_manifest
-from sarsr.data.torch_dataset import render_label
+from measure_points_gate import scans, scored, validation_sets  # docs/ is on sys.path as a script
+
 from sarsr.sr import (AUTO_KEEP_BELOW, AUTO_PUT_BACK_THRESHOLD, keep_input_points, kept_peak_fraction,
                       load_sr_model, point_probability, super_resolve)
 
-SIGMAS_MM = (0, 1, 2, 3, 4)
 PROBABILITIES = (0.3, 0.5, 0.7)
 THRESHOLDS = (0.1, 0.2)
 PATCHES = (1, 2, 4)
@@ -53,27 +50,15 @@ MARGIN_2_4 = 0.03
 
 
 def image_rows(root: Path, sigma_mm: int, net, detector) -> list[dict]:
-    m = read_manifest(root)
-    g = m["scenario_config"]["grid"]
     rows = []
-    for s in m["shards"]:
-        with h5py.File(root / s["file"], "r") as f:
-            empm, scenes = f["empm"][:], f["scene_json"][:]
-        for image, scene in zip(empm, scenes):
-            shown = metrics.normalize(image).astype(np.float32)
-            label = render_label(scene, g["n"], g["extent_m"], None)
-            alone = super_resolve(image, net, keep_input_points=False)
-            near = ndimage.maximum_filter(point_probability(shown, detector), 5)
-            outputs = [("input", shown), ("alone", alone),
-                       ("all", keep_input_points(alone, shown, threshold=AUTO_PUT_BACK_THRESHOLD))]
-            outputs += [(f"det@{p}/{t}/{w}", keep_input_points(alone, shown, threshold=t, where=near > p, patch=w))
-                        for p in PROBABILITIES for t in THRESHOLDS for w in PATCHES]
-            row = dict(sigma_mm=sigma_mm, kept=kept_peak_fraction(alone, image))
-            for name, out in outputs:
-                pm = metrics.point_metrics(out, label)
-                row[name] = dict(n=pm["n_points"], recovered=pm["recovered"], false=pm["false_points"],
-                                 psnr=metrics.psnr(out, label), ratios=pm["amplitude_ratios"])
-            rows.append(row)
+    for image, shown, label in scans(root):
+        alone = super_resolve(image, net, keep_input_points=False)
+        near = ndimage.maximum_filter(point_probability(shown, detector), 5)
+        outputs = [("input", shown), ("alone", alone),
+                   ("all", keep_input_points(alone, shown, threshold=AUTO_PUT_BACK_THRESHOLD))]
+        outputs += [(f"det@{p}/{t}/{w}", keep_input_points(alone, shown, threshold=t, where=near > p, patch=w))
+                    for p in PROBABILITIES for t in THRESHOLDS for w in PATCHES]
+        rows.append(scored(dict(sigma_mm=sigma_mm, kept=kept_peak_fraction(alone, image)), outputs, label))
     return rows
 
 
@@ -113,12 +98,8 @@ def main():
     ap.add_argument("--out", default=None, help="JSON of the summary per rule")
     a = ap.parse_args()
     net = load_sr_model(None)
-    base = load_scenario("paper_freehand")
     rows = []
-    for sig in SIGMAS_MM:
-        root = Path(a.cache).expanduser() / f"sigma_{sig}mm_n{a.count}_s{a.seed}"
-        generate_dataset(base.with_overrides({"position_error.sigma_m": sig * 1e-3}), root, a.count, seed=a.seed,
-                         workers=1, progress=False, log=lambda *x: None)
+    for sig, root in validation_sets(a.count, a.seed, a.cache):  # the gate's own validation scans
         rows += image_rows(root, sig, net, a.detector)
         print(f"sigma {sig} mm: {sum(r['sigma_mm'] == sig for r in rows)} scans", flush=True)
     prev = apply_rule(rows, AUTO_KEEP_BELOW, "alone")

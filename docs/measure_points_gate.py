@@ -31,25 +31,44 @@ SIGMAS_MM = (0, 1, 2, 3, 4)
 PUT_BACK = (0.1, 0.15, 0.2, 0.25)
 
 
-def image_rows(root: Path, sigma_mm: int, net) -> list[dict]:
+def validation_sets(count: int, seed: int, cache: str):
+    """(sigma in mm, dataset folder) of the validation scans per sigma of SIGMAS_MM
+    (``paper_freehand`` with ``position_error.sigma_m`` set), generated on first use."""
+    base = load_scenario("paper_freehand")
+    for sig in SIGMAS_MM:
+        root = Path(cache).expanduser() / f"sigma_{sig}mm_n{count}_s{seed}"
+        generate_dataset(base.with_overrides({"position_error.sigma_m": sig * 1e-3}), root, count, seed=seed,
+                         workers=1, progress=False, log=lambda *x: None)
+        yield sig, root
+
+
+def scans(root: Path):
+    """(stored EMPM image, its magnitude / max, label rendered on the stored grid) per record."""
     m = read_manifest(root)
     g = m["scenario_config"]["grid"]
-    rows = []
     for s in m["shards"]:
         with h5py.File(root / s["file"], "r") as f:
             empm, scenes = f["empm"][:], f["scene_json"][:]
         for image, scene in zip(empm, scenes):
-            shown = metrics.normalize(image).astype(np.float32)
-            label = render_label(scene, g["n"], g["extent_m"], None)
-            alone = super_resolve(image, net, keep_input_points=False)
-            row = dict(sigma_mm=sigma_mm, kept=kept_peak_fraction(alone, image))
-            outputs = [("input", shown), ("alone", alone)]
-            outputs += [(f"restored@{t}", keep_input_points(alone, shown, threshold=t)) for t in PUT_BACK]
-            for name, p in outputs:
-                pm = metrics.point_metrics(p, label)
-                row[name] = dict(n=pm["n_points"], recovered=pm["recovered"], false=pm["false_points"],
-                                 psnr=metrics.psnr(p, label))
-            rows.append(row)
+            yield image, metrics.normalize(image).astype(np.float32), render_label(scene, g["n"], g["extent_m"], None)
+
+
+def scored(row: dict, outputs, label) -> dict:
+    """``row`` with each (name, image) of ``outputs`` scored against ``label`` (points, PSNR)."""
+    for name, p in outputs:
+        pm = metrics.point_metrics(p, label)
+        row[name] = dict(n=pm["n_points"], recovered=pm["recovered"], false=pm["false_points"],
+                         psnr=metrics.psnr(p, label), ratios=pm["amplitude_ratios"])
+    return row
+
+
+def image_rows(root: Path, sigma_mm: int, net) -> list[dict]:
+    rows = []
+    for image, shown, label in scans(root):
+        alone = super_resolve(image, net, keep_input_points=False)
+        outputs = [("input", shown), ("alone", alone)]
+        outputs += [(f"restored@{t}", keep_input_points(alone, shown, threshold=t)) for t in PUT_BACK]
+        rows.append(scored(dict(sigma_mm=sigma_mm, kept=kept_peak_fraction(alone, image)), outputs, label))
     return rows
 
 
@@ -76,12 +95,8 @@ def main():
     ap.add_argument("--out", default=None, help="JSON of the per-image rows")
     a = ap.parse_args()
     net = load_sr_model(None)
-    base = load_scenario("paper_freehand")
     rows = []
-    for sig in SIGMAS_MM:
-        root = Path(a.cache).expanduser() / f"sigma_{sig}mm_n{a.count}_s{a.seed}"
-        generate_dataset(base.with_overrides({"position_error.sigma_m": sig * 1e-3}), root, a.count, seed=a.seed,
-                         workers=1, progress=False, log=lambda *x: None)
+    for sig, root in validation_sets(a.count, a.seed, a.cache):
         rows += image_rows(root, sig, net)
         ks = [r["kept"] for r in rows if r["sigma_mm"] == sig]
         print(f"sigma {sig} mm: kept fraction 10/50/90 % {np.percentile(ks, [10, 50, 90]).round(3).tolist()}", flush=True)

@@ -78,6 +78,24 @@ DEFAULT_SR_MODEL = "srvit_hsm"
 _CACHE: dict = {}
 
 
+def _build_net(spec, default: str, task: str, what: str) -> torch.nn.Module:
+    """The network ``spec`` names: None (the shipped ``default`` weights), a registered name (its
+    shipped weights) or a training run's checkpoint / state-dict path (the architecture from the
+    run's effective config, ``task`` checked)."""
+    if spec is None or (isinstance(spec, str) and not Path(spec).suffix):
+        return create_model(spec or default, pretrained=True)
+    path = Path(spec)
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} file {path}")
+    return load_run(path, tasks=(task,))[0]
+
+
+def _check_spec(spec, what: str):
+    if spec is not None and not isinstance(spec, (str, os.PathLike)):
+        raise ValueError(f"{what} must be a registered name, a checkpoint path or an nn.Module, got "
+                         f"{type(spec).__name__}")
+
+
 def load_sr_model(model=None, device=None) -> torch.nn.Module:
     """Resolve ``model``: None (the ``SARSR_SR_MODEL`` environment variable if set, else the
     default shipped weights), a registered name (its shipped
@@ -86,20 +104,13 @@ def load_sr_model(model=None, device=None) -> torch.nn.Module:
     Returned in eval mode, reparameterised."""
     if isinstance(model, torch.nn.Module):
         return model.eval()
-    if model is not None and not isinstance(model, (str, os.PathLike)):
-        raise ValueError(f"model must be a registered name, a checkpoint path or an nn.Module, got {type(model).__name__}")
+    _check_spec(model, "model")
     if model is None and os.environ.get("SARSR_SR_MODEL"):
         model = os.path.expanduser(os.environ["SARSR_SR_MODEL"])
     key = (str(model), str(device))
     if key in _CACHE:
         return _CACHE[key]
-    if model is None or (isinstance(model, str) and not Path(model).suffix):
-        net = create_model(model or DEFAULT_SR_MODEL, pretrained=True)
-    else:
-        path = Path(model)
-        if not path.exists():
-            raise FileNotFoundError(f"no model file {path}")
-        net, _ = load_run(path, tasks=("super_resolution",))  # architecture from the run's effective config
+    net = _build_net(model, DEFAULT_SR_MODEL, "super_resolution", "model")
     net = reparameterize(net.to(device or "cpu"))
     if not all(bool(torch.isfinite(t).all()) for t in net.state_dict().values() if t.is_floating_point()):
         raise ValueError(f"{model or DEFAULT_SR_MODEL}: the weights hold NaN or inf (a diverged training run?)")
@@ -260,19 +271,11 @@ def load_point_detector(detector=None, device=None) -> torch.nn.Module:
     ``nn.Module``; in eval mode."""
     if isinstance(detector, torch.nn.Module):
         return detector.eval()
-    if detector is not None and not isinstance(detector, (str, os.PathLike)):
-        raise ValueError(f"detector must be a registered name, a checkpoint path or an nn.Module, got "
-                         f"{type(detector).__name__}")
+    _check_spec(detector, "detector")
     key = ("detector", str(detector), str(device))
     if key in _CACHE:
         return _CACHE[key]
-    if detector is None or (isinstance(detector, str) and not Path(detector).suffix):
-        net = create_model(detector or DEFAULT_POINT_DETECTOR, pretrained=True)
-    else:
-        path = Path(detector)
-        if not path.exists():
-            raise FileNotFoundError(f"no detector file {path}")
-        net, _ = load_run(path, tasks=("point_detection",))
+    net = _build_net(detector, DEFAULT_POINT_DETECTOR, "point_detection", "detector")
     net = net.to(device or "cpu").eval()
     _CACHE[key] = net
     return net

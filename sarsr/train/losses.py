@@ -133,6 +133,9 @@ def point_bce(pred, target, pos_weight: float = 10.0, dilate: int = 1):
                                               pos_weight=torch.tensor(float(pos_weight), device=pred.device))
 
 
+point_bce.logits = True  # the prediction is per-pixel logits, not an image in [0, 1]
+
+
 def needs_input(loss) -> bool:
     """Whether ``loss`` (a function of :data:`LOSSES`, possibly with options bound) is called
     ``loss(pred, target, x)`` with the network input."""
