@@ -17,7 +17,7 @@ from .data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 
 __all__ = ["super_resolve", "load_sr_model", "resample_output", "keep_input_points", "kept_peak_fraction",
            "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS",
-           "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR", "AUTO_ALL_BELOW",
+           "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR",
            "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH",
            "DEFAULT_SR_MODEL", "read_image"]
 
@@ -48,22 +48,20 @@ AUTO_PUT_BACK_THRESHOLD = 0.2
 #: tell the erased input peaks that are point targets from speckle (:func:`point_probability`).
 DEFAULT_POINT_DETECTOR = "point_detector"
 
-#: ``"auto"`` with the detector: on an image whose kept fraction (:func:`kept_peak_fraction`) is
-#: below this (a defocused input) every erased input peak goes back, as without the detector;
-#: on the others only the erased peaks the detector calls points. The same gate as the rule
-#: without the detector, so that ``"auto"`` never puts back less than that rule did and do no
-#: harm holds by construction: lower gates chosen on the validation scans (0.5, then 0.55 with
-#: a margin) kept recall within 0.03-0.04 of the input's at 2 mm there but fell 0.067-0.075 short
-#: on other scans (``docs/measure_points_detector.py``). The three constants below were chosen on
+#: ``"auto"`` with the detector puts back, on the images :data:`AUTO_KEEP_BELOW` leaves alone,
+#: the erased input peaks the detector calls points. The gate itself is the same with or without
+#: the detector, so that ``"auto"`` never puts back less than the rule without it and do no harm
+#: holds by construction: lower gates chosen on the validation scans (0.5, then 0.55 with a
+#: margin) kept recall within 0.03-0.04 of the input's at 2 mm there but fell 0.067-0.075 short on
+#: other scans (``docs/measure_points_detector.py``). The three constants below were chosen on
 #: validation scans (``paper_freehand``, seed 7100, 32 per sigma 0-4 mm; never a test set;
 #: ``docs/points_detector_selection.json``, ``chosen_superset``): the highest 10 x recall - false
 #: points per image at 0-1 mm. There, at 1 mm: recall 0.932 vs 0.912 without the detector, false
 #: points 19.8 vs 18.8 per image, PSNR 26.72 vs 27.40 dB, amplitude ratio 0.79 vs 0.74; at 0 mm
 #: 0.975 vs 0.953, 1.8 vs 1.0, 32.66 vs 33.80 dB; at 2-4 mm as without it.
-AUTO_ALL_BELOW = AUTO_KEEP_BELOW
-
-#: ``"auto"`` with the detector: an erased input peak is a point when the detector's probability
-#: within 2 pixels of it exceeds this.
+#:
+#: An erased input peak is a point when the detector's probability within 2 pixels of it exceeds
+#: this.
 AUTO_DETECT_PROBABILITY = 0.7
 
 #: ``"auto"`` with the detector: lowest input peak (fraction of the input's maximum) considered.
@@ -314,16 +312,13 @@ def point_probability(image, detector=None, size: int | None = WORKING_SIZE, dev
 def apply_points_mode(output, image, mode="auto", detector=None):
     """``output`` with the erased input peaks put back as ``mode`` says (``super_resolve``'s
     ``keep_input_points``): ``False`` never, ``True`` always (:func:`keep_input_points`, peaks
-    down to 0.1 of the maximum), ``"auto"``:
-
-    - with the point detector (default; ``detector`` as in :func:`load_point_detector`): on an
-      image whose kept fraction (:func:`kept_peak_fraction`) is below :data:`AUTO_ALL_BELOW` (a
-      heavily defocused input) every erased peak down to :data:`AUTO_PUT_BACK_THRESHOLD`; on
-      the others only the erased peaks (down to :data:`AUTO_DETECT_THRESHOLD`) where the
-      detector's probability within 2 pixels exceeds :data:`AUTO_DETECT_PROBABILITY`;
-    - ``detector=False`` (the rule before the detector): every erased peak down to
-      :data:`AUTO_PUT_BACK_THRESHOLD` on the images whose kept fraction is below
-      :data:`AUTO_KEEP_BELOW`, nothing elsewhere.
+    down to 0.1 of the maximum), ``"auto"``: every erased peak down to
+    :data:`AUTO_PUT_BACK_THRESHOLD` on the images whose kept fraction (:func:`kept_peak_fraction`)
+    is below :data:`AUTO_KEEP_BELOW` (a defocused input); on the others, with the point detector
+    (default; ``detector`` as in :func:`load_point_detector`), the erased peaks (down to
+    :data:`AUTO_DETECT_THRESHOLD`) where the detector's probability within 2 pixels exceeds
+    :data:`AUTO_DETECT_PROBABILITY`, each over +-:data:`AUTO_DETECT_PATCH` pixels, and nothing
+    with ``detector=False`` (the rule before the detector).
 
     ``output`` and ``image`` are (B, H, W) on one grid. Returns ``(images, restored)``: float32
     (B, H, W) and a bool array (B,), True where every erased peak (speckle included) was put back.
@@ -341,13 +336,14 @@ def apply_points_mode(output, image, mode="auto", detector=None):
     if mode is True:
         restored = np.ones(len(out), bool)
     else:
-        kept = np.array([kept_peak_fraction(o, i) for o, i in zip(out, img)])
-        restored = kept < (AUTO_KEEP_BELOW if detector is False else AUTO_ALL_BELOW)
+        restored = np.array([kept_peak_fraction(o, i) < AUTO_KEEP_BELOW for o, i in zip(out, img)], bool)
     res = out.copy()
     put_back = {} if mode is True else {"threshold": AUTO_PUT_BACK_THRESHOLD}  # True: screening mode's own default
     for b in np.flatnonzero(restored):
         res[b] = keep_input_points(out[b], img[b], **put_back)
     if mode == "auto" and detector is not False:
+        # the detector runs only on images with an erased peak (keep_input_points' own test, with
+        # its default keep_fraction 0.8 and radius 3)
         rest = [b for b in np.flatnonzero(~restored)
                 if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, 0.8, 3)[1].any()]
         if rest:
@@ -378,14 +374,13 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         the network erased are put back (:func:`keep_input_points`, :func:`apply_points_mode`).
         ``"auto"`` puts back the erased peaks that the point detector calls point targets
         (:func:`point_probability`), and every erased peak on an image whose bright peaks the
-        network erased wholesale (it kept fewer than :data:`AUTO_ALL_BELOW` of them: a heavily
-        defocused input, typically 2 mm of position error or more), with a warning; there the
+        network erased wholesale (it kept fewer than :data:`AUTO_KEEP_BELOW` of them: a defocused
+        input, typically 1-2 mm of position error or more), with a warning; there the
         output keeps every point its input shows, at the price of the input's speckle blobs.
         ``True`` puts back every erased peak on every image (screening mode), ``False`` returns
         the network's output alone.
     point_detector : the detector ``"auto"`` uses (:func:`load_point_detector`; default the
-        shipped weights), or ``False`` for the rule without it (every erased peak back on the
-        images that kept fewer than :data:`AUTO_KEEP_BELOW` of their peaks, nothing elsewhere).
+        shipped weights), or ``False`` for the rule without it (nothing put back outside the gate).
 
     Position error above ~1 mm defocuses the input; where the raw echoes are at hand, correct
     the positions first (:func:`sarsr.radar.autofocus`, ``sarsr reconstruct --autofocus``,

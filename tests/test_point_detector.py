@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sarsr import metrics
-from sarsr.sr import (AUTO_ALL_BELOW, AUTO_DETECT_PATCH, apply_points_mode, keep_input_points, kept_peak_fraction, point_probability,
+from sarsr.sr import (AUTO_DETECT_PATCH, AUTO_KEEP_BELOW, apply_points_mode, keep_input_points, kept_peak_fraction, point_probability,
                       super_resolve)
 from sarsr.train.losses import get_loss, point_mask
 
@@ -73,7 +73,7 @@ def test_auto_puts_back_only_the_erased_peaks_the_detector_calls_points():
     image = sum(_blob(shape, p, 1.5, 1.0) for p in kept_at)
     image = image + _blob(shape, (24, 30), 1.5, 0.6) + _blob(shape, (40, 30), 1.5, 0.5)  # erased by the network
     out = sum(_blob(shape, p, 1.0, 1.0) for p in kept_at).astype(np.float32)  # keeps the six border peaks only
-    assert kept_peak_fraction(out, image) == pytest.approx(6 / 8) and 6 / 8 >= AUTO_ALL_BELOW
+    assert kept_peak_fraction(out, image) == pytest.approx(6 / 8) and 6 / 8 >= AUTO_KEEP_BELOW
     stub = _StubDetector([(24, 30)])
     res, restored = apply_points_mode(out[None], image[None], "auto", detector=stub)
     assert not restored[0]
