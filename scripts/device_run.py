@@ -254,6 +254,7 @@ val_every = 100000000
 log_every = 10
 select = "val_score"
 time_limit_s = {sz['train_time_s']}
+{'compile = true' if sz.get('compile') else ''}
 """
     p = args.work / f"{name}.toml"
     p.write_text(text)
@@ -290,9 +291,13 @@ def phase_train(args, sz, dev, which):
     rows = list(csv.DictReader((run / "log.csv").open()))
     steps = s["step"]
     out = args.out
-    for src, dst in (("best.pt", f"{which}_best.pt"), ("log.csv", f"{which}_log.csv")):
+    # $OUT/<model>/ holds best.pt with its config.toml and log.csv: a run folder that
+    # `sarsr evaluate --model LABEL=.../best.pt` and `sarsr export` read as they come back
+    (out / which).mkdir(exist_ok=True)
+    for src in ("best.pt", "log.csv"):
         if (run / src).exists():
-            shutil.copy(run / src, out / dst)
+            shutil.copy(run / src, out / which / src)
+    (out / which / "config.toml").write_text(cfg.read_text())
     return dict(model=which, steps=steps, batch=sz["train_batch"], crop=sz["train_crop"],
                 image_samples=steps * sz["train_batch"], seconds=secs,
                 samples_per_s=steps * sz["train_batch"] / max(secs, 1e-9), records=data["count"],
@@ -347,7 +352,13 @@ def main(argv=None):
         if not torch.cuda.is_available():
             sys.exit("device_run: no CUDA GPU here; use --dry-run on a CPU machine")
         dev = torch.device("cuda")
-    sz = SIZES["dry" if args.dry_run else "real"]
+    sz = dict(SIZES["dry" if args.dry_run else "real"])
+    # a second call on what is left of a lease (DEVICE_MODE=train in device_run.sh) sizes the data and
+    # the training from the environment; unset, the preset sizes hold
+    for key, env in (("data_budget_s", "SARSR_DEVICE_DATA_S"), ("train_time_s", "SARSR_DEVICE_TRAIN_S")):
+        if os.environ.get(env):
+            sz[key] = float(os.environ[env])
+    sz["compile"] = os.environ.get("SARSR_DEVICE_COMPILE", "") == "1" and not args.dry_run
     t = time.perf_counter()
     if args.phase.startswith("train_"):
         data = phase_train(args, sz, dev, args.phase[len("train_"):])

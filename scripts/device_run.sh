@@ -3,6 +3,12 @@
 # repository root, e.g. through the device tool:
 #     bash scripts/device_run.sh            # writes only under $OUT; <= 9 minutes end to end
 #     bash scripts/device_run.sh --dry-run  # the same phases on CPU at tiny sizes (<= 3 minutes)
+#     DEVICE_MODE=train DEVICE_DATA_S=160 DEVICE_TRAIN_S=170 bash scripts/device_run.sh
+#         # a second call on what is left of the lease: fresh data for DEVICE_DATA_S seconds, then
+#         # one compiled training of the default network (warm start) for DEVICE_TRAIN_S seconds
+#         # (about DATA_S + TRAIN_S + 70 s in all)
+# Each training comes back as $OUT/<model>/{best.pt,config.toml,log.csv}, ready for
+# `sarsr evaluate --model LABEL=$OUT/<model>/best.pt` and `sarsr export`.
 # Every phase runs in its own process under `timeout`, so a phase that fails or overruns never
 # stops the later ones; phase times and exit codes go to the summary. Needs only the tree
 # (PYTHONPATH = repository root) and a python3 with torch, numba, scipy, h5py, tqdm, matplotlib.
@@ -18,9 +24,9 @@ export NUMBA_CACHE_DIR="$WORK/numba_cache"
 PY="${PYTHON:-python3}"
 # phase budgets (s): real run, then dry run
 if [ -z "$DRY" ]; then
-  B_ENV=25; B_CHECK=70; B_BENCH=110; B_DATA=120; B_TRAIN=100; B_SUM=15   # 540 s at most (check and bench include torch.compile of the radar kernels)
+  B_ENV=25; B_CHECK=70; B_BENCH=110; B_DATA=120; B_TRAIN=100; B_SUM=15; B_OVER=20   # 540 s at most (check and bench include torch.compile of the radar kernels)
 else
-  B_ENV=40; B_CHECK=40; B_BENCH=60; B_DATA=40; B_TRAIN=40; B_SUM=20
+  B_ENV=40; B_CHECK=40; B_BENCH=60; B_DATA=40; B_TRAIN=40; B_SUM=20; B_OVER=35
 fi
 : > "$WORK/phase_times.txt"
 run_phase() {  # name budget
@@ -32,13 +38,23 @@ run_phase() {  # name budget
   echo "$name rc=$rc seconds=$(( $(date +%s) - t0 )) budget=$budget" | tee -a "$WORK/phase_times.txt"
 }
 T0=$(date +%s)
-run_phase env "$B_ENV"
-run_phase check "$B_CHECK"
-run_phase bench "$B_BENCH"
-run_phase data "$B_DATA"
-run_phase train_srvit_hsm "$B_TRAIN"
-run_phase train_mobile_srvit "$B_TRAIN"
-run_phase summary "$B_SUM"
+if [ "${DEVICE_MODE:-}" = "train" ]; then
+  # a second call on what is left of the lease: more fresh data and one longer, compiled training
+  # of the default network (warm start); sizes in seconds from the environment
+  export SARSR_DEVICE_DATA_S="${DEVICE_DATA_S:-160}" SARSR_DEVICE_TRAIN_S="${DEVICE_TRAIN_S:-130}" SARSR_DEVICE_COMPILE=1
+  run_phase env "$B_ENV"
+  run_phase data "$(( ${SARSR_DEVICE_DATA_S%.*} + B_OVER ))"  # + kernel compile and probe
+  run_phase train_srvit_hsm "$(( ${SARSR_DEVICE_TRAIN_S%.*} + 40 ))"
+  run_phase summary "$B_SUM"
+else
+  run_phase env "$B_ENV"
+  run_phase check "$B_CHECK"
+  run_phase bench "$B_BENCH"
+  run_phase data "$B_DATA"
+  run_phase train_srvit_hsm "$B_TRAIN"
+  run_phase train_mobile_srvit "$B_TRAIN"
+  run_phase summary "$B_SUM"
+fi
 echo "total seconds=$(( $(date +%s) - T0 ))" | tee -a "$OUT/device_run.log"
 tail -n 40 "$OUT/device_run.log"
 rm -rf "$WORK"
