@@ -116,6 +116,31 @@ def test_point_probability_returns_the_image_grid():
         point_probability(np.zeros(5), stub)
 
 
+def test_context_branch_keeps_any_grid_and_widens_the_receptive_field():
+    from sarsr.models import create_model
+
+    torch.manual_seed(0)
+    plain = create_model("point_detector", width=8, dilations=(1,)).eval()
+    ctx = create_model("point_detector", width=8, dilations=(1,), context_width=8, context_dilations=(1, 2)).eval()
+    for shape in ((1, 1, 64, 64), (2, 1, 37, 50)):  # sides not multiples of the branch's stride 4
+        assert ctx(torch.rand(shape)).shape == (shape[0], 1, *shape[2:])
+
+    def reach(net):  # how far from a changed pixel the logits change
+        x = torch.rand(1, 1, 96, 96) + 0.1
+        x[..., 0, 0] = 2.0  # the image maximum (the input is normalised by it) stays put
+        y = x.clone()
+        y[..., 48, 48] = 1.5
+        with torch.no_grad():
+            d = (net(x) - net(y)).abs()[0, 0]
+        rows = torch.nonzero(d.amax(1) > 1e-7)
+        return int(rows.max() - rows.min())
+
+    assert reach(plain) <= 6  # stem + one 3x3: +-2 px
+    assert reach(ctx) >= 30  # the quarter-resolution branch: tens of pixels
+    with pytest.raises(ValueError, match="context_width"):
+        create_model("point_detector", context_width=-1)
+
+
 def test_point_detection_task_trains_resumes_and_exports(tmp_path):
     import csv
     import json
