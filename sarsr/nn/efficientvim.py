@@ -31,21 +31,25 @@ class HSMSSD(nn.Module):
         self.A = nn.Parameter(torch.empty(N).uniform_(*a_init))
         self.D = nn.Parameter(torch.ones(1))
 
-    def forward(self, x):
-        B, _, H, W = x.shape
-        x = x.flatten(2)  # (B, D, L)
+    def forward(self, x, out_scale=None):
+        """``out_scale`` (D,) scales y per channel (a fused block's gate; h is returned unscaled)."""
+        B, D, H, W = x.shape
+        # tokens (B, L, D) without a copy in either memory layout: NCHW is token-minor, the
+        # channels-last output of LayerNorm2d token-major
+        tok = x.flatten(2).transpose(1, 2) if x.is_contiguous() else x.permute(0, 2, 3, 1).reshape(B, H * W, D)
         # The B/C/dt projection and its depthwise 3x3 run token-major (channels-last memory):
         # the CPU depthwise kernel is ~30x faster on NHWC than on NCHW, and the 1x1 projection
         # written as a matmul produces NHWC directly, so no layout copy is needed.
-        p = x.transpose(1, 2) @ self.bcdt_proj.weight[:, :, 0].t()  # (B, L, 3N)
+        p = tok @ self.bcdt_proj.weight[:, :, 0].t()  # (B, L, 3N)
         p = p.reshape(B, H, W, -1).permute(0, 3, 1, 2)  # (B, 3N, H, W), channels-last view
         bcdt = self.dw(p).permute(0, 2, 3, 1).reshape(B, H * W, -1)  # (B, L, 3N)
         b, c, dt = bcdt.split(self.state_dim, dim=2)  # each (B, L, N)
         a = torch.softmax(dt + self.A, dim=1)  # softmax over tokens, per state
-        h = x @ (a * b)  # (B, D, N)
+        h = tok.transpose(1, 2) @ (a * b)  # (B, D, N)
         h, z = self.hz_proj(h).split(self.d_inner, dim=1)
         h = self.out_proj(h * F.silu(z) + h * self.D)  # (B, D, N)
-        y = (h @ c.transpose(1, 2)).reshape(B, -1, H, W)
+        hs = h if out_scale is None else h * out_scale[:, None]
+        y = (hs @ c.transpose(1, 2)).reshape(B, -1, H, W)
         return y, h
 
 
@@ -67,11 +71,16 @@ class EfficientViMBlock(nn.Module):
         self.fused = False
 
     def forward_with_state(self, x):
+        if self.fused:  # gates folded: (1-a)·x + f'(x) with a inside f' (one pass over x each)
+            x = self.dwconv1(x)
+            y, h = self.mixer(self.norm(x), out_scale=self.mixer_gate)
+            x = self.dwconv2(torch.addcmul(y, x, self.keep[0]))
+            return torch.addcmul(self.ffn(x), x, self.keep[1]), h
         a = torch.sigmoid(self.alpha)[:, None, :, None, None]  # (4, 1, C, 1, 1)
-        x = self.dwconv1(x) if self.fused else x + a[0] * (self.dwconv1(x) - x)
+        x = x + a[0] * (self.dwconv1(x) - x)
         y, h = self.mixer(self.norm(x))
         x = x + a[1] * (y - x)
-        x = self.dwconv2(x) if self.fused else x + a[2] * (self.dwconv2(x) - x)
+        x = x + a[2] * (self.dwconv2(x) - x)
         x = x + a[3] * (self.ffn(x) - x)
         return x, h
 
@@ -85,5 +94,12 @@ class EfficientViMBlock(nn.Module):
             for conv_norm, g in ((self.dwconv1, a[0]), (self.dwconv2, a[2])):
                 conv_norm.fuse()
                 fold_identity_into_depthwise(conv_norm.conv, g)
+            # the mixer's gate scales y (h stays as the multi-stage head reads it); the FFN's is
+            # folded into its last (BN-fused) convolution
+            self.ffn.pw2.fuse()
+            self.ffn.pw2.conv.weight.mul_(a[3][:, None, None, None])
+            self.ffn.pw2.conv.bias.mul_(a[3])
+            self.register_buffer("mixer_gate", a[1].clone())
+            self.register_buffer("keep", torch.stack([1 - a[1], 1 - a[3]])[:, None, :, None, None])
             self.fused = True
         return self
