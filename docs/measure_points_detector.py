@@ -1,6 +1,7 @@
 """Choose how super_resolve's "auto" mode uses the point detector, on validation scans.
 
-    .venv/bin/python docs/measure_points_detector.py [--detector RUN/best.pt] [--count 32] [--out /tmp/det.json]
+    .venv/bin/python docs/measure_points_detector.py [--detector RUN/best.pt] [--count 32] [--seeds 7100,7200]
+        [--out /tmp/det.json]
 
 The same validation scans as docs/measure_points_gate.py (``paper_freehand`` with
 ``position_error.sigma_m`` 0-4 mm, seed 7100, 32 per sigma; never a test set), super-resolved
@@ -93,15 +94,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--detector", default=None, help="detector weights (default: the shipped ones)")
     ap.add_argument("--count", type=int, default=32, help="scans per sigma (default 32)")
-    ap.add_argument("--seed", type=int, default=7100)
+    ap.add_argument("--seeds", default="7100", help="comma-separated validation seeds (default 7100; "
+                    "each adds --count scans per sigma)")
     ap.add_argument("--cache", default="~/.cache/sarsr/datasets/gateval")
     ap.add_argument("--out", default=None, help="JSON of the summary per rule")
     a = ap.parse_args()
     net = load_sr_model(None)
     rows = []
-    for sig, root in validation_sets(a.count, a.seed, a.cache):  # the gate's own validation scans
-        rows += image_rows(root, sig, net, a.detector)
-        print(f"sigma {sig} mm: {sum(r['sigma_mm'] == sig for r in rows)} scans", flush=True)
+    for seed in (int(x) for x in a.seeds.split(",")):
+        for sig, root in validation_sets(a.count, seed, a.cache):  # the gate's own validation scans
+            rows += image_rows(root, sig, net, a.detector)
+            print(f"seed {seed}, sigma {sig} mm: {sum(r['sigma_mm'] == sig for r in rows)} scans", flush=True)
     prev = apply_rule(rows, AUTO_KEEP_BELOW, "alone")
     summary = {"previous (gate, no detector)": prev}
     print(line("previous rule (gate at AUTO_KEEP_BELOW, no detector)", summary["previous (gate, no detector)"]))
