@@ -280,6 +280,12 @@ def test_evaluate_scores_both_grids(smoke_set, tmp_path):
     write_report(tmp_path / "r.md", rows, smoke_set)
     md = (tmp_path / "r.md").read_text()
     assert "| tiny | working 48 |" in md and "rendered on the grid" in md
+    # hand-written analysis below the footer survives a regenerated report
+    (tmp_path / "r.md").write_text(md + "\n## Analysis\n\nwritten by hand\n")
+    write_report(tmp_path / "r.md", rows[:1], smoke_set)
+    md2 = (tmp_path / "r.md").read_text()
+    assert md2.count("## Analysis") == 1 and "written by hand" in md2 and md2.count("_Generated ") == 1
+    assert md2.index("_Generated ") < md2.index("## Analysis")
 
 
 def test_cli_evaluate_refuses_an_empty_evaluation(smoke_set, tmp_path, capsys):

@@ -1,8 +1,9 @@
 """Point detector: where in a (defocused) SAR image the isolated point targets are.
 
 A small fully convolutional network (dilated 3 x 3 convolutions with residual connections,
-receptive field 35 pixels) on the magnitude image, log-compressed over ``log_input_db`` dB,
-returning one logit per pixel: "a point target of the label lies here". It tells a point's blob
+receptive field 35 pixels; with ``context_width`` > 0 a quarter-resolution context branch
+widens it to ~140 pixels, as in the shipped weights) on the magnitude image, log-compressed
+over ``log_input_db`` dB, returning one logit per pixel: "a point target of the label lies here". It tells a point's blob
 from the speckle, sidelobes and edge glints of the same height that a defocused input shows
 around it, which a threshold on the input cannot. :func:`sarsr.sr.super_resolve` uses it to put
 back only the erased input peaks that are points (``keep_input_points="auto"``); trained with

@@ -254,9 +254,18 @@ def report_head(path, title: str, test_root, n: int, detail: str, command: str =
 
 
 def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> None:
-    """Write the report (dated footer naming ``tool``) and ``payload`` as JSON beside it."""
+    """Write the report (dated footer naming ``tool``) and ``payload`` as JSON beside it.
+
+    What a person wrote below the footer of the report being replaced (analysis sections) is
+    kept below the new footer: regenerating the tables never deletes the text around them."""
     lines = lines + ["", f"_Generated {time.strftime('%Y-%m-%d')} by `{tool}`._", ""]
     from .._files import atomic_write_text, home_relative
+
+    if path.exists():
+        old = path.read_text(errors="replace").splitlines()
+        ends = [i for i, line in enumerate(old) if line.startswith("_Generated ") and line.rstrip().endswith("._")]
+        if ends and any(line.strip() for line in old[ends[0] + 1:]):
+            lines = lines + [line for line in old[ends[0] + 1:]]
 
     atomic_write_text(path.with_suffix(".json"), home_relative(json.dumps(payload, indent=2)))
     atomic_write_text(path, home_relative("\n".join(lines)))
