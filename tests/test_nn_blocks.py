@@ -52,6 +52,15 @@ def test_fusion_removes_depthwise_residuals():
     assert isinstance(fused.conv, nn.Conv2d)  # x + BN(DW(x)) became one conv
     evim = _fused_matches(snn.EfficientViMBlock(16, 8), torch.randn(1, 16, 9, 7))
     assert evim.fused and isinstance(evim.dwconv1.bn, nn.Identity)
+    # the folded gates are ordinary 4-D buffers: a fused block still moves to channels-last
+    # memory (the GPU bench does) and gives the same output there, h included
+    x = torch.randn(2, 16, 9, 7)
+    with torch.no_grad():
+        ref, h_ref = evim.forward_with_state(x)
+        evim.to(memory_format=torch.channels_last)
+        out, h = evim.forward_with_state(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(h, h_ref, atol=1e-5, rtol=1e-5)
 
 
 def test_bn_linear_fuse():

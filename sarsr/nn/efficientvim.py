@@ -74,8 +74,8 @@ class EfficientViMBlock(nn.Module):
         if self.fused:  # gates folded: (1-a)·x + f'(x) with a inside f' (one pass over x each)
             x = self.dwconv1(x)
             y, h = self.mixer(self.norm(x), out_scale=self.mixer_gate)
-            x = self.dwconv2(torch.addcmul(y, x, self.keep[0]))
-            return torch.addcmul(self.ffn(x), x, self.keep[1]), h
+            x = self.dwconv2(torch.addcmul(y, x, self.keep_mixer))
+            return torch.addcmul(self.ffn(x), x, self.keep_ffn), h
         a = torch.sigmoid(self.alpha)[:, None, :, None, None]  # (4, 1, C, 1, 1)
         x = x + a[0] * (self.dwconv1(x) - x)
         y, h = self.mixer(self.norm(x))
@@ -100,6 +100,8 @@ class EfficientViMBlock(nn.Module):
             self.ffn.pw2.conv.weight.mul_(a[3][:, None, None, None])
             self.ffn.pw2.conv.bias.mul_(a[3])
             self.register_buffer("mixer_gate", a[1].clone())
-            self.register_buffer("keep", torch.stack([1 - a[1], 1 - a[3]])[:, None, :, None, None])
+            # (1, C, 1, 1): 4-D like every other buffer, so .to(memory_format=...) applies
+            self.register_buffer("keep_mixer", (1 - a[1])[None, :, None, None].clone())
+            self.register_buffer("keep_ffn", (1 - a[3])[None, :, None, None].clone())
             self.fused = True
         return self
