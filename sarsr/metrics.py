@@ -140,13 +140,20 @@ def point_metrics(pred, label, max_area: int = POINT_MAX_AREA) -> dict:
         pk_pred = ndimage.maximum(p, comp, idx)
         pk_lab = ndimage.maximum(lab, comp, idx)
         ratios = [float(a / b) for a, b in zip(np.atleast_1d(pk_pred), np.atleast_1d(pk_lab))]
-    blobs, nb = ndimage.label(p > FALSE_POINT_THRESHOLD, structure=np.ones((3, 3), bool))
-    false = 0
-    if nb:
-        touches = ndimage.maximum(comp > 0, blobs, np.arange(1, nb + 1))
-        false = int(np.sum(~np.atleast_1d(touches).astype(bool)))
     return dict(n_points=len(points), recovered=int(sum(r >= POINT_RECALL_FRACTION for r in ratios)),
-                false_points=false, amplitude_ratios=ratios)
+                false_points=_untouched_components(p > FALSE_POINT_THRESHOLD, comp > 0), amplitude_ratios=ratios)
+
+
+def _untouched_components(mask, covered) -> int:
+    """Number of connected components (8-connectivity) of the bool image ``mask`` that share no
+    pixel with the bool image ``covered`` (false points, false detections)."""
+    from scipy import ndimage
+
+    blobs, nb = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if not nb:
+        return 0
+    touches = ndimage.maximum(covered, blobs, np.arange(1, nb + 1))
+    return int(np.sum(~np.atleast_1d(touches).astype(bool)))
 
 
 def register_shift(pred, label, max_shift: int = 12) -> tuple[np.ndarray, tuple[int, int]]:
@@ -244,12 +251,7 @@ def detection_metrics(prob, label, threshold: float = 0.5, guard: int = 2) -> di
         else np.zeros(lab.shape, int)
     hit = p > threshold
     detected = len(np.unique(grown[hit & (grown > 0)]))
-    blobs, nb = ndimage.label(hit, structure=np.ones((3, 3), bool))
-    false = 0
-    if nb:
-        touches = ndimage.maximum(grown > 0, blobs, np.arange(1, nb + 1))
-        false = int(np.sum(~np.atleast_1d(touches).astype(bool)))
-    return dict(n_points=len(points), detected=int(detected), false_detections=false)
+    return dict(n_points=len(points), detected=int(detected), false_detections=_untouched_components(hit, grown > 0))
 
 
 def summarize_detections(per_image: list[dict]) -> dict:

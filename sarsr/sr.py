@@ -17,6 +17,7 @@ from .data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 
 __all__ = ["super_resolve", "load_sr_model", "resample_output", "keep_input_points", "kept_peak_fraction",
            "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS",
+           "PUT_BACK_KEEP_FRACTION", "PUT_BACK_RADIUS",
            "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR",
            "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH",
            "DEFAULT_SR_MODEL", "read_image"]
@@ -43,6 +44,11 @@ AUTO_PEAK_THRESHOLD = 0.25
 #: (``docs/measure_points_gate.py``): it gains 0.4-0.8 dB of PSNR (fewer faint speckle peaks come
 #: back); 0.25 would cost 0.005 at 1 mm, leaving it 0.049 below the input.
 AUTO_PUT_BACK_THRESHOLD = 0.2
+
+#: :func:`keep_input_points`: an input peak counts as erased when the output stays below this
+#: fraction of its height within :data:`PUT_BACK_RADIUS` pixels.
+PUT_BACK_KEEP_FRACTION = 0.8
+PUT_BACK_RADIUS = 3
 
 #: Registered point detector (:mod:`sarsr.models.detect`) whose shipped weights ``"auto"`` uses to
 #: tell the erased input peaks that are point targets from speckle (:func:`point_probability`).
@@ -196,7 +202,8 @@ def kept_peak_fraction(output, image, threshold: float = AUTO_PEAK_THRESHOLD, ke
     return 1.0 if n == 0 else float(1.0 - erased.sum() / n)
 
 
-def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: float = 0.8, radius: int = 3,
+def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: float = PUT_BACK_KEEP_FRACTION,
+                      radius: int = PUT_BACK_RADIUS,
                       patch: int = 4, where=None):
     """Put back the bright peaks of the input that the network erased (screening mode).
 
@@ -342,10 +349,10 @@ def apply_points_mode(output, image, mode="auto", detector=None):
     for b in np.flatnonzero(restored):
         res[b] = keep_input_points(out[b], img[b], **put_back)
     if mode == "auto" and detector is not False:
-        # the detector runs only on images with an erased peak (keep_input_points' own test, with
-        # its default keep_fraction 0.8 and radius 3)
+        # the detector runs only on images with an erased peak (keep_input_points' own test)
         rest = [b for b in np.flatnonzero(~restored)
-                if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, 0.8, 3)[1].any()]
+                if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, PUT_BACK_KEEP_FRACTION,
+                          PUT_BACK_RADIUS)[1].any()]
         if rest:
             prob = point_probability(img[rest], detector)
             for b, p in zip(rest, prob):

@@ -42,19 +42,19 @@ if [ "${DEVICE_MODE:-}" = "train" ]; then
   # a second call on what is left of the lease: more fresh data and one longer, compiled training
   # of the default network (warm start); sizes in seconds from the environment
   export SARSR_DEVICE_DATA_S="${DEVICE_DATA_S:-160}" SARSR_DEVICE_TRAIN_S="${DEVICE_TRAIN_S:-130}" SARSR_DEVICE_COMPILE=1
-  run_phase env "$B_ENV"
+fi
+run_phase env "$B_ENV"
+if [ "${DEVICE_MODE:-}" = "train" ]; then
   run_phase data "$(( ${SARSR_DEVICE_DATA_S%.*} + B_OVER ))"  # + kernel compile and probe
   run_phase train_srvit_hsm "$(( ${SARSR_DEVICE_TRAIN_S%.*} + 40 ))"
-  run_phase summary "$B_SUM"
 else
-  run_phase env "$B_ENV"
   run_phase check "$B_CHECK"
   run_phase bench "$B_BENCH"
   run_phase data "$B_DATA"
   run_phase train_srvit_hsm "$B_TRAIN"
   run_phase train_mobile_srvit "$B_TRAIN"
-  run_phase summary "$B_SUM"
 fi
+run_phase summary "$B_SUM"
 echo "total seconds=$(( $(date +%s) - T0 ))" | tee -a "$OUT/device_run.log"
 tail -n 40 "$OUT/device_run.log"
 rm -rf "$WORK"

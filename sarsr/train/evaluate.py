@@ -265,7 +265,7 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
         old = path.read_text(errors="replace").splitlines()
         ends = [i for i, line in enumerate(old) if line.startswith("_Generated ") and line.rstrip().endswith("._")]
         if ends and any(line.strip() for line in old[ends[0] + 1:]):
-            lines = lines + [line for line in old[ends[0] + 1:]]
+            lines = lines + old[ends[0] + 1:]
 
     atomic_write_text(path.with_suffix(".json"), home_relative(json.dumps(payload, indent=2)))
     atomic_write_text(path, home_relative("\n".join(lines)))
