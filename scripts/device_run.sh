@@ -20,7 +20,10 @@ OUT="${OUT:-$PWD/out/device_run${DRY:+_dry}}"
 WORK="${DEVICE_WORK:-${TMPDIR:-/tmp}/sarsr_device_work$$}"
 mkdir -p "$OUT" "$WORK"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
-export NUMBA_CACHE_DIR="$WORK/numba_cache"
+# numba's kernel cache: the real run keeps it in its scratch folder; a dry run leaves numba's
+# default (beside the sources), which the caller's own processes (the test suite) have usually
+# filled, so it does not compile every kernel again
+if [ -z "$DRY" ]; then export NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$WORK/numba_cache}"; fi
 PY="${PYTHON:-python3}"
 # phase budgets (s): real run, then dry run
 if [ -z "$DRY" ]; then
