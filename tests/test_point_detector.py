@@ -148,6 +148,14 @@ def test_context_branch_keeps_any_grid_and_widens_the_receptive_field():
 
     assert reach(plain) <= 6  # stem + one 3x3: +-2 px
     assert reach(ctx) >= 30  # the quarter-resolution branch: tens of pixels
+    # its submodule named "fuse" is a convolution, not the fuse() protocol: reparameterize (what
+    # `sarsr bench models --shipped` times) leaves it in place
+    from sarsr.models import reparameterize
+
+    x = torch.rand(1, 1, 64, 64)
+    with torch.no_grad():
+        ref = ctx(x)
+        torch.testing.assert_close(reparameterize(ctx)(x), ref)
     with pytest.raises(ValueError, match="context_width"):
         create_model("point_detector", context_width=-1)
 

@@ -13,7 +13,7 @@ def _fuse_children(module: nn.Module) -> None:
     for name, child in list(module.named_children()):
         _fuse_children(child)
         fuse = getattr(child, "fuse", None)
-        if callable(fuse):
+        if callable(fuse) and not isinstance(fuse, nn.Module):  # a submodule named "fuse" is not the protocol
             new = fuse()
             if new is not None and new is not child:
                 setattr(module, name, new)
@@ -28,6 +28,6 @@ def reparameterize(model: nn.Module) -> nn.Module:
     model.eval()
     _fuse_children(model)
     fuse = getattr(model, "fuse", None)
-    if callable(fuse):
+    if callable(fuse) and not isinstance(fuse, nn.Module):
         model = fuse() or model
     return model
