@@ -19,8 +19,7 @@ __all__ = ["super_resolve", "load_sr_model", "resample_output", "keep_input_poin
            "apply_points_mode", "POINTS_MODES", "AUTO_KEEP_BELOW", "AUTO_PUT_BACK_THRESHOLD", "RESAMPLE_METHODS",
            "PUT_BACK_KEEP_FRACTION", "PUT_BACK_RADIUS",
            "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR",
-           "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH", "AUTO_DETECT_FLOOR",
-           "AUTO_GATED_PROBABILITY", "AUTO_GATED_KEEP_ABOVE",
+           "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH",
            "DEFAULT_SR_MODEL", "read_image"]
 
 #: How :func:`super_resolve` brings the working-grid output back to the input's grid.
@@ -77,32 +76,6 @@ AUTO_DETECT_THRESHOLD = 0.1
 #: ``"auto"`` with the detector: a detected point goes back over +-this many pixels around its
 #: input peak (the input's blob is wider than the label's point; +-4 px cost ~1 dB more at 0 mm).
 AUTO_DETECT_PATCH = 2
-
-#: ``"auto"`` with the detector: of a detected point's patch, only the input pixels of at least
-#: this fraction of its peak's height go back (the core of the input's blob; the label's point is
-#: narrower). Chosen on the validation scans (``paper_freehand``, seeds 7100 and 7200, 64 per sigma
-#: 0-4 mm; ``docs/measure_put_back.py``, ``docs/put_back_selection.json``) as the
-#: highest floor whose recall stays within 0.002 of the old floor's (0.5) at every sigma: +1.1 dB
-#: at 0 mm, +0.4 dB at 1 mm. The gated images keep 0.5: there the defocused point's peak lies off
-#: the label's point and the blob's flanks are what reach it (0.7 already costs 0.02 of recall at
-#: 2 mm).
-AUTO_DETECT_FLOOR = 0.85
-
-#: ``"auto"`` with the detector, on the images gated by :data:`AUTO_KEEP_BELOW`: an erased peak
-#: below :data:`AUTO_GATED_KEEP_ABOVE` goes back unless the detector's probability within 2 pixels
-#: of it is below this (sidelobes and speckle it rules out). Chosen on the validation scans
-#: (``paper_freehand``, seeds 7100 and 7200, 64 per sigma 0-4 mm; ``docs/measure_put_back.py``,
-#: ``docs/put_back_selection.json``) as the highest value whose point recall stays within 0.002
-#: of the gate's without it at every sigma: the detector gives a point its defocused input still
-#: shows at least this much even where it cannot call it a point (> 0.7).
-AUTO_GATED_PROBABILITY = 0.2
-
-#: ... but an erased peak of at least this fraction of the input's maximum always goes back on a
-#: gated image, whatever the detector says: bright content is never dropped on the word of a
-#: network that may not know the input (another imager, pixel pitch or scene: an image of wide
-#: blobs lost every peak to the veto without it). On the validation scans nearly every peak the
-#: veto rules out is fainter (0.4 to 0.8 leave the same false points).
-AUTO_GATED_KEEP_ABOVE = 0.5
 
 #: Registered network whose shipped weights :func:`super_resolve` uses by default.
 DEFAULT_SR_MODEL = "srvit_hsm"
@@ -237,8 +210,8 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
     A peak of the input (``|image| / max``: a local maximum over 5 x 5 pixels of at least
     ``threshold``) counts as erased when the output stays below ``keep_fraction`` x its height
     everywhere within ``radius`` pixels; around each erased peak the output becomes
-    ``max(output, input)`` over the input pixels of at least ``floor`` x the peak's height, within
-    ``patch`` pixels. Peaks the network kept, sharpened or moved by less than ``radius`` are
+    ``max(output, input)`` over the input pixels of at least ``floor`` x the peak's height
+    (default half), within ``patch`` pixels. Peaks the network kept, sharpened or moved by less than ``radius`` are
     left alone, so on a well-focused input (little position error) almost nothing changes.
 
     This buys recall with false alarms: a defocused input (2-4 mm position error) shows its
@@ -253,7 +226,7 @@ def keep_input_points(output, image, threshold: float = 0.1, keep_fraction: floa
     threshold : float, lowest input peak (fraction of the input's maximum) considered.
     keep_fraction : float in (0, 1], output height (fraction of the input peak) that counts as kept.
     radius, patch : int, pixels of the output grid.
-    floor : float in (0, 1], the part of the input's blob that goes back (fraction of its peak).
+    floor : float in (0, 1], how much of the input's blob goes back (fraction of its peak).
     where : optional bool array of ``output``'s shape: only erased peaks where it is True go back
         (``"auto"`` passes the point detector's verdict, :func:`point_probability`).
 
@@ -348,24 +321,17 @@ def point_probability(image, detector=None, size: int | None = WORKING_SIZE, dev
 
 def apply_points_mode(output, image, mode="auto", detector=None):
     """``output`` with the erased input peaks put back as ``mode`` says (``super_resolve``'s
-    ``keep_input_points``):
-
-    - ``False``: never;
-    - ``True``: every erased peak down to 0.1 of the maximum on every image
-      (:func:`keep_input_points`; screening mode);
-    - ``"auto"``: on the images whose kept fraction (:func:`kept_peak_fraction`) is below
-      :data:`AUTO_KEEP_BELOW` (a defocused input), every erased peak down to
-      :data:`AUTO_PUT_BACK_THRESHOLD` except those below :data:`AUTO_GATED_KEEP_ABOVE` where the
-      point detector's probability within 2 pixels stays below :data:`AUTO_GATED_PROBABILITY`
-      (sidelobes, speckle); on the others,
-      the erased peaks down to :data:`AUTO_DETECT_THRESHOLD` where that probability exceeds
-      :data:`AUTO_DETECT_PROBABILITY`, each over +-:data:`AUTO_DETECT_PATCH` pixels (the input
-      pixels of at least :data:`AUTO_DETECT_FLOOR` of its peak). ``detector`` as in
-      :func:`load_point_detector` (default: the shipped weights); ``False`` is the rule before
-      the detector (every erased peak on the gated images, nothing elsewhere).
+    ``keep_input_points``): ``False`` never, ``True`` always (:func:`keep_input_points`, peaks
+    down to 0.1 of the maximum), ``"auto"``: every erased peak down to
+    :data:`AUTO_PUT_BACK_THRESHOLD` on the images whose kept fraction (:func:`kept_peak_fraction`)
+    is below :data:`AUTO_KEEP_BELOW` (a defocused input); on the others, with the point detector
+    (default; ``detector`` as in :func:`load_point_detector`), the erased peaks (down to
+    :data:`AUTO_DETECT_THRESHOLD`) where the detector's probability within 2 pixels exceeds
+    :data:`AUTO_DETECT_PROBABILITY`, each over +-:data:`AUTO_DETECT_PATCH` pixels, and nothing
+    with ``detector=False`` (the rule before the detector).
 
     ``output`` and ``image`` are (B, H, W) on one grid. Returns ``(images, restored)``: float32
-    (B, H, W) and a bool array (B,), True where the gate fired (erased peaks put back wholesale).
+    (B, H, W) and a bool array (B,), True where every erased peak (speckle included) was put back.
     """
     from scipy import ndimage
 
@@ -382,26 +348,19 @@ def apply_points_mode(output, image, mode="auto", detector=None):
     else:
         restored = np.array([kept_peak_fraction(o, i) < AUTO_KEEP_BELOW for o, i in zip(out, img)], bool)
     res = out.copy()
-    if mode is True or detector is False:
-        put_back = {} if mode is True else {"threshold": AUTO_PUT_BACK_THRESHOLD}  # True: screening mode's own default
-        for b in np.flatnonzero(restored):
-            res[b] = keep_input_points(out[b], img[b], **put_back)
-        return res, restored
-    # "auto" with the detector; it runs only on images with an erased peak (keep_input_points' own test)
-    rest = [b for b in np.flatnonzero(~restored)
-            if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, PUT_BACK_KEEP_FRACTION,
-                      PUT_BACK_RADIUS)[1].any()]
-    which = [*np.flatnonzero(restored), *rest]
-    if which:
-        near = ndimage.maximum_filter(point_probability(img[which], detector), size=(1, 5, 5))
-        for b, p in zip(which, near):
-            if restored[b]:  # every erased peak but the faint ones the detector rules out
-                res[b] = keep_input_points(out[b], img[b], threshold=AUTO_PUT_BACK_THRESHOLD,
-                                           where=(p >= AUTO_GATED_PROBABILITY)
-                                           | (normalize(img[b]) >= AUTO_GATED_KEEP_ABOVE))
-            else:
+    put_back = {} if mode is True else {"threshold": AUTO_PUT_BACK_THRESHOLD}  # True: screening mode's own default
+    for b in np.flatnonzero(restored):
+        res[b] = keep_input_points(out[b], img[b], **put_back)
+    if mode == "auto" and detector is not False:
+        # the detector runs only on images with an erased peak (keep_input_points' own test)
+        rest = [b for b in np.flatnonzero(~restored)
+                if _peaks(normalize(img[b]), out[b], AUTO_DETECT_THRESHOLD, PUT_BACK_KEEP_FRACTION,
+                          PUT_BACK_RADIUS)[1].any()]
+        if rest:
+            prob = point_probability(img[rest], detector)
+            for b, p in zip(rest, prob):
                 res[b] = keep_input_points(out[b], img[b], threshold=AUTO_DETECT_THRESHOLD, patch=AUTO_DETECT_PATCH,
-                                           where=p > AUTO_DETECT_PROBABILITY, floor=AUTO_DETECT_FLOOR)
+                                           where=ndimage.maximum_filter(p, 5) > AUTO_DETECT_PROBABILITY)
     return res, restored
 
 
@@ -426,9 +385,8 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         ``"auto"`` puts back the erased peaks that the point detector calls point targets
         (:func:`point_probability`), and every erased peak on an image whose bright peaks the
         network erased wholesale (it kept fewer than :data:`AUTO_KEEP_BELOW` of them: a defocused
-        input, typically 1-2 mm of position error or more), with a warning, but for the faint
-        ones the detector rules out; there the output keeps the points its input shows, at the
-        price of the input's speckle blobs the detector cannot tell from points.
+        input, typically 1-2 mm of position error or more), with a warning; there the
+        output keeps every point its input shows, at the price of the input's speckle blobs.
         ``True`` puts back every erased peak on every image (screening mode), ``False`` returns
         the network's output alone.
     point_detector : the detector ``"auto"`` uses (:func:`load_point_detector`; default the
@@ -491,7 +449,7 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
 
             warnings.warn(f"super_resolve: the network erased most bright peaks of {int(restored.sum())} of "
                           f"{len(restored)} image(s) (a defocused input: position error of 1-2 mm or more?); "
-                          f"their erased peaks were put back, speckle the point detector cannot rule out included. Autofocus the echoes first "
+                          f"their erased peaks were put back, speckle included. Autofocus the echoes first "
                           f"(sarsr.radar.autofocus) for a clean image, or pass keep_input_points=False for the "
                           f"network alone.", stacklevel=3)  # past torch.no_grad's wrapper
     return y[0] if a.ndim == 2 else y

@@ -163,15 +163,14 @@ def normalize_(image):
 
 def test_super_resolve_auto_puts_back_points_only_where_the_network_erased_them():
     """keep_input_points="auto" (the default): a network that erases every peak gets them back,
-    with a warning that names the cure; one that keeps them is returned untouched and silent.
-    The gate itself, without the point detector (its veto on gated images: test_point_detector)."""
+    with a warning that names the cure; one that keeps them is returned untouched and silent."""
     import warnings
 
     shape = (64, 64)
     image = _blob(shape, (20, 20), 2.0, 1.0) + _blob(shape, (44, 40), 2.0, 0.7) + _blob(shape, (10, 54), 2.0, 0.15)
     eraser, copier = _ConstantNet(copy=False), _ConstantNet(copy=True)
     with pytest.warns(UserWarning, match="erased most bright peaks of 1 of 1 image.*autofocus"):
-        auto = super_resolve(image, eraser, size=None, point_detector=False)
+        auto = super_resolve(image, eraser, size=None)
     np.testing.assert_allclose(auto, keep_input_points(np.zeros(shape, np.float32), image, threshold=AUTO_PUT_BACK_THRESHOLD))
     assert auto[20, 20] == pytest.approx(1.0, abs=1e-5) and auto[44, 40] == pytest.approx(0.7, abs=1e-3)
     assert auto[10, 54] == 0.0  # a faint peak (0.15 < 0.2) stays out by default; screening mode puts it back
@@ -183,11 +182,10 @@ def test_super_resolve_auto_puts_back_points_only_where_the_network_erased_them(
     np.testing.assert_allclose(kept, super_resolve(image, copier, size=None, keep_input_points=False))
     batch = np.stack([image, image[::-1]])
     with pytest.warns(UserWarning, match="of 2 of 2 image"):
-        assert super_resolve(batch, eraser, size=None, point_detector=False).shape == (2, *shape)
-    out, restored = apply_points_mode(np.zeros((2, *shape)), np.stack([image, image]), "auto", detector=False)
+        assert super_resolve(batch, eraser, size=None).shape == (2, *shape)
+    out, restored = apply_points_mode(np.zeros((2, *shape)), np.stack([image, image]), "auto")
     assert restored.tolist() == [True, True] and out[0, 20, 20] == pytest.approx(1.0, abs=1e-5)
-    out, restored = apply_points_mode(np.stack([normalize_(image)] * 2), np.stack([image, image]), "auto",
-                                      detector=False)
+    out, restored = apply_points_mode(np.stack([normalize_(image)] * 2), np.stack([image, image]), "auto")
     assert restored.tolist() == [False, False] and 0 < AUTO_KEEP_BELOW < 1
     for bad in ("yes", None, 1):
         with pytest.raises(ValueError, match="keep_input_points must be 'auto', True or False"):
