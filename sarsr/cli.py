@@ -422,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="radar: paper (default; 40,000 channels, 200x200 image, 1,000 scatterers), "
                         "small or smoke. models: square input side in pixels (default: each "
                         "model's registered input size)")
-    b.add_argument("--models", default="*", help="models: shell pattern of model names (default all)")
+    b.add_argument("--models", default="*", help="models: shell pattern(s) of model names, comma-separated (default all)")
     b.add_argument("--repeat", type=int, default=2, help="timed repetitions")
     b.add_argument("--shipped", action="store_true",
                    help="models: only the networks with shipped weights, built as shipped (their "

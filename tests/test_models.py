@@ -101,6 +101,8 @@ def test_registry_lists_required_models():
                 "stvit_r_tiny", "vit_tiny", "mobile_srvit"}
     assert required <= set(list_models())
     assert list_models("shvit*") == ["shvit_s1", "shvit_s2", "shvit_s3", "shvit_s4"]
+    assert list_models("srvit_hsm, point_detector") == ["point_detector", "srvit_hsm"]  # any of several
+    assert list_models("shvit_s1,shvit*") == list_models("shvit*") and list_models("nope,") == []
     assert set(SR) >= {"mobile_srvit", "srvit_shsa", "srvit_hsm", "srvit_stvit", "sr_cnn"}
 
 

@@ -57,9 +57,11 @@ def register_model(task: str, input_size, paper: str = ""):
 
 
 def list_models(pattern: str = "*", task: str | None = None) -> list[str]:
-    """Sorted names of registered models matching a shell-style ``pattern`` (and ``task``)."""
+    """Sorted names of registered models matching a shell-style ``pattern`` (and ``task``);
+    several patterns separated by commas match any of them (``"srvit_hsm,point_*"``)."""
+    pats = [p.strip() for p in str(pattern).split(",") if p.strip()]
     return sorted(n for n, e in _REGISTRY.items()
-                  if fnmatch.fnmatch(n, pattern) and (task is None or e.task == task))
+                  if any(fnmatch.fnmatch(n, p) for p in pats) and (task is None or e.task == task))
 
 
 def model_entry(name: str) -> ModelEntry:
