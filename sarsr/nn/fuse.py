@@ -8,12 +8,18 @@ from torch import nn
 __all__ = ["reparameterize"]
 
 
+def _fuse_method(module: nn.Module):
+    """``module``'s ``fuse()`` method, or None (a submodule named ``fuse`` is not the protocol)."""
+    fuse = getattr(module, "fuse", None)
+    return fuse if callable(fuse) and not isinstance(fuse, nn.Module) else None
+
+
 @torch.no_grad()
 def _fuse_children(module: nn.Module) -> None:
     for name, child in list(module.named_children()):
         _fuse_children(child)
-        fuse = getattr(child, "fuse", None)
-        if callable(fuse) and not isinstance(fuse, nn.Module):  # a submodule named "fuse" is not the protocol
+        fuse = _fuse_method(child)
+        if fuse is not None:
             new = fuse()
             if new is not None and new is not child:
                 setattr(module, name, new)
@@ -27,7 +33,7 @@ def reparameterize(model: nn.Module) -> nn.Module:
     """
     model.eval()
     _fuse_children(model)
-    fuse = getattr(model, "fuse", None)
-    if callable(fuse) and not isinstance(fuse, nn.Module):
+    fuse = _fuse_method(model)
+    if fuse is not None:
         model = fuse() or model
     return model
