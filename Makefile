@@ -1,7 +1,8 @@
 # Two entry points for a new user (see README): `make demo` and `make test`.
 # Both create .venv on first use. torch is pinned to the CPU wheel: an unpinned torch pulls
 # several GB of CUDA packages. `make demo` installs only what the package needs; `make test`
-# adds the test extras (pytest, hypothesis, scikit-image, nbclient, timm for parity tests).
+# adds the test extras (pytest, pytest-xdist, hypothesis, scikit-image, nbclient, timm for parity tests);
+# `make test` runs the suite in one worker process per core (`-n auto`), a test file per worker.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -34,7 +35,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/sarsr demo --out out/demo --force
 
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/sarsr bench radar

@@ -1,5 +1,21 @@
+import os
+import sys
+
 import numpy as np
 import pytest
+
+# `make test` runs the suite in parallel worker processes (pytest-xdist, `-n auto`). Each worker
+# gets an equal share of the cores for its numba and torch kernels; with their default (every
+# core each) two workers on a 2-core machine spin against each other and every kernel runs
+# slower than it would alone. Set before any test module imports numba or torch.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+if _WORKERS > 1:
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    _threads = str(max(1, _cores // _WORKERS))
+    for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
+    if "torch" in sys.modules:  # imported early by a plugin: set it directly
+        sys.modules["torch"].set_num_threads(int(_threads))
 
 
 @pytest.fixture
