@@ -9,6 +9,16 @@ val PSNR, point recall, false points per image and val_score against training im
 after that step (e.g. ``anneal=~/.cache/sarsr/runs/srvit_hsm_v2_refine_anneal@3000``).
 ``--reference NAME=PSNR,RECALL,FALSE,SCORE`` draws a horizontal line (e.g. the shipped network
 scored once on the same validation records).
+
+Run folders live in a cache that a later session may not find, so the ladder's validation rows
+are also kept in the repository, in ``docs/sr_ladder_validation.csv`` (one row per validation:
+run, start_step, batch_size, step and the four metrics). ``--record`` appends the named run
+folders' rows to that table (replacing earlier rows of the same name); ``--table`` draws every
+run in it. The figure in the docs is drawn from the table alone:
+
+    .venv/bin/python docs/plot_ladder_curves.py --record deep=~/.cache/sarsr/runs/srvit_hsm_v2_deep
+    .venv/bin/python docs/plot_ladder_curves.py --table docs/sr_ladder_validation.csv \
+        --reference shipped=28.60,0.252,4.50,27.12 --out docs/sr_ladder_curves.png
 """
 
 import argparse
@@ -35,20 +45,74 @@ def read_run(folder: Path) -> tuple[int, list[dict]]:
     return batch, rows
 
 
+TABLE = Path(__file__).resolve().parent / "sr_ladder_validation.csv"
+TABLE_FIELDS = ("run", "start_step", "batch_size", "step") + tuple(k for k, _ in METRICS)
+
+
+def parse_spec(spec: str) -> tuple[str, Path, int]:
+    """``NAME=RUN_FOLDER[@START_STEP]`` -> (name, folder, start step)."""
+    name, _, folder = spec.partition("=")
+    folder, _, start = folder.partition("@")
+    if not name or not folder:
+        raise SystemExit(f"{spec!r}: expected NAME=RUN_FOLDER[@START_STEP]")
+    return name, Path(folder).expanduser(), int(start or 0)
+
+
+def read_table(path: Path) -> dict[str, list[dict]]:
+    """Rows of the ladder table grouped by run name, in file order."""
+    runs: dict[str, list[dict]] = {}
+    for r in csv.DictReader(path.open()):
+        runs.setdefault(r["run"], []).append(r)
+    return runs
+
+
+def record(specs: list[str], path: Path = TABLE) -> None:
+    """Append the validation rows of run folders to the ladder table (same-name rows replaced)."""
+    runs = read_table(path) if path.exists() else {}
+    for spec in specs:
+        name, folder, start = parse_spec(spec)
+        batch, rows = read_run(folder)
+        runs[name] = [{"run": name, "start_step": start, "batch_size": batch, "step": r["step"],
+                       **{k: f"{float(r[k]):.4g}" for k, _ in METRICS}} for r in rows]
+        print(f"{name}: {len(rows)} validation rows from {folder}")
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, TABLE_FIELDS)
+        w.writeheader()
+        for rows in runs.values():
+            w.writerows({k: r[k] for k in TABLE_FIELDS} for r in rows)
+    print(f"wrote {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="+", help="NAME=RUN_FOLDER[@START_STEP]")
+    ap.add_argument("runs", nargs="*", help="NAME=RUN_FOLDER[@START_STEP]")
+    ap.add_argument("--table", type=Path, help="draw every run of this ladder table (CSV)")
+    ap.add_argument("--record", action="store_true",
+                    help=f"append the runs' validation rows to {TABLE.name} instead of drawing")
     ap.add_argument("--reference", action="append", default=[], help="NAME=PSNR,RECALL,FALSE,SCORE")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out")
     a = ap.parse_args()
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    if a.record:
+        if not a.runs:
+            raise SystemExit("--record needs at least one NAME=RUN_FOLDER")
+        return record(a.runs)
+    if not a.out:
+        raise SystemExit("--out is required to draw the figure")
+    curves = []  # (name, x in thousands of image-samples, rows)
     for spec in a.runs:
-        name, _, folder = spec.partition("=")
-        folder, _, start = folder.partition("@")
-        batch, rows = read_run(Path(folder).expanduser())
-        x = [(int(start or 0) + int(r["step"])) * batch / 1000 for r in rows]
+        name, folder, start = parse_spec(spec)
+        batch, rows = read_run(folder)
+        curves.append((name, [(start + int(r["step"])) * batch / 1000 for r in rows], rows))
+    if a.table:
+        for name, rows in read_table(a.table).items():
+            curves.append((name, [(int(r["start_step"]) + int(r["step"])) * int(r["batch_size"]) / 1000
+                                  for r in rows], rows))
+    if not curves:
+        raise SystemExit("nothing to draw: name run folders or --table")
+    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    for name, x, rows in curves:
         for ax, (key, _) in zip(axes, METRICS):
-            ax.plot(x, [float(r[key]) for r in rows], "o-", label=name)
+            ax.plot(x, [float(r[key]) for r in rows], "o-", ms=3, label=name)
     for spec in a.reference:
         name, _, vals = spec.partition("=")
         for ax, v in zip(axes, vals.split(",")):
