@@ -1,4 +1,4 @@
-"""Validation curves of the super-resolution capacity ladder (docs/sr_ladder_curves.png):
+r"""Validation curves of the super-resolution capacity ladder (docs/sr_ladder_curves.png):
 val PSNR, point recall, false points per image and val_score against training image-samples
 (step x batch) for each run folder, from its ``log.csv`` (the trainer's validation rows).
 
@@ -18,11 +18,17 @@ run in it. The figure in the docs is drawn from the table alone:
 
     .venv/bin/python docs/plot_ladder_curves.py --record deep=~/.cache/sarsr/runs/srvit_hsm_v2_deep
     .venv/bin/python docs/plot_ladder_curves.py --table docs/sr_ladder_validation.csv \
-        --reference shipped=28.60,0.252,4.50,27.12 --out docs/sr_ladder_curves.png
+        --reference shipped=28.60,0.252,4.50,27.12 --out docs/sr_ladder_curves.png \
+        --cost docs/sr_ladder_cost.json --cost-out docs/sr_ladder_cost.png
+
+``--cost`` (the JSON of docs/measure_ladder_cost.py) with ``--cost-out`` also draws quality
+against fused CPU time: each rung at its best validation (highest val_score; the shipped
+network at its ``--reference`` scores).
 """
 
 import argparse
 import csv
+import json
 import tomllib
 from pathlib import Path
 
@@ -76,7 +82,7 @@ def record(specs: list[str], path: Path = TABLE) -> None:
                        **{k: f"{float(r[k]):.4g}" for k, _ in METRICS}} for r in rows]
         print(f"{name}: {len(rows)} validation rows from {folder}")
     with path.open("w", newline="") as f:
-        w = csv.DictWriter(f, TABLE_FIELDS)
+        w = csv.DictWriter(f, TABLE_FIELDS, lineterminator="\n")
         w.writeheader()
         for rows in runs.values():
             w.writerows({k: r[k] for k in TABLE_FIELDS} for r in rows)
@@ -91,6 +97,8 @@ def main():
                     help=f"append the runs' validation rows to {TABLE.name} instead of drawing")
     ap.add_argument("--reference", action="append", default=[], help="NAME=PSNR,RECALL,FALSE,SCORE")
     ap.add_argument("--out")
+    ap.add_argument("--cost", type=Path, help="docs/sr_ladder_cost.json (docs/measure_ladder_cost.py)")
+    ap.add_argument("--cost-out", help="figure of quality against fused CPU time")
     a = ap.parse_args()
     if a.record:
         if not a.runs:
@@ -125,6 +133,39 @@ def main():
     fig.tight_layout()
     fig.savefig(a.out, dpi=110)
     print(f"wrote {a.out}")
+    if a.cost:
+        if not a.cost_out:
+            raise SystemExit("--cost needs --cost-out (the figure to write)")
+        refs = {n: dict(zip((k for k, _ in METRICS), map(float, v.split(","))))
+                for n, _, v in (spec.partition("=") for spec in a.reference)}
+        plot_cost(json.loads(a.cost.read_text()), {n: rows for n, _, rows in curves}, refs, a.cost_out)
+
+
+def plot_cost(cost: dict, runs: dict[str, list[dict]], refs: dict[str, dict], out: str) -> None:
+    """Validation quality at each rung's best validation against its fused CPU ms per 256^2 image."""
+    points = []
+    for rung, c in cost["rungs"].items():
+        if rung in runs:
+            best = max(runs[rung], key=lambda r: float(r["val_score"]))
+            points.append((rung, c, {k: float(best[k]) for k, _ in METRICS}))
+        elif rung in refs:
+            points.append((rung, c, refs[rung]))
+    if not points:
+        raise SystemExit("--cost: no rung of the cost file has validation rows or a --reference")
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    for ax, (key, label) in zip(axes, METRICS[:3]):
+        for rung, c, q in points:
+            ax.plot(c["fused_ms"], q[key], "o", ms=7)
+            ax.annotate(f"{rung}\n{c['gmac']:.2f} GMAC", (c["fused_ms"], q[key]), fontsize=8,
+                        xytext=(5, 3), textcoords="offset points")
+        ax.set_xlabel(f"fused CPU ms per 256² image ({cost['threads']} threads)")
+        ax.set_title(label + " (best validation)")
+        ax.margins(x=0.3, y=0.3)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"capacity ladder: quality against CPU time ({cost['cpu']})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
