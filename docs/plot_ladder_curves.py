@@ -117,14 +117,15 @@ def main():
                                   for r in rows], rows))
     if not curves:
         raise SystemExit("nothing to draw: name run folders or --table")
+    refs = {n: dict(zip((k for k, _ in METRICS), map(float, v.split(","))))  # NAME=PSNR,RECALL,FALSE,SCORE
+            for n, _, v in (spec.partition("=") for spec in a.reference)}
     fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     for name, x, rows in curves:
         for ax, (key, _) in zip(axes, METRICS):
             ax.plot(x, [float(r[key]) for r in rows], "o-", ms=3, label=name)
-    for spec in a.reference:
-        name, _, vals = spec.partition("=")
-        for ax, v in zip(axes, vals.split(",")):
-            ax.axhline(float(v), ls="--", color="gray", label=name)
+    for name, ref in refs.items():
+        for ax, (key, _) in zip(axes, METRICS):
+            ax.axhline(ref[key], ls="--", color="gray", label=name)
     for ax, (_, label) in zip(axes, METRICS):
         ax.set_xlabel("training image-samples (thousands)")
         ax.set_title(label)
@@ -136,8 +137,6 @@ def main():
     if a.cost:
         if not a.cost_out:
             raise SystemExit("--cost needs --cost-out (the figure to write)")
-        refs = {n: dict(zip((k for k, _ in METRICS), map(float, v.split(","))))
-                for n, _, v in (spec.partition("=") for spec in a.reference)}
         plot_cost(json.loads(a.cost.read_text()), {n: rows for n, _, rows in curves}, refs, a.cost_out)
 
 

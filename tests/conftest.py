@@ -9,13 +9,20 @@ import pytest
 # core each) two workers on a 2-core machine spin against each other and every kernel runs
 # slower than it would alone. Set before any test module imports numba or torch.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
-if _WORKERS > 1:
-    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    _threads = str(max(1, _cores // _WORKERS))
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+#: threads per worker process under pytest-xdist with several workers, else None
+WORKER_THREADS = max(1, _CORES // _WORKERS) if _WORKERS > 1 else None
+if WORKER_THREADS is not None:
     for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(_var, _threads)
+        os.environ.setdefault(_var, str(WORKER_THREADS))
     if "torch" in sys.modules:  # imported early by a plugin: set it directly
-        sys.modules["torch"].set_num_threads(int(_threads))
+        sys.modules["torch"].set_num_threads(WORKER_THREADS)
+
+
+@pytest.fixture
+def worker_threads():
+    """Threads each pytest-xdist worker's kernels use (None when not run in several workers)."""
+    return WORKER_THREADS
 
 
 @pytest.fixture
