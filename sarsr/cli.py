@@ -238,9 +238,9 @@ _POINTS_FLAG = {"auto": "auto", "always": True, "never": False}
 def _cmd_sr(args) -> int:
     import numpy as np
 
-    from .sr import read_image, super_resolve
+    from .sr import DEFAULT_POINT_THRESHOLD, POINT_FIELDS, read_image, super_resolve
 
-    from ._files import atomic_path
+    from ._files import atomic_path, atomic_write_text
 
     dst = Path(args.out)
     if dst.suffix not in (".npy", ".h5", ".hdf5", ".png"):
@@ -249,10 +249,29 @@ def _cmd_sr(args) -> int:
         raise CLIError(f"{dst} exists; pass --force to overwrite")
     if args.size < 0:
         raise CLIError(f"--size must be >= 1 (or 0 for the input size), got {args.size}")
+    pts_dst = Path(args.points) if args.points else None
+    if pts_dst is not None:
+        if pts_dst.suffix.lower() != ".csv":
+            raise CLIError(f"--points {pts_dst}: expected a .csv file")
+        if pts_dst.exists() and not args.force:
+            raise CLIError(f"{pts_dst} exists; pass --force to overwrite")
+    threshold = args.point_threshold if args.point_threshold is not None else DEFAULT_POINT_THRESHOLD
+    if not 0 <= threshold < 1:
+        raise CLIError(f"--point-threshold must be a probability in [0, 1), got {args.point_threshold}")
     img = read_image(args.input, args.var)
     with _warnings_as_notes():
         out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
-                            keep_input_points=_POINTS_FLAG[args.keep_input_points])
+                            keep_input_points=_POINTS_FLAG[args.keep_input_points], return_points=pts_dst is not None,
+                            point_threshold=threshold)
+    if pts_dst is not None:
+        out, tables = out
+        tables = [tables] if out.ndim == 2 else tables
+        lines = [",".join((*POINT_FIELDS, "image"))]
+        lines += [",".join([*(f"{float(row[f]):.6g}" for f in POINT_FIELDS), str(i)]) for i, t in enumerate(tables)
+                  for row in t]
+        pts_dst.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(pts_dst, "\n".join(lines) + "\n")
+        print(f"wrote {pts_dst} ({sum(len(t) for t in tables)} points)")
     dst.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(dst) as tmp:
         if dst.suffix == ".npy":
@@ -527,6 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "input only (the network erased its peaks wholesale; a warning says so), 'always' "
                         "(screening mode, the flag alone: never misses what the input shows, brings back its "
                         "false alarms too), 'never' (the network alone)")
+    r.add_argument("--points", default=None, metavar="CSV",
+                   help="also write the detected points (networks with a point head, such as the default): one row "
+                        "per point, x_m, y_m (metres; the image taken to span [-0.1, 0.1) m), amplitude, confidence, "
+                        "row, col (pixels of the output), image (index in a stack)")
+    r.add_argument("--point-threshold", type=float, default=None,
+                   help="point probability above which a detection counts (default 0.5)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
 

@@ -30,7 +30,12 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  time_limit_s [0 = none] (stop at the first step after this many seconds of
                  training, checkpointed and resumable; a GPU lease's wall-clock budget),
                  loss_options [{}] (keyword options of the loss, e.g. {kernel = 9} for
-                 l1_peak: :func:`sarsr.train.losses.get_loss`), seed [0], checkpoint_every [250], val_every [1000], log_every [25],
+                 l1_peak: :func:`sarsr.train.losses.get_loss`), point_loss [{}] (networks
+                 with a point head: weights heat / offset / amplitude and heat_sigma / reach of
+                 :func:`sarsr.train.losses.point_head_loss`), samples [0] (> 0: the schedule's
+                 length in training images instead of steps: steps = samples / batch_size),
+                 cpu_bf16 [false] (bfloat16 autocast of the forward pass on CPUs with
+                 AVX512-BF16 / AMX; ignored elsewhere), seed [0], checkpoint_every [250], val_every [1000], log_every [25],
                  amp [true] (CUDA only), grad_clip [0 = off], compile [false] (torch.compile
                  the training forward/backward, single process: ~1.6x faster steps on CPU,
                  `sarsr bench train`), channels_last [false] (NHWC memory for the model and
@@ -241,6 +246,7 @@ TRAIN_SCHEMA = {
               "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean",
                                                       "l1_peak_keep", "point_bce")),
               "loss_options": Field("table", {}),
+              "point_loss": Field("table", {}), "samples": Field("int", 0, _NONNEG), "cpu_bf16": Field("bool", False),
               "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),
               "seed": Field("int", 0, _NONNEG), "checkpoint_every": Field("int", 250, _POS),
               "val_every": Field("int", 1000, _POS), "log_every": Field("int", 25, _POS),
@@ -280,6 +286,8 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     for key, val in (overrides or {}).items():
         set_dotted(raw, key, val)
     cfg = _plain(validate(raw, TRAIN_SCHEMA, str(p)))
+    if cfg["train"]["samples"] and cfg["train"]["batch_size"] >= 1:
+        cfg["train"]["steps"] = max(1, cfg["train"]["samples"] // cfg["train"]["batch_size"])
     if cfg["train"]["steps"] < 1 or cfg["train"]["batch_size"] < 1:
         raise ConfigError(f"{p}: train.steps and train.batch_size must be >= 1")
     if _RUN_NAME.fullmatch(cfg["name"]) is None:

@@ -209,9 +209,9 @@ def test_cli_sr_keep_input_points_modes(tmp_path, capsys, monkeypatch):
         main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "x.npy"), "--keep-input-points", "maybe"])
     capsys.readouterr()
     # the default (auto) with a network that erases every peak: one note line, no source path
-    import sarsr.sr
+    import sarsr.sr.inference
 
-    monkeypatch.setattr(sarsr.sr, "load_sr_model", lambda model=None, device=None: _ConstantNet(copy=False))
+    monkeypatch.setattr(sarsr.sr.inference, "load_sr_model", lambda model=None, device=None: _ConstantNet(copy=False))
     assert main(["sr", str(tmp_path / "in.npy"), "--out", str(tmp_path / "auto.npy")]) == 0
     err = capsys.readouterr().err
     assert err.startswith("note: super_resolve: the network erased") and "--keep-input-points never" in err

@@ -16,7 +16,8 @@ from .complexity import count_macs, count_params, cpu_latency_ms
 from .registry import (create_model, list_models, model_entry, model_state, names_shipped_weights, register_model,
                        weights_path)
 from .runs import build_kwargs, load_run
+from .srvit import POINT_CHANNELS
 
 __all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path", "names_shipped_weights",
            "load_run", "build_kwargs",
-           "reparameterize", "count_params", "count_macs", "cpu_latency_ms"]
+           "reparameterize", "count_params", "count_macs", "cpu_latency_ms", "POINT_CHANNELS"]

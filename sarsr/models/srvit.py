@@ -23,7 +23,12 @@ from ..nn import (FFN, ConvNorm, EfficientViMBlock, InvertedResidual, LayerNorm2
                   Residual, SemanticTokenAttention, SHViTBlock, pad_to_multiple, partial_dim)
 from .registry import register_model
 
-__all__ = ["MobileSRViT", "EfficientSR", "FullResRefiner", "PlainCNN", "MIXERS"]
+__all__ = ["MobileSRViT", "EfficientSR", "FullResRefiner", "PointHead", "PlainCNN", "MIXERS", "POINT_CHANNELS"]
+
+#: Channels a point head appends to an SR network's image output, in order: the point logit,
+#: the sub-pixel offset of the point's centre from the pixel (rows, columns; pixels of the
+#: output grid) and the point's amplitude (label units).
+POINT_CHANNELS = ("point_logit", "offset_row", "offset_col", "amplitude")
 
 
 class MobileSRViT(nn.Module):
@@ -120,10 +125,15 @@ class EfficientSR(nn.Module):
 
     ``refine`` > 0 appends a :class:`FullResRefiner` of ``refine`` layers (``refine_width``
     channels) at the output's full resolution.
+
+    ``point_head`` > 0 adds a :class:`PointHead` of that width on the body's features: the
+    output then carries ``out_chans + 4`` channels, the image followed by
+    :data:`POINT_CHANNELS` (per-pixel point logit, sub-pixel offset, amplitude), decoded and
+    drawn by :mod:`sarsr.sr.points`. ``has_point_head`` tells callers which kind they hold.
     """
 
     def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
-                 global_residual=True, log_input_db=0.0, refine=0, refine_width=16, **mixer_opts):
+                 global_residual=True, log_input_db=0.0, refine=0, refine_width=16, point_head=0, **mixer_opts):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
@@ -146,6 +156,14 @@ class EfficientSR(nn.Module):
             raise ValueError(f"refine_width must be an integer >= 1, got {refine_width!r}")
         self.refine = (FullResRefiner(out_chans + in_chans + (self.log_input_db > 0), out_chans, refine_width, refine)
                        if refine else None)
+        if isinstance(point_head, bool) or not isinstance(point_head, int) or point_head < 0:
+            raise ValueError(f"point_head must be an integer >= 0 (hidden width; 0 = none), got {point_head!r}")
+        self.points = PointHead(dim, point_head, scale) if point_head else None
+
+    @property
+    def has_point_head(self) -> bool:
+        """Whether the output carries the :data:`POINT_CHANNELS` after the image."""
+        return self.points is not None
 
     def grow_from(self, state: dict, gate_logit: float = -4.0) -> int:
         """Load the weights of a shallower network of the same kind and width (``state``: its
@@ -170,7 +188,8 @@ class EfficientSR(nn.Module):
                              f"of this network's {n_new}")
         own = self.state_dict()
         missing = {k for k in own if (not (m := re.match(r"body\.(\d+)\.", k)) or int(m.group(1)) < n_old)
-                   and not k.startswith("refine.")} - set(state)  # a new refiner starts as the identity
+                   and not k.startswith(("refine.", "points."))} - set(state)  # a new refiner starts as the
+        # identity; a new point head starts at its own initialisation (it adds channels, not image)
         extra = set(state) - set(own)
         if missing or extra:
             raise ValueError(f"grow_from: the state does not fit this network (missing {sorted(missing)[:3]}, "
@@ -198,11 +217,14 @@ class EfficientSR(nn.Module):
 
     def forward(self, x):
         xp, (H, W) = pad_to_multiple(x, self.scale, self.scale)
-        y = self.shuffle(self.tail(self.forward_features(xp)))[..., :H, :W]
+        feats = self.forward_features(xp)
+        y = self.shuffle(self.tail(feats))[..., :H, :W]
         if self.global_residual:
             y = y + x[:, : self.out_chans]
         if self.refine is not None:
             y = self.refine(y, self._with_log_view(x))
+        if self.points is not None:
+            y = torch.cat([y, self.points(feats)[..., :H, :W]], dim=1)
         return y
 
 
@@ -225,6 +247,34 @@ class FullResRefiner(nn.Module):
 
     def forward(self, y, x):
         return y + self.out(self.body(torch.cat([y, x], dim=1)))
+
+
+class PointHead(nn.Module):
+    """CenterNet-style point head on the reduced-resolution body features (B, dim, H/s, W/s):
+    1x1 conv to ``width`` (SiLU), two depthwise 3x3 + pointwise layers (SiLU; receptive field
+    +4 feature pixels), 1x1 conv to ``4 s^2`` channels, pixel-shuffle to (B, 4, H, W) on the
+    output grid: :data:`POINT_CHANNELS`. Initialised to say "no point here" (logit bias for a
+    prior of 0.001, offsets 0, amplitude 0.6), so a head grown onto a trained body starts silent.
+    """
+
+    def __init__(self, dim: int, width: int = 32, scale: int = 2, prior: float = 1e-3):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(dim, width, 1), nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1, groups=width), nn.Conv2d(width, width, 1), nn.SiLU(),
+            nn.Conv2d(width, width, 3, padding=1, groups=width), nn.Conv2d(width, width, 1), nn.SiLU())
+        r2 = scale * scale
+        self.out = nn.Conv2d(width, len(POINT_CHANNELS) * r2, 1)
+        self.shuffle = nn.PixelShuffle(scale)
+        nn.init.normal_(self.out.weight, std=1e-3)
+        bias = torch.zeros(len(POINT_CHANNELS), r2)
+        bias[0] = float(torch.logit(torch.tensor(prior)))
+        bias[3] = 0.6
+        with torch.no_grad():
+            self.out.bias.copy_(bias.reshape(-1))  # pixel-shuffle takes channel c from c*r2 .. (c+1)*r2 - 1
+
+    def forward(self, feats):
+        return self.shuffle(self.out(self.body(feats)))
 
 
 class PlainCNN(nn.Module):
@@ -262,12 +312,13 @@ def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
 
 @register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
 def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0, refine=0,
-              refine_width=16):
+              refine_width=16, point_head=0):
     """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution;
     ``log_input_db`` > 0 adds a log-magnitude input view, ``refine`` > 0 full-resolution
-    refinement layers after the pixel-shuffle (see :class:`EfficientSR`)."""
+    refinement layers after the pixel-shuffle, ``point_head`` > 0 a point head of that width
+    (see :class:`EfficientSR`)."""
     return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim,
-                       log_input_db=log_input_db, refine=refine, refine_width=refine_width)
+                       log_input_db=log_input_db, refine=refine, refine_width=refine_width, point_head=point_head)
 
 
 @register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")

@@ -74,8 +74,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import (_points_mode, apply_points_mode, keep_input_points as keep_points, load_sr_model,
-                      resample_output, super_resolve)
+    from ..sr import (_points_mode, apply_points_mode, compose, decode_points, keep_input_points as keep_points,
+                      load_sr_model, network_pass, resample_output)
 
     points = _points_mode(points, "evaluate")
     bad = [g for g in grids if g not in ("working", "user")]
@@ -134,19 +134,30 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                     preds[("input", grid)] = shown[grid]
             if net_in is not None:
                 for name, net in nets.items():
-                    yw = super_resolve(net_in[j], net, size=size, keep_size=False, keep_input_points=False)
+                    yw_t, head = network_pass(net_in[j][None], net, size)
+                    yw = yw_t.clamp(0, 1)[0, 0].cpu().numpy()
+                    found = decode_points(head)[0] if head is not None else None
                     alone = {}
                     if "working" in grids:
                         alone["working"] = yw
                     if "user" in grids:
                         alone["user"] = resample_output(torch.from_numpy(yw)[None, None], native, resample)[0, 0].numpy()
                     for grid, y in alone.items():  # as super_resolve returns it on that grid
-                        ya, fired = apply_points_mode(y[None], shown[grid][None], points)
-                        preds[(name, grid)] = ya[0]
-                        restored.setdefault((name, grid), []).append(bool(fired[0]))
+                        if found is not None:  # a point head: its points drawn, input peaks only in screening
+                            drawn = compose(y, found, yw.shape)
+                            ya = drawn if points is not False else y
+                            fired = points is True
+                            if fired:
+                                ya = keep_points(ya, shown[grid])
+                        else:
+                            ya, fired = apply_points_mode(y[None], shown[grid][None], points)
+                            ya, fired = ya[0], bool(fired[0])
+                        preds[(name, grid)] = ya
+                        restored.setdefault((name, grid), []).append(fired)
                         if keep_input_points:
                             preds[(f"{name} alone", grid)] = y
-                            preds[(f"{name} +input points", grid)] = keep_points(y, shown[grid])
+                            preds[(f"{name} +input points", grid)] = keep_points(drawn if found is not None else y,
+                                                                                 shown[grid])
             for (name, grid), p in preds.items():
                 lab = labs[grid]
                 scores.setdefault((name, grid), []).append(

@@ -41,6 +41,13 @@ weighted ``pos_weight`` (they are ~1 % of the pixels)::
     loss = BCE_with_logits(pred, mask(target), pos_weight)
 
 Losses that need the input carry ``needs_input = True`` and are called ``loss(pred, target, x)``.
+
+Networks with a point head (``point_head`` > 0, :class:`sarsr.models.srvit.PointHead`) output the
+image followed by four point channels; :class:`WithPointHead` wraps any image loss above for
+them: the image loss on channel 0 plus the CenterNet-style point terms of :func:`point_head_loss`
+against targets read off the label itself (:func:`point_head_targets`: each isolated point's
+peak pixel, its sub-pixel centre from the Gaussian's log-parabola, its amplitude = the label's
+peak, exact for the label convention of :func:`sarsr.radar.label_image`).
 """
 
 from __future__ import annotations
@@ -51,7 +58,8 @@ import inspect
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce", "point_mask"]
+__all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce", "point_mask",
+           "point_head_targets", "point_head_loss", "WithPointHead", "POINT_LOSS_WEIGHTS"]
 
 
 def l1(pred, target):
@@ -136,9 +144,124 @@ def point_bce(pred, target, pos_weight: float = 10.0, dilate: int = 1):
 point_bce.logits = True  # the prediction is per-pixel logits, not an image in [0, 1]
 
 
+def _isolated_point_pixels(target) -> torch.Tensor:
+    """(B, 1, H, W) bool: pixels of the label's isolated point components (:func:`sarsr.metrics.point_targets`)."""
+    import numpy as np
+
+    from ..metrics import point_targets
+
+    masks = []
+    for y in target.detach().float().cpu().numpy()[:, 0]:
+        comp, pts = point_targets(y)
+        masks.append(np.isin(comp, pts) if pts else np.zeros(y.shape, bool))
+    return torch.from_numpy(np.stack(masks))[:, None].to(target.device)
+
+
+def _neighbour(a, di: int, dj: int, fill: float = 0.0):
+    """``a`` (B, C, H, W) moved so that ``out[..., i, j] = a[..., i - di, j - dj]`` (edges filled)."""
+    H, W = a.shape[-2:]
+    p = F.pad(a, (1, 1, 1, 1), value=fill)
+    return p[..., 1 - di:1 - di + H, 1 - dj:1 - dj + W]
+
+
+def point_head_targets(target, heat_sigma: float = 1.0, reach: int = 1):
+    """Targets of a point head, read off label images.
+
+    Parameters
+    ----------
+    target : (B, 1, H, W) labels in [0, 1] (points are Gaussians ``a exp(-r^2 / o^2)`` whose peak
+        pixel holds ``a``, :func:`sarsr.radar.label_image`).
+    heat_sigma : width (pixels) of the Gaussian splat around each peak pixel in the heat map.
+    reach : the offset and amplitude are regressed on the (2 reach + 1)^2 pixels around each
+        peak, so a detection a pixel off its point still lands on it.
+
+    Returns a dict of tensors on ``target``'s device: ``heat`` (B, 1, H, W), 1 at each point's
+    peak pixel; ``peaks`` (B, 1, H, W) bool; ``reg_mask`` (B, 1, H, W) bool; ``offset`` (B, 2,
+    H, W), the point centre minus the pixel (rows, columns; pixels); ``amplitude`` (B, 1, H, W).
+    A peak is a local maximum (3 x 3) above 0.1 inside an isolated point component; its
+    sub-pixel centre is the vertex of the parabola through the log of the label at the peak and
+    its two neighbours on each axis (exact for one Gaussian).
+    """
+    y = target.detach().float()
+    peaks = (y >= F.max_pool2d(y, 3, stride=1, padding=1)) & (y > 0.1) & _isolated_point_pixels(y)
+    ly = torch.log(y.clamp_min(1e-6))
+    def vertex(di, dj):
+        lo, hi = _neighbour(ly, di, dj, -13.8), _neighbour(ly, -di, -dj, -13.8)  # a[i - d], a[i + d]
+        curv = lo - 2 * ly + hi
+        return torch.where(curv < -1e-6, 0.5 * (lo - hi) / curv.clamp(max=-1e-6), torch.zeros_like(ly)).clamp(-0.5, 0.5)
+    d_row, d_col = vertex(1, 0), vertex(0, 1)
+    pk = peaks.float()
+    k = int(3 * heat_sigma + 0.5)
+    r = torch.arange(-k, k + 1, device=y.device, dtype=torch.float32)
+    g = torch.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * heat_sigma ** 2))
+    heat = F.conv2d(pk, g[None, None], padding=k).clamp(max=1.0)
+    heat = torch.where(peaks, torch.ones_like(heat), heat)
+    reg_mask = torch.zeros_like(peaks)
+    offset = torch.zeros(y.shape[0], 2, *y.shape[-2:], device=y.device)
+    amplitude = torch.zeros_like(y)
+    for di in range(-reach, reach + 1):
+        for dj in range(-reach, reach + 1):
+            here = _neighbour(pk, di, dj) > 0  # a peak lies at (i - di, j - dj)
+            reg_mask |= here
+            offset[:, :1] = torch.where(here, _neighbour(d_row, di, dj) - di, offset[:, :1])
+            offset[:, 1:] = torch.where(here, _neighbour(d_col, di, dj) - dj, offset[:, 1:])
+            amplitude = torch.where(here, _neighbour(y, di, dj), amplitude)
+    return {"heat": heat, "peaks": peaks, "reg_mask": reg_mask, "offset": offset, "amplitude": amplitude}
+
+
+#: Default weights of the point terms in :func:`point_head_loss` (config ``train.point_loss``).
+POINT_LOSS_WEIGHTS = {"heat": 0.1, "offset": 0.1, "amplitude": 1.0}
+
+
+def point_head_loss(head, target, heat: float = POINT_LOSS_WEIGHTS["heat"],
+                    offset: float = POINT_LOSS_WEIGHTS["offset"], amplitude: float = POINT_LOSS_WEIGHTS["amplitude"],
+                    heat_sigma: float = 1.0, reach: int = 1, targets: dict | None = None):
+    """Point-head terms: ``heat`` x the penalty-reduced focal loss of CenterNet (alpha 2, beta 4,
+    summed and divided by the number of points) on the logits ``head[:, 0]``, plus ``offset`` x
+    and ``amplitude`` x the mean L1 error of ``head[:, 1:3]`` (pixels) and ``head[:, 3]``
+    (label units) on the regression pixels of :func:`point_head_targets`. ``head`` is (B, 4,
+    H, W), ``target`` the labels (B, 1, H, W)."""
+    t = targets if targets is not None else point_head_targets(target, heat_sigma, reach)
+    logit = head[:, :1].float()
+    logp, log1mp = F.logsigmoid(logit), F.logsigmoid(-logit)
+    p = torch.sigmoid(logit)
+    pos = t["peaks"]
+    focal = torch.where(pos, -((1 - p) ** 2) * logp, -((1 - t["heat"]) ** 4) * (p ** 2) * log1mp)
+    n_pos = pos.sum().clamp_min(1)
+    loss = heat * focal.sum() / n_pos
+    m = t["reg_mask"]
+    n_reg = m.sum().clamp_min(1)
+    loss = loss + offset * ((head[:, 1:3].float() - t["offset"]).abs() * m).sum() / (2 * n_reg)
+    return loss + amplitude * ((head[:, 3:4].float() - t["amplitude"]).abs() * m).sum() / n_reg
+
+
+class WithPointHead:
+    """An image loss for a network with a point head: ``image_loss`` on the image channel plus
+    :func:`point_head_loss` (``weights``: ``heat``, ``offset``, ``amplitude``, ``heat_sigma``,
+    ``reach``) on the four point channels that follow it."""
+
+    def __init__(self, image_loss, weights: dict | None = None):
+        known = ("heat", "offset", "amplitude", "heat_sigma", "reach")
+        for key, value in (weights or {}).items():
+            if key not in known:
+                raise ValueError(f"train.point_loss.{key}: not a point-loss option (options: {', '.join(known)})")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value != value \
+                    or (key == "reach" and not isinstance(value, int)) or (key == "heat_sigma" and not value > 0):
+                raise ValueError(f"train.point_loss.{key}: expected a number >= 0 ({'an integer' if key == 'reach' else '> 0' if key == 'heat_sigma' else 'a weight'}), got {value!r}")
+        self.image_loss, self.weights = image_loss, {**POINT_LOSS_WEIGHTS, **(weights or {})}
+        self.needs_input = needs_input(image_loss)
+
+    def __call__(self, pred, target, *inp):
+        image = pred[:, :1]
+        base = self.image_loss(image, target, *inp) if self.needs_input else self.image_loss(image, target)
+        return base + point_head_loss(pred[:, 1:5], target, **self.weights)
+
+
 def needs_input(loss) -> bool:
     """Whether ``loss`` (a function of :data:`LOSSES`, possibly with options bound) is called
     ``loss(pred, target, x)`` with the network input."""
+    if isinstance(loss, WithPointHead):
+        return loss.needs_input
     return bool(getattr(getattr(loss, "func", loss), "needs_input", False))
 
 

@@ -5,7 +5,7 @@ PSNR (primary), SSIM and the point-target scores of :mod:`sarsr.metrics`."""
 from __future__ import annotations
 
 from ..data import SARDataset, read_manifest
-from .losses import get_loss
+from .losses import WithPointHead, get_loss
 from .tasks import register_task
 from .trainer import validate
 
@@ -21,9 +21,18 @@ class SRTask:
     #: - min(false points per image, 4): one unit per dB, per 10 % of points, per false point
     metrics = ("val_psnr", "val_ssim", "val_point_recall", "val_point_ratio", "val_false_points", "val_score")
 
+    #: extra columns of a network with a point head (``model.options.point_head`` > 0): the
+    #: image head alone and the decoded detections (the columns above score the default output)
+    point_head_metrics = ("val_net_psnr", "val_net_point_recall", "val_net_false_points", "val_detection_recall",
+                          "val_false_detections")
+
     def __init__(self, cfg):
         self.cfg = cfg
         self.loss = get_loss(cfg["train"]["loss"], cfg["train"]["loss_options"])
+        self.point_head = bool(cfg["model"]["options"].get("point_head", 0))
+        if self.point_head:
+            self.loss = WithPointHead(self.loss, cfg["train"].get("point_loss") or {})
+            self.metrics = type(self).metrics + self.point_head_metrics
 
     def model_kwargs(self):
         return {"in_chans": 2 if self.cfg["data"]["complex_input"] else 1}
@@ -41,10 +50,16 @@ class SRTask:
         return train_ds, val_ds
 
     def validate(self, model, val_ds, dev) -> dict:
-        vp, vs, pts = validate(model, val_ds, dev, points=True)
-        return {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
-                "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"],
-                "val_score": sr_score(vp, pts["point_recall"], pts["false_points"])}
+        vp, vs, pts, extra = validate(model, val_ds, dev, points=True, details=True)
+        res = {"val_psnr": vp, "val_ssim": vs, "val_point_recall": pts["point_recall"],
+               "val_point_ratio": pts["point_amplitude_ratio"], "val_false_points": pts["false_points"],
+               "val_score": sr_score(vp, pts["point_recall"], pts["false_points"])}
+        if extra:
+            res.update({"val_net_psnr": extra["net_psnr"], "val_net_point_recall": extra["net_point_recall"],
+                        "val_net_false_points": extra["net_false_points"],
+                        "val_detection_recall": extra["detection_recall"],
+                        "val_false_detections": extra["false_detections"]})
+        return res
 
 
 def sr_score(psnr_db: float, point_recall: float, false_points: float) -> float:

@@ -146,27 +146,53 @@ def _init_weights(path, device) -> dict:
 
 
 @torch.no_grad()
-def validate(model, dataset, device, batch_size=8, points: bool = False):
+def validate(model, dataset, device, batch_size=8, points: bool = False, details: bool = False):
     """Mean PSNR (dB) and SSIM of clip(model(x), 0, 1) against the labels (sarsr.metrics);
     with ``points`` also the point-target scores (:func:`sarsr.metrics.summarize_points`) as
-    a third item."""
+    a third item. A network with a point head is scored on its default output (the image head
+    with the detected points drawn, :func:`sarsr.sr.points.default_output`); ``details`` then
+    adds a fourth item: the image head alone (``net_psnr``, ``net_point_recall``,
+    ``net_false_points``) and the detections (``detection_recall``, ``false_detections``,
+    :func:`sarsr.metrics.detection_metrics` of the decoded points)."""
     from .. import metrics
+    from ..sr.points import default_output
 
     was = model.training
     model.eval()
-    ps, ss, pts = [], [], []
+    head = getattr(model, "has_point_head", False)
+    ps, ss, pts, net_ps, net_pts, dets = [], [], [], [], [], []
     for i in range(0, len(dataset), batch_size):
         xs, ys = zip(*(dataset[j] for j in range(i, min(len(dataset), i + batch_size))))
-        out = model(torch.stack(xs).to(device)).float().clamp(0, 1).cpu().numpy()
-        for o, y in zip(out, ys):
-            ps.append(metrics.psnr(o[0], y[0].numpy()))
-            ss.append(metrics.ssim(o[0], y[0].numpy()))
+        raw = model(torch.stack(xs).to(device)).float()
+        if head:
+            out, alone, found = default_output(raw)
+        else:
+            out = raw[:, 0].clamp(0, 1).cpu().numpy()
+        for b, (o, y) in enumerate(zip(out, ys)):
+            lab = y[0].numpy()
+            ps.append(metrics.psnr(o, lab))
+            ss.append(metrics.ssim(o, lab))
             if points:
-                pts.append(metrics.point_metrics(o[0], y[0].numpy()))
+                pts.append(metrics.point_metrics(o, lab))
+            if head and details:
+                net_ps.append(metrics.psnr(alone[b], lab))
+                net_pts.append(metrics.point_metrics(alone[b], lab))
+                hit = np.zeros(lab.shape)
+                rc = np.clip(np.rint(found[b][:, :2]).astype(int), 0, np.array(lab.shape) - 1)
+                hit[rc[:, 0], rc[:, 1]] = 1.0
+                dets.append(metrics.detection_metrics(hit, lab))
     model.train(was)
+    res = (float(np.mean(ps)), float(np.mean(ss)))
     if points:
-        return float(np.mean(ps)), float(np.mean(ss)), metrics.summarize_points(pts)
-    return float(np.mean(ps)), float(np.mean(ss))
+        res += (metrics.summarize_points(pts),)
+    if details:
+        extra = {}
+        if head:
+            alone_pts = metrics.summarize_points(net_pts)
+            extra = {"net_psnr": float(np.mean(net_ps)), "net_point_recall": alone_pts["point_recall"],
+                     "net_false_points": alone_pts["false_points"], **metrics.summarize_detections(dets)}
+        res += (extra,)
+    return res
 
 
 def _plot(log_path: Path, out: Path):
@@ -218,7 +244,16 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
 
 
 #: Keys that say how a run is executed, not what it computes: a resume may change them.
-_OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload"}
+_OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload", "train.cpu_bf16"}
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bfloat16 matrix kernels natively (AVX512-BF16 or AMX, as oneDNN
+    reports it): there ``train.cpu_bf16`` autocasts the training forward pass to bfloat16."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -320,6 +355,8 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
     # bf16 autocast where the GPU has it (no loss scaling needed), else fp16 with a GradScaler
     amp_dtype = torch.bfloat16 if amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=amp and amp_dtype == torch.float16)
+    if t["cpu_bf16"] and dev.type == "cpu" and cpu_has_bf16():  # bf16 needs no loss scaling either
+        amp, amp_dtype = True, torch.bfloat16
     start, best, running, log_rows, elapsed0 = 0, -float("inf"), [], 0, 0.0
     ema_state = None
     log_path = out / "log.csv"

@@ -1,0 +1,188 @@
+"""Points as data: decode a point head's output into a table of points and draw them as the
+label's own spots.
+
+A network with a point head (``point_head`` > 0, :class:`sarsr.models.srvit.PointHead`) returns,
+after its image channel, four channels on the working grid (:data:`sarsr.models.POINT_CHANNELS`):
+a per-pixel point logit, the sub-pixel offset of the point's centre (rows, columns; pixels) and
+its amplitude (label units). :func:`decode_points` keeps the local maxima (3 x 3) of the point
+probability above a threshold; :func:`draw_points` renders each point as the label convention
+renders a point target (:func:`sarsr.radar.label_image`: ``a exp(-r^2 / o^2)``, o = 1.2 mm,
+normalised to its maximum over the pixel grid, so the spot peaks at its amplitude on any grid);
+:func:`compose` lays the spots over the image head's output. Coordinates: ``image[row, col]``,
+rows along x (the :class:`sarsr.radar.ImageGrid` convention ``image[ix, iy]``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..config import WORKING_SIZE
+from ..radar.scene import LABEL_WIDTH
+
+__all__ = ["decode_points", "draw_points", "compose", "points_table", "default_output", "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD",
+           "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M"]
+
+#: Half-width (m) of the field the networks are trained on: 256 working pixels over [-0.1, 0.1) m.
+WORKING_EXTENT_M = 0.1
+#: Width o of a label point on the working grid, pixels (1.2 mm over 0.78 mm pixels = 1.536).
+SPOT_WIDTH_PX = LABEL_WIDTH / (2 * WORKING_EXTENT_M / WORKING_SIZE)
+#: Point probability above which a local maximum of the point head is a point (the default call).
+DEFAULT_POINT_THRESHOLD = 0.5
+#: How :func:`compose` lays the spots over the image: ``"max"`` (pixel-wise maximum) or
+#: ``"replace"`` (the image head's own rendering of the point, within two spot widths of its
+#: centre, gives way to the spot).
+BLENDS = ("max", "replace")
+DEFAULT_BLEND = "replace"
+#: Columns of :func:`points_table`.
+POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col")
+
+
+@torch.no_grad()
+def decode_points(head, threshold: float = DEFAULT_POINT_THRESHOLD) -> list[np.ndarray]:
+    """Points of a point head's output.
+
+    Parameters
+    ----------
+    head : (B, 4, H, W) tensor (or array): point logit, row offset, column offset (pixels),
+        amplitude, on the network's output grid.
+    threshold : point probability (0-1) above which a 3 x 3 local maximum is a point.
+
+    Returns a list of B float32 arrays (n, 4): row, column (fractional pixels of the head's
+    grid, within the image's footprint [-0.5, H - 0.5]), amplitude (clipped to [0, 1]) and
+    probability, brightest first.
+    """
+    h = torch.as_tensor(head).float()
+    if h.ndim != 4 or h.shape[1] != 4:
+        raise ValueError(f"decode_points: expected a (B, 4, H, W) point-head output, got shape {tuple(h.shape)}")
+    if not 0 <= threshold < 1:
+        raise ValueError(f"decode_points: threshold must be in [0, 1), got {threshold!r}")
+    prob = torch.sigmoid(h[:, 0])
+    keep = (prob >= F.max_pool2d(prob[:, None], 3, stride=1, padding=1)[:, 0]) & (prob > threshold)
+    out = []
+    for b in range(h.shape[0]):
+        i, j = torch.nonzero(keep[b], as_tuple=True)
+        rows = (i.float() + h[b, 1, i, j]).clamp(-0.5, h.shape[-2] - 0.5)  # centres stay on the image
+        cols = (j.float() + h[b, 2, i, j]).clamp(-0.5, h.shape[-1] - 0.5)
+        amp = h[b, 3, i, j].clamp(0, 1)
+        pts = torch.stack([rows, cols, amp, prob[b, i, j]], 1).cpu().numpy().astype(np.float32)
+        out.append(pts[np.argsort(-pts[:, 2], kind="stable")] if len(pts) else pts.reshape(0, 4))
+    return out
+
+
+def _to_grid(points: np.ndarray, src_shape, dst_shape) -> np.ndarray:
+    """Rows / columns of ``points`` (n, >= 2) from a ``src_shape`` grid to a ``dst_shape`` grid
+    covering the same footprint (the align_corners=False resize of :mod:`sarsr.data`)."""
+    p = np.array(points, np.float64, copy=True).reshape(-1, points.shape[-1] if np.ndim(points) == 2 else 4)
+    for ax in (0, 1):
+        s = dst_shape[ax] / src_shape[ax]
+        p[:, ax] = (p[:, ax] + 0.5) * s - 0.5
+    return p
+
+
+def _spots(points, shape, width_px: tuple[float, float]) -> np.ndarray:
+    """Sum of label spots ``a exp(-r^2 / o^2)`` (each normalised to its maximum over the pixel
+    grid) of ``points`` (n, >= 3: row, col, amplitude) on a ``shape`` grid, clipped to [0, 1]."""
+    H, W = shape
+    if len(points) == 0:
+        return np.zeros(shape, np.float32)
+    p = np.asarray(points, np.float64)
+    gr = np.exp(-((np.arange(H)[None, :] - p[:, :1]) ** 2) / width_px[0] ** 2)  # (n, H)
+    gc = np.exp(-((np.arange(W)[None, :] - p[:, 1:2]) ** 2) / width_px[1] ** 2)  # (n, W)
+    peak = gr.max(1) * gc.max(1)
+    w = np.where(peak > 0, p[:, 2] / np.where(peak > 0, peak, 1.0), 0.0)
+    return np.clip(gr.T @ (w[:, None] * gc), 0.0, 1.0).astype(np.float32)
+
+
+def draw_points(points, shape, head_shape=None) -> np.ndarray:
+    """Render ``points`` (n, >= 3: row, column on the ``head_shape`` grid, amplitude) as label
+    spots on a ``shape`` (H, W) grid covering the same footprint (``head_shape`` None: the
+    same grid). The spot width is the label's, 1.2 mm, i.e. :data:`SPOT_WIDTH_PX` pixels of
+    the network's grid (256 working pixels span 0.2 m), scaled to the target grid (1.2 px on
+    the paper's 200 x 200 grid). Returns float32 (H, W) in [0, 1]."""
+    shape = (int(shape[0]), int(shape[1]))
+    head_shape = shape if head_shape is None else (int(head_shape[0]), int(head_shape[1]))
+    p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 4)
+    if len(p) and p.shape[1] < 3:
+        raise ValueError(f"draw_points: expected (n, >= 3) points (row, col, amplitude), got shape {p.shape}")
+    p = _to_grid(p, head_shape, shape) if head_shape != shape else p
+    # the network's pixels are the working grid's: a spot is SPOT_WIDTH_PX of them wide
+    width = (SPOT_WIDTH_PX * shape[0] / head_shape[0], SPOT_WIDTH_PX * shape[1] / head_shape[1])
+    return _spots(p, shape, width)
+
+
+def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND) -> np.ndarray:
+    """The default output of a network with a point head: its image ``image`` (H, W) with each
+    point of ``points`` (n, >= 3: row, column on the ``head_shape`` grid, amplitude) drawn as a
+    label spot (:func:`draw_points`). ``blend``: ``"max"`` keeps the brighter of image and spot
+    at each pixel; ``"replace"`` (default) first fades the image out within about two spot
+    widths of each point (weight ``1 - exp(-r^2 / (2 o)^2)``), so the image head's own, wider
+    and dimmer, rendering of the point does not survive around the spot. Returns float32 (H, W)
+    in [0, 1]."""
+    if blend not in BLENDS:
+        raise ValueError(f"compose: blend must be one of {BLENDS}, got {blend!r}")
+    img = np.asarray(image, np.float32)
+    if img.ndim != 2:
+        raise ValueError(f"compose: expected one (H, W) image, got shape {img.shape}")
+    p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 4)
+    if len(p) == 0:
+        return np.clip(img, 0, 1)
+    spots = draw_points(p, img.shape, head_shape)
+    if blend == "replace":
+        head_shape = img.shape if head_shape is None else head_shape
+        q = _to_grid(p, head_shape, img.shape) if tuple(head_shape) != img.shape else p.copy()
+        q[:, 2] = 1.0
+        width = (2 * SPOT_WIDTH_PX * img.shape[0] / head_shape[0], 2 * SPOT_WIDTH_PX * img.shape[1] / head_shape[1])
+        img = img * (1.0 - _spots(q, img.shape, width))
+    return np.clip(np.maximum(img, spots), 0, 1).astype(np.float32)
+
+
+def points_table(points, head_shape, image_shape, out_shape=None, grid=None,
+                 extent_m: float = WORKING_EXTENT_M) -> np.ndarray:
+    """Decoded points (n, 4: row, column on the ``head_shape`` grid, amplitude, probability) as
+    a structured array with the fields :data:`POINT_FIELDS`: ``x_m``, ``y_m`` (metres), the
+    amplitude (label units, 0-1), the confidence (probability, 0-1) and ``row``, ``col``
+    (fractional pixels of the ``out_shape`` grid, the image returned to the user; default
+    ``image_shape``).
+
+    ``image_shape`` is the input image's (H, W) and ``grid`` its :class:`sarsr.radar.ImageGrid`
+    (anything with increasing ``x`` and ``y`` pixel-centre axes in metres; rows map to x,
+    columns to y). Without a grid the image is taken to span ``[-extent_m, extent_m)`` on both
+    axes (the paper's field: 0.1 m, pixel centres at ``-extent + 2 extent i / H``).
+    """
+    p = np.asarray(points, np.float64).reshape(-1, 4)
+    H, W = int(image_shape[0]), int(image_shape[1])
+    out_shape = (H, W) if out_shape is None else (int(out_shape[0]), int(out_shape[1]))
+    q = _to_grid(p, head_shape, (H, W))
+    if grid is not None:
+        gx, gy = np.asarray(grid.x, float), np.asarray(grid.y, float)
+        if (len(gx), len(gy)) != (H, W):
+            raise ValueError(f"points_table: the grid has {len(gx)} x {len(gy)} pixels, the image {H} x {W}")
+        dx = gx[1] - gx[0] if H > 1 else 2 * extent_m / H
+        dy = gy[1] - gy[0] if W > 1 else 2 * extent_m / W
+        x, y = gx[0] + q[:, 0] * dx, gy[0] + q[:, 1] * dy
+    else:
+        x = -extent_m + 2 * extent_m * q[:, 0] / H
+        y = -extent_m + 2 * extent_m * q[:, 1] / W
+    r = _to_grid(p, head_shape, out_shape)
+    table = np.zeros(len(p), dtype=[(f, np.float64) for f in POINT_FIELDS])
+    table["x_m"], table["y_m"], table["amplitude"], table["confidence"] = x, y, p[:, 2], p[:, 3]
+    table["row"], table["col"] = r[:, 0], r[:, 1]
+    return table
+
+
+def default_output(out, threshold: float = DEFAULT_POINT_THRESHOLD, blend: str = DEFAULT_BLEND):
+    """The default call's images from a point-head network's raw output on its own grid.
+
+    ``out``: (B, 5, H, W) tensor (image, then the four point channels). Returns ``(composed,
+    image, points)``: float32 (B, H, W) arrays of the default output (:func:`compose`) and of
+    the image head alone (clipped to [0, 1]), and the decoded points (:func:`decode_points`).
+    """
+    o = torch.as_tensor(out).float()
+    if o.ndim != 4 or o.shape[1] != 5:
+        raise ValueError(f"default_output: expected a (B, 5, H, W) point-head network output, got {tuple(o.shape)}")
+    image = o[:, 0].clamp(0, 1).cpu().numpy().astype(np.float32)
+    points = decode_points(o[:, 1:5], threshold)
+    composed = np.stack([compose(im, p, blend=blend) for im, p in zip(image, points)])
+    return composed, image, points

@@ -1,0 +1,240 @@
+"""The point head of the SR network: targets read off the label, the loss, decoding, drawing
+the label's own spots, the default output, points as data (API and CLI), training and resume."""
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+
+from sarsr import metrics, radar
+from sarsr.checkpoint import load_checkpoint
+from sarsr.data import generate_dataset
+from sarsr.models import POINT_CHANNELS, create_model
+from sarsr.sr import compose, decode_points, draw_points, points_table, super_resolve
+from sarsr.sr.points import SPOT_WIDTH_PX, default_output
+from sarsr.train import train
+from sarsr.train.losses import WithPointHead, get_loss, point_head_loss, point_head_targets
+
+
+def _scene(seed=3, n_shapes=1):
+    scene, _ = radar.random_scene(rng=seed, n_shapes=n_shapes)
+    return scene
+
+
+def _label(scene, n=256):
+    return radar.label_image(scene, radar.resized_grid(radar.image_grid(200, 0.1), n))
+
+
+def _points_of(scene):
+    n = sum(o.get("n", 0) for o in scene.objects if o["kind"] == "points")
+    return scene.points[-n:], scene.amplitudes[-n:]
+
+
+def _perfect_head(label):
+    """A point head that says exactly what the label's targets say."""
+    t = point_head_targets(torch.from_numpy(label)[None, None])
+    head = torch.zeros(1, 4, *label.shape)
+    head[:, 0] = torch.where(t["peaks"][:, 0], 9.0, -9.0)
+    head[:, 1:3], head[:, 3:] = t["offset"], t["amplitude"]
+    return head
+
+
+def test_targets_are_the_true_centres_and_amplitudes():
+    scene = _scene()
+    grid = radar.resized_grid(radar.image_grid(200, 0.1), 256)
+    lab = radar.label_image(scene, grid)
+    t = point_head_targets(torch.from_numpy(lab)[None, None])
+    pos, amp = _points_of(scene)
+    peaks = t["peaks"][0, 0].nonzero().tolist()
+    assert len(peaks) == len(pos)  # every point, nothing inside the shape
+    pitch = grid.x[1] - grid.x[0]
+    for i, j in peaks:
+        x = grid.x[0] + (i + float(t["offset"][0, 0, i, j])) * pitch
+        y = grid.y[0] + (j + float(t["offset"][0, 1, i, j])) * pitch
+        k = np.argmin(np.hypot(pos[:, 0] - x, pos[:, 1] - y))
+        assert np.hypot(pos[k, 0] - x, pos[k, 1] - y) < 1e-5  # the Gaussian's log-parabola is exact
+        assert float(t["amplitude"][0, 0, i, j]) == pytest.approx(amp[k], abs=1e-5)
+        # the neighbours regress to the same centre
+        assert float(t["offset"][0, 0, i + 1, j]) == pytest.approx(float(t["offset"][0, 0, i, j]) - 1, abs=1e-6)
+    assert int(t["reg_mask"].sum()) == 9 * len(pos) and float(t["heat"].max()) == 1.0
+
+
+def test_loss_prefers_the_right_head_and_wraps_an_image_loss():
+    lab = _label(_scene())
+    y = torch.from_numpy(lab)[None, None]
+    good = _perfect_head(lab)
+    silent = good.clone()
+    silent[:, 0] = -9.0
+    moved = good.clone()
+    moved[:, 1] += 0.8
+    lg, ls, lm = (float(point_head_loss(h, y)) for h in (good, silent, moved))
+    assert lg < 0.01 < lm < ls
+    loss = WithPointHead(get_loss("l1_peak_clean"))
+    pred = torch.cat([y, good], 1)
+    assert float(loss(pred, y)) == pytest.approx(float(point_head_loss(good, y)), abs=1e-6)
+    with pytest.raises(ValueError, match="point_loss.hat"):
+        WithPointHead(get_loss("l1"), {"hat": 1.0})
+    with pytest.raises(ValueError, match="point_loss.reach"):
+        WithPointHead(get_loss("l1"), {"reach": 1.5})
+
+
+@pytest.mark.parametrize("n_shapes", [0, 1])
+def test_decoded_points_draw_the_label_on_any_grid(n_shapes):
+    """A perfect head, decoded and drawn, renders the label's points exactly: on the working
+    grid and on the paper's 200 x 200 grid (the spot is the label's, placed in metres)."""
+    scene = _scene(5, n_shapes)
+    lab256 = _label(scene)
+    pts = decode_points(_perfect_head(lab256))[0]
+    assert len(pts) == len(_points_of(scene)[0]) and pts.shape[1] == 4
+    only_points = radar.Scene(*_points_of(scene), [])
+    for n in (256, 200):
+        drawn = draw_points(pts, (n, n), head_shape=(256, 256))
+        want = _label(only_points, n) if n == 256 else radar.label_image(only_points, radar.image_grid(200, 0.1))
+        assert np.abs(drawn - want).max() < 1e-4
+    assert SPOT_WIDTH_PX == pytest.approx(1.536)
+    # composed over the label's shapes, the default output is the label itself
+    shapes_only = np.where(metrics.point_targets(lab256)[0] > 0, 0, lab256) if n_shapes == 0 else None
+    if n_shapes:
+        comp, ids = metrics.point_targets(lab256)
+        shapes_only = np.where(np.isin(comp, ids), 0.0, lab256).astype(np.float32)
+    for blend in ("max", "replace"):
+        out = compose(shapes_only, pts, blend=blend)
+        assert metrics.psnr(out, lab256) > 45
+
+
+def test_replace_blend_removes_the_image_heads_own_smear():
+    img = np.zeros((64, 64), np.float32)
+    i, j = np.meshgrid(np.arange(64), np.arange(64), indexing="ij")
+    img += 0.4 * np.exp(-((i - 30) ** 2 + (j - 20) ** 2) / 2.5 ** 2)  # a dim wider rendering of the point
+    pts = np.array([[30.2, 19.7, 0.9, 0.99]], np.float32)
+    spot = draw_points(pts, img.shape)
+    assert np.abs(compose(img, pts, blend="replace") - spot).max() < 0.06
+    assert np.abs(compose(img, pts, blend="max") - spot).max() > 0.1
+    with pytest.raises(ValueError, match="blend"):
+        compose(img, pts, blend="sum")
+
+
+def test_points_table_in_metres_and_default_output():
+    pts = np.array([[128.0, 64.0, 0.7, 0.9]], np.float32)  # working grid, 256 px over 0.2 m
+    t = points_table(pts, (256, 256), (200, 200))
+    g = radar.resized_grid(radar.image_grid(200, 0.1), 256)
+    assert t["x_m"][0] == pytest.approx(g.x[128], abs=1e-9) and t["y_m"][0] == pytest.approx(g.y[64], abs=1e-9)
+    assert t["amplitude"][0] == pytest.approx(0.7) and t["confidence"][0] == pytest.approx(0.9)
+    grid = radar.image_grid(200, 0.05)  # another field: the grid given wins
+    t2 = points_table(pts, (256, 256), (200, 200), grid=grid)
+    assert t2["x_m"][0] == pytest.approx(g.x[128] / 2, abs=1e-9)
+    with pytest.raises(ValueError, match="grid has"):
+        points_table(pts, (256, 256), (100, 100), grid=grid)
+    raw = torch.zeros(1, 5, 32, 32)
+    raw[:, 1] = -9
+    raw[0, 1, 10, 12] = 5.0
+    raw[0, 4] = 0.8
+    composed, alone, found = default_output(raw)
+    assert found[0].shape == (1, 4) and composed[0, 10, 12] == pytest.approx(0.8, abs=1e-5) and alone.max() == 0
+    with pytest.raises(ValueError, match="5, H, W"):
+        default_output(raw[:, :4])
+
+
+def test_point_head_network_output_and_growth():
+    net = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, point_head=8)
+    assert net.has_point_head and len(POINT_CHANNELS) == 4
+    with torch.no_grad():
+        y = net(torch.rand(2, 1, 30, 34))
+    assert y.shape == (2, 5, 30, 34)
+    assert float(torch.sigmoid(y[:, 1]).max()) < 0.01  # starts silent: no point anywhere
+    plain = create_model("srvit_hsm", dim=8, depth=2, state_dim=4)
+    assert net.grow_from(plain.state_dict()) == 0
+    x = torch.rand(1, 1, 32, 32)
+    assert torch.allclose(net.eval()(x)[:, :1], plain.eval()(x), atol=1e-6)  # the image head is untouched
+    with pytest.raises(ValueError, match="point_head"):
+        create_model("srvit_hsm", point_head=-1)
+
+
+def test_super_resolve_with_a_point_head_returns_points():
+    net = create_model("srvit_hsm", dim=8, depth=1, state_dim=4, point_head=8, log_input_db=40.0).eval()
+    with torch.no_grad():
+        net.points.out.bias.view(4, 4)[0] = 3.0  # every local maximum a point
+    img = np.random.default_rng(0).random((40, 50))
+    y, table = super_resolve(img, net, size=64, return_points=True)
+    assert y.shape == (40, 50) and table.dtype.names == ("x_m", "y_m", "amplitude", "confidence", "row", "col")
+    assert len(table) > 0 and np.all((table["row"] > -1) & (table["row"] < 40))
+    alone = super_resolve(img, net, size=64, keep_input_points=False)
+    assert not np.allclose(alone, y)
+    ys, tables = super_resolve(np.stack([img, img]), net, size=64, return_points=True, point_threshold=0.99)
+    assert ys.shape == (2, 40, 50) and len(tables) == 2
+    with pytest.raises(ValueError, match="point_threshold"):
+        super_resolve(img, net, point_threshold=1.5)
+    with pytest.raises(ValueError, match="point head"):
+        super_resolve(img, create_model("srvit_hsm", dim=8, depth=1, state_dim=4).eval(), return_points=True)
+
+
+CONFIG = """
+name = "tinypts"
+[model]
+name = "srvit_hsm"
+options = {{dim = 8, depth = 1, state_dim = 4, point_head = 8}}
+[data]
+train = "{root}"
+source = "empm"
+size = 32
+crop = 16
+val_count = 4
+num_workers = 0
+[train]
+batch_size = 4
+samples = 24
+lr = 1e-3
+checkpoint_every = 2
+val_every = 3
+log_every = 1
+loss = "l1_peak_clean"
+point_loss = {{heat = 0.5}}
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_points(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ds")
+    generate_dataset("smoke", root, 16, seed=3, workers=1, shard_size=8, progress=False)
+    cfg = tmp_path_factory.mktemp("cfg") / "tinypts.toml"
+    cfg.write_text(CONFIG.format(root=root))
+    return cfg
+
+
+def test_point_head_run_trains_logs_its_columns_and_resumes_exactly(tiny_points, tmp_path):
+    quiet = dict(progress=False, log=lambda *a: None)
+    full = train(tiny_points, tmp_path / "a", **quiet)
+    assert full["step"] == 6  # samples / batch_size
+    train(tiny_points, tmp_path / "b", max_steps=3, **quiet)
+    train(tiny_points, tmp_path / "b", **quiet)
+    a, b = load_checkpoint(tmp_path / "a" / "model.pt"), load_checkpoint(tmp_path / "b" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows = list(csv.DictReader((tmp_path / "a" / "log.csv").open()))
+    val = [r for r in rows if r["val_psnr"]]
+    assert val and all(r["val_net_psnr"] and r["val_false_detections"] for r in val)
+    # the run's checkpoint is a point-head network super_resolve and the CLI use
+    y, table = super_resolve(np.random.default_rng(1).random((32, 32)), str(tmp_path / "a" / "best.pt"), size=32,
+                             return_points=True, point_threshold=0.0)
+    assert y.shape == (32, 32) and len(table) > 0
+
+
+def test_cli_sr_writes_the_points_csv(tiny_points, tmp_path):
+    from tests.cli_helper import run_cli
+
+    train(tiny_points, tmp_path / "run", progress=False, log=lambda *a: None)
+    np.save(tmp_path / "img.npy", np.random.default_rng(2).random((32, 32)).astype(np.float32))
+    code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o.npy"), "--size", "32",
+                              "--model", str(tmp_path / "run" / "best.pt"), "--points", str(tmp_path / "p.csv"),
+                              "--point-threshold", "0"])
+    assert code == 0, err
+    rows = list(csv.DictReader((tmp_path / "p.csv").open()))
+    assert rows and set(rows[0]) == {"x_m", "y_m", "amplitude", "confidence", "row", "col", "image"}
+    half = 0.1 / 32  # half a pixel: the footprint of pixel centres -0.1 + 0.2 i / 32
+    assert all(-0.1 - half - 1e-9 <= float(r["x_m"]) <= 0.1 - half + 1e-9 for r in rows)
+    code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o2.npy"),
+                              "--points", str(tmp_path / "p.txt")])
+    assert code == 2 and "csv" in err
+    code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o3.npy"), "--model",
+                              "srvit_hsm", "--points", str(tmp_path / "p3.csv")])
+    assert code == 2 and "point head" in err
