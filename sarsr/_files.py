@@ -1,5 +1,13 @@
-"""Small file-system helpers shared by every writer: atomic writes, an advisory folder lock,
-and tying worker processes to their parent's life."""
+"""Small file-system helpers shared by every writer and reader: atomic writes (text, bytes,
+figures), an advisory folder lock, tying worker processes to their parent's life, and the one
+gate every input file passes before it is opened (:func:`check_input_file`,
+:func:`read_input_text`, :func:`open_h5`).
+
+Every file the package writes goes through :func:`atomic_write_bytes` (or
+:func:`atomic_write_text`, :func:`save_figure`, :class:`atomic_path`): a temporary file created
+exclusively beside the target, renamed over it, so a symlink planted at the target is replaced,
+never written through (``tests/test_security.py`` walks the source for writers that bypass them).
+"""
 
 from __future__ import annotations
 
@@ -10,8 +18,9 @@ import signal
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "temp_beside", "temp_owner_pid", "home_relative",
-           "FolderLock", "FolderBusy", "pid_alive", "die_with_parent"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "save_figure", "append_text", "temp_beside", "temp_owner_pid",
+           "home_relative", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent", "check_input_file",
+           "read_input_text", "open_h5", "MAX_TEXT_BYTES"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -60,6 +69,105 @@ def atomic_write_bytes(path, data: bytes) -> None:
 def atomic_write_text(path, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode())
+
+
+def append_text(path, text: str) -> None:
+    """Append ``text`` to a log file and fsync it (the one file the package grows in place, a
+    training run's ``log.csv``): opened with ``O_NOFOLLOW`` and refused, in one line, when a
+    link or a special file stands at ``path``."""
+    p = Path(path)
+    if p.is_symlink() or (p.exists() and not p.is_file()):
+        raise ValueError(f"{p}: not a regular file (a link or a special file); a log is never written through "
+                         f"one: remove it and run again")
+    fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    with os.fdopen(fd, "a", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def save_figure(fig, path, **savefig_kwargs) -> None:
+    """Render a matplotlib figure in memory (the format from ``path``'s suffix) and write it with
+    :func:`atomic_write_bytes`: never through a symlink, never a half-written image."""
+    import io
+
+    buf = io.BytesIO()
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    fig.savefig(buf, format=fmt, **savefig_kwargs)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+#: Largest text input (config, scenario, calibration, manifest, JSON) read: 16 MiB.
+MAX_TEXT_BYTES = 16 * 2**20
+
+
+def check_input_file(path, what: str = "input") -> Path:
+    """The gate before any input file is opened: it exists and is a regular file (a FIFO,
+    device, socket or folder would block or mislead a reader). Returns it as a Path; raises
+    ``FileNotFoundError`` or a one-line ``ValueError`` naming it."""
+    import stat
+
+    p = Path(path)
+    try:
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such {what} file: {p}") from None
+    except OSError as exc:
+        raise ValueError(f"{p}: cannot read the {what} file ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise ValueError(f"{p} is a folder, not a {what} file")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{p}: not a regular file (a FIFO, device or socket); refusing to read it as a {what} file")
+    return p
+
+
+def read_input_text(path, what: str = "input", limit: int = MAX_TEXT_BYTES) -> str:
+    """Text of an input file through :func:`check_input_file`, refused above ``limit`` bytes
+    and when it is not UTF-8 (a binary file given as a config), each in one line naming it."""
+    p = check_input_file(path, what)
+    size = p.stat().st_size
+    if size > limit:
+        raise ValueError(f"{p}: {size:,} bytes is too large for a {what} file (limit {limit:,})")
+    try:
+        return p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{p}: not a text file (not UTF-8); expected a {what} file") from None
+
+
+def open_h5(path, what: str = "HDF5"):
+    """Open an HDF5 file for reading through the input gate: a regular file (:func:`check_input_file`)
+    whose datasets all keep their data inside it. A dataset with external raw storage, a
+    virtual layout (data mapped from other files) or an external link would read another file
+    (or block on a FIFO) into the output: refused, in one line naming it. Returns the open
+    ``h5py.File`` (the caller closes it; use it in a ``with`` block). h5py is imported here,
+    on first use, so that importing the package does not load it."""
+    import h5py
+
+    p = check_input_file(path, what)
+    try:
+        f = h5py.File(p, "r")
+    except OSError as exc:
+        raise ValueError(f"{p}: not a readable {what} file ({' '.join(str(exc).split())[:160]})") from None
+    bad = []
+
+    def visit(name, link):
+        if isinstance(link, h5py.ExternalLink):
+            bad.append((name, "an external link to another file"))
+        elif isinstance(link, h5py.HardLink):
+            obj = f.get(name)
+            if isinstance(obj, h5py.Dataset) and (obj.external or obj.is_virtual):
+                bad.append((name, "external raw storage" if obj.external else "a virtual layout mapping other files"))
+
+    try:
+        f.visititems_links(visit)
+    except Exception as exc:  # a corrupt object table
+        f.close()
+        raise ValueError(f"{p}: not a readable {what} file ({' '.join(str(exc).split())[:160]})") from None
+    if bad:
+        f.close()
+        name, why = bad[0]
+        raise ValueError(f"{p}: dataset {name!r} keeps its data outside the file ({why}); refusing to read it")
+    return f
 
 
 def pid_alive(pid: int) -> bool:

@@ -150,8 +150,10 @@ def _cmd_evaluate(args) -> int:
         raise CLIError("--no-baselines with no --model leaves nothing to evaluate; add --model srvit_hsm "
                        "(the shipped network) or a checkpoint")
     if args.report and not args.force:
-        for p in (Path(args.report), Path(args.report).with_suffix(".json")):
-            if p.exists():
+        rep = Path(args.report)
+        for p in (rep, rep.with_suffix(".json")) + ((rep.with_name(rep.stem + "_robustness.png"),)
+                                                     if args.robustness else ()):
+            if p.exists() or p.is_symlink():
                 raise CLIError(f"{p} exists (the report writes {Path(args.report).name} and its .json); "
                                f"pass --force to overwrite")
     models = {}
@@ -368,8 +370,13 @@ def _cmd_vision(args) -> int:
             raise CLIError("give at least one --model LABEL=checkpoint.pt")
         if args.limit is not None and args.limit < 1:
             raise CLIError(f"--limit must be >= 1, got {args.limit}")
-        if args.report and Path(args.report).exists() and not args.force:
-            raise CLIError(f"{args.report} exists; pass --force to overwrite")
+        if args.report and not args.force:
+            rep = Path(args.report)
+            for p in (rep, rep.with_suffix(".json")) + ((rep.with_name(rep.stem + "_progressive.png"),)
+                                                         if args.progressive else ()):
+                if p.exists() or p.is_symlink():
+                    raise CLIError(f"{p} exists (the report writes {rep.name}, its .json"
+                                   f"{' and figure' if args.progressive else ''}); pass --force to overwrite")
         rows = evaluate_classifiers(args.test, models, limit=args.limit)
         for r in rows:
             print(f"{r['method']:<24} accuracy {r['accuracy']:.3f}  {r['params']:>10,} params "

@@ -279,10 +279,14 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     if not p.exists():
         have = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.toml")))
         raise FileNotFoundError(f"no training config {str(path_or_name)!r} (shipped: {have})")
+    from ._files import read_input_text
+
     try:
-        raw = tomllib.loads(p.read_text())
+        raw = tomllib.loads(read_input_text(p, "training config"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid TOML: nested too deeply") from None
     for key, val in (overrides or {}).items():
         set_dotted(raw, key, val)
     cfg = _plain(validate(raw, TRAIN_SCHEMA, str(p)))

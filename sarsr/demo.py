@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_write_text, save_figure
+
 
 def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: float = 20.0, size: str = "paper",
              log=print, model=None, progress=None) -> dict:
@@ -81,7 +83,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
         result["note"] = sr_note
     fig = plot.panels({**{f"{n} (dB)": i for n, i in images.items()}, "label (dB)": label}, grid,
                       ncols=len(images) + 1 if len(images) < 5 else 3)
-    fig.savefig(out / "demo.png", dpi=110)
-    (out / "metrics.json").write_text(json.dumps(result, indent=2))
+    save_figure(fig, out / "demo.png", dpi=110)
+    atomic_write_text(out / "metrics.json", json.dumps(result, indent=2))
     log(f"wrote {out / 'demo.png'} and {out / 'metrics.json'}")
     return result

@@ -17,7 +17,7 @@ import signal
 import time
 from pathlib import Path
 
-from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, temp_owner_pid
+from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, read_input_text, temp_owner_pid
 
 from .scenario import Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
@@ -72,11 +72,13 @@ def read_manifest(root: str | Path) -> dict:
     if not p.exists():
         raise FileNotFoundError(f"{root}: no {MANIFEST}; generate the dataset with `sarsr dataset` "
                                 f"(or finish an interrupted run by re-running the same command)")
+    text = read_input_text(p, "manifest")
     try:
-        m = json.loads(p.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p}: not a readable manifest ({type(exc).__name__}); re-run the dataset's "
-                         f"`sarsr dataset` command to rewrite it") from None
+        m = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{p}: not a readable manifest ({type(exc).__name__}: "
+                         f"{' '.join(str(exc).split())[:80]}); re-run the dataset's `sarsr dataset` command to "
+                         f"rewrite it") from None
     if not isinstance(m, dict) or not isinstance(m.get("shards"), list) or "count" not in m:
         raise ValueError(f"{p}: not a sarsr dataset manifest (no shards / count)")
     from .. import __version__

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._files import read_input_text
 from ..config import REQUIRED, Field, set_dotted, validate
 from ..radar.masks import OBJECT_CLASSES, SHAPES
 
@@ -170,6 +171,8 @@ class Scenario:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+        except RecursionError:
+            raise ScenarioError(f"{source}: not valid TOML: nested too deeply") from None
         cfg = _validated(raw, source)
         return cls(cfg["name"], cfg, text, source)
 
@@ -208,4 +211,4 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if not p.exists():
         raise FileNotFoundError(f"no scenario {str(name_or_path)!r}: not a file and not a preset "
                                 f"(presets: {', '.join(list_scenarios())})")
-    return Scenario.from_text(p.read_text(), str(p))
+    return Scenario.from_text(read_input_text(p, "scenario"), str(p))

@@ -108,11 +108,17 @@ def verify_shard(path: Path, start: int, count: int, seed: int, digest: str, ful
     else a short reason. ``full`` re-reads every dataset and checks its CRC32."""
     import h5py
 
+    from .._files import open_h5
+
     path = Path(path)
     if not path.exists():
         return "missing"
     try:
-        with h5py.File(path, "r") as f:
+        f = open_h5(path, "shard")
+    except (ValueError, FileNotFoundError) as exc:  # a FIFO, a folder, data kept outside the file
+        return str(exc).split(": ", 1)[-1]
+    try:
+        with f:
             a = f.attrs
             if not a.get("complete", False):
                 return "incomplete"

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._files import open_h5
 from .generate import read_manifest
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
@@ -131,9 +132,7 @@ class SARDataset(torch.utils.data.Dataset):
         self._preloaded: tuple[torch.Tensor, torch.Tensor] | None = None
         self._pid = None
         self._rng = np.random.default_rng(seed)
-        import h5py
-
-        with h5py.File(self.root / self._shards[0][0], "r") as f:
+        with open_h5(self.root / self._shards[0][0], "shard") as f:
             if source not in f:
                 have = [k for k in ("empm", "backprojection", "rma", "input") if k in f]
                 raise ValueError(f"{root}: source {source!r} not stored (stored: {have})")
@@ -150,14 +149,12 @@ class SARDataset(torch.utils.data.Dataset):
         return len(self.indices)
 
     def _file(self, name):
-        import h5py
-
         if self._pid != os.getpid():  # new worker process: never reuse a parent's handle
             self._files, self._pid = {}, os.getpid()
             info = torch.utils.data.get_worker_info()
             self._rng = np.random.default_rng((info.seed if info else 0) % 2 ** 32 + os.getpid())
         if name not in self._files:
-            self._files[name] = h5py.File(self.root / name, "r")
+            self._files[name] = open_h5(self.root / name, "shard")
         return self._files[name]
 
     def _locate(self, i):

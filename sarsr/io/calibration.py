@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import read_input_text
+
 __all__ = ["Calibration", "calibrate", "apply_calibration", "load_calibration"]
 
 
@@ -43,11 +45,10 @@ class Calibration:
 
 def load_calibration(path) -> Calibration:
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such calibration file: {p}")
+    text = read_input_text(p, "calibration")
     try:
-        cal = Calibration(**json.loads(p.read_text()))
-    except (TypeError, ValueError) as exc:
+        cal = Calibration(**json.loads(text))
+    except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"{p}: not a sarsr calibration file ({' '.join(str(exc).split())[:160]})") from None
     for key in ("range_offset_m", "phase_rad", "gain"):
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write_text
 from .dca1000 import read_dca1000, write_dca1000
 from .mmwave_config import RadarConfig, load_radar_config
 from .positions import read_positions, write_positions
@@ -160,8 +161,8 @@ def write_capture(folder, adc: np.ndarray, config: RadarConfig, positions=None, 
         raise FileExistsError(f"{folder} is not empty; pass force=True to overwrite")
     folder.mkdir(parents=True, exist_ok=True)
     write_dca1000(folder / "adc_data.bin", adc, config.raw_layout())
-    (folder / "radar.cfg").write_text(config.to_cfg())
-    (folder / "radar.mmwave.json").write_text(config.to_mmwave_json())
+    atomic_write_text(folder / "radar.cfg", config.to_cfg())
+    atomic_write_text(folder / "radar.mmwave.json", config.to_mmwave_json())
     if positions is not None:
         write_positions(folder / "positions.csv", positions, t)
     return folder

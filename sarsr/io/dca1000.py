@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write_bytes, check_input_file
+
 __all__ = ["RawLayout", "read_dca1000", "write_dca1000", "CaptureSizeError", "frame_bytes"]
 
 LAYOUTS = ("xwr14xx", "xwr16xx")
@@ -72,8 +74,7 @@ def _read_files(paths) -> tuple[np.ndarray, str]:
         paths = [paths]
     paths = [Path(p) for p in paths]
     for p in paths:
-        if not p.exists():
-            raise FileNotFoundError(f"no such capture file: {p}")
+        check_input_file(p, "capture")
     raw = b"".join(p.read_bytes() for p in paths)
     return raw, ", ".join(str(p) for p in paths)
 
@@ -148,5 +149,5 @@ def write_dca1000(path, cube: np.ndarray, layout: RawLayout) -> Path:
     else:
         data = out.clip(-32768, 32767).astype("<i2")
     path = Path(path)
-    path.write_bytes(data.tobytes())
+    atomic_write_bytes(path, data.tobytes())
     return path

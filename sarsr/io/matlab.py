@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import check_input_file, open_h5
+
 __all__ = ["load_mat", "save_mat", "is_v73"]
 
 
@@ -42,13 +44,9 @@ def _h5_value(obj):
 def load_mat(path, variables=None) -> dict:
     """Variables of a .mat file as numpy arrays (structs as dicts). ``variables`` limits the
     names read. Raises FileNotFoundError / ValueError with the file name on bad input."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such MATLAB file: {p}")
+    p = check_input_file(path, "MATLAB")
     if is_v73(p):
-        import h5py
-
-        with h5py.File(p, "r") as f:
+        with open_h5(p, "MATLAB v7.3") as f:
             names = [k for k in f.keys() if not k.startswith("#")]
             return {k: _h5_value(f[k]) for k in names if variables is None or k in variables}
     from scipy.io import loadmat, whosmat

@@ -22,6 +22,7 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .._files import read_input_text
 from ..radar.waveform import FMCWWaveform
 
 __all__ = ["RadarConfig", "load_radar_config", "ConfigParseError", "DEVICES"]
@@ -342,16 +343,10 @@ def load_radar_config(path, device: str | None = None) -> RadarConfig:
     export) file. ``device`` (e.g. ``"iwr1443"``) selects the DCA1000 layout; default xwr14xx
     (JSON exports carry their own device name)."""
     p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such radar config: {p}")
-    if p.is_dir():
-        raise ConfigParseError(f"{p}: a folder, not a radar config file")
-    if p.stat().st_size > 16 * 2**20:
-        raise ConfigParseError(f"{p}: {p.stat().st_size / 2**20:.0f} MiB is not a radar config (at most 16 MiB)")
     try:
-        text = p.read_text()
-    except UnicodeDecodeError:
-        raise ConfigParseError(f"{p}: not a text file (a radar config is .cfg / .lua / .json text)") from None
+        text = read_input_text(p, "radar config")
+    except ValueError as exc:
+        raise ConfigParseError(str(exc)) from None
     name = p.name.lower()
     if name.endswith(".json"):
         return _parse_json(text, str(p), device)

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write_text, check_input_file
+
 __all__ = ["read_positions", "write_positions", "interpolate_positions"]
 
 
 def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
     """Returns ``(xyz (N, 3) in m, t (N,) in s or None)``. NaN / inf poses are rejected."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such positions file: {p}")
+    p = check_input_file(path, "positions")
     t = None
     if p.suffix.lower() == ".csv":
         import csv
@@ -82,7 +82,7 @@ def write_positions(path, xyz, t=None) -> Path:
     cols = [xyz[:, 0], xyz[:, 1], xyz[:, 2]] + ([np.asarray(t, float)] if t is not None else [])
     head = "x,y,z" + (",t" if t is not None else "")
     lines = [head] + [",".join(repr(float(v)) for v in row) for row in zip(*cols)]
-    Path(path).write_text("\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")
     return Path(path)
 
 

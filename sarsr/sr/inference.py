@@ -16,6 +16,7 @@ from ..data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 from ..metrics import normalize
 from ..models import reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
+from .._files import check_input_file, open_h5
 from .._validate import check_memory
 from .points import DEFAULT_POINT_THRESHOLD, compose, decode_points, points_table
 from .put_back import _points_mode, apply_points_mode
@@ -212,11 +213,7 @@ def read_image(path, variable: str | None = None) -> np.ndarray:
     Returns a numeric (H, W) or (N, H, W) array. A file that is empty, corrupt, not numeric,
     of another shape or too large for memory raises a one-line ``ValueError`` naming it.
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {p}")
-    if p.is_dir():
-        raise ValueError(f"{p} is a folder, not an image file")
+    p = check_input_file(path, "image")
     ext = p.suffix.lower()
     if ext not in (".npy", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".h5", ".hdf5", ".mat"):
         raise ValueError(f"{p}: unsupported format {ext!r} (use .npy, .h5, .mat or .png)")
@@ -267,7 +264,7 @@ def _read_any(p: Path, ext: str, variable):
     if ext in (".h5", ".hdf5"):
         import h5py
 
-        with h5py.File(p, "r") as f:  # list candidates first, read only the chosen one
+        with open_h5(p) as f:  # list candidates first, read only the chosen one
             names = []
             f.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) and o.ndim in (2, 3)
                          and o.dtype.kind in "fciu" else None)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .._files import open_h5, save_figure
 from ..data.torch_dataset import WORKING_SIZE, resize_image
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
@@ -66,7 +67,6 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     (nothing put back) and ``"<network> +input points"`` (screening mode, every erased input peak
     put back: :func:`sarsr.sr.keep_input_points`).
     """
-    import h5py
     from tqdm.auto import tqdm
 
     from .. import metrics
@@ -103,7 +103,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
             if bad:
                 raise ValueError(f"{path}: {bad}; regenerate it by re-running the `sarsr dataset` command "
                                  f"of this test set")
-        with h5py.File(path, "r") as f:
+        with open_h5(path, "shard") as f:
             take = min(s["count"], n - done)
             if "label" not in f:
                 raise ValueError(f"{path}: no 'label' dataset (not an SR test set)")
@@ -246,7 +246,7 @@ def plot_robustness(curve: dict, path):
     axes[0].legend(fontsize=8)
     fig.suptitle(f"paper_freehand, {curve.get('grid', 'user')} grid", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import time
@@ -26,7 +27,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .._files import atomic_write_text
+from .._files import append_text, atomic_write_text, save_figure
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..models import count_params, create_model, model_state
 from ..config import DEFAULTS, ConfigError, load_config
@@ -57,13 +58,12 @@ def _append_rows(log_path: Path, rows: list[dict], fields: list[str]) -> None:
     if not rows and not new:
         return
     fields = _header(log_path, fields)
-    with log_path.open("a", newline="") as fh:
-        w = csv.DictWriter(fh, fields, extrasaction="ignore")
-        if new:
-            w.writeheader()
-        w.writerows(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fields, extrasaction="ignore")
+    if new:
+        w.writeheader()
+    w.writerows(rows)
+    append_text(log_path, buf.getvalue())
 
 
 def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict], fields: list[str]) -> None:
@@ -74,8 +74,6 @@ def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict], fields: 
         return
     have = list(csv.DictReader(log_path.open())) if log_path.exists() and log_path.stat().st_size else []
     if len(have) > want_rows:
-        import io
-
         buf = io.StringIO()
         fields = _header(log_path, fields)
         w = csv.DictWriter(buf, fields)
@@ -219,7 +217,7 @@ def _plot(log_path: Path, out: Path):
     ax.set_title(out.parent.name)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
+    save_figure(fig, out, dpi=100)
     plt.close(fig)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._files import save_figure
 from ..models import count_macs, count_params, cpu_latency_ms
 from . import load_classifier
 from .dataset import RecognitionDataset
@@ -76,7 +77,7 @@ def plot_progressive(rep: dict, path) -> None:
     b.legend()
     b.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

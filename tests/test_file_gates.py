@@ -1,0 +1,183 @@
+"""Reliability round 3: one writer (nothing written through a planted link), one reader gate
+(no outside file read through HDF5, no hang on a FIFO, bounded text inputs)."""
+
+import ast
+import os
+import threading
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+import sarsr
+from sarsr._files import check_input_file, open_h5, read_input_text, save_figure
+
+PKG = Path(sarsr.__file__).parent
+#: calls that write a file themselves; only the helpers in sarsr/_files.py may make them
+RAW_WRITES = ("savefig", "write_text", "write_bytes", "imsave", "save")
+
+
+def _raw_writers(tree):
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+        owner = getattr(f.value, "id", "") if isinstance(f, ast.Attribute) else ""
+        if name in ("savefig", "write_text", "write_bytes", "imsave"):
+            yield node.lineno, name
+        elif name == "save" and owner in ("np", "numpy"):
+            yield node.lineno, "np.save"
+        elif name in ("open", "File") and any(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                              and a.value[:1] in ("w", "a", "x") for a in node.args[1:2]):
+            yield node.lineno, f"{name}(..., {node.args[1].value!r})"
+
+
+def test_no_writer_bypasses_the_safe_helpers():
+    """Every file the package writes goes through sarsr._files (temp file + rename): a walk of
+    the source finds no savefig / write_text / write_bytes / np.save / open(..., "w") / h5py
+    File(..., "w") outside it, except on a temporary path the helpers handed out."""
+    found = []
+    for path in PKG.rglob("*.py"):
+        if path.name == "_files.py":
+            continue
+        src = path.read_text()
+        lines = src.splitlines()
+        for lineno, what in _raw_writers(ast.parse(src)):
+            context = "\n".join(lines[max(0, lineno - 3):lineno])
+            if "tmp" in lines[lineno - 1] or "atomic_path" in context or "temp_beside" in context:
+                continue  # writes into a temporary file that is renamed into place
+            found.append(f"{path.relative_to(PKG)}:{lineno}: {what}")
+    assert not found, "writers bypassing sarsr._files: " + "; ".join(found)
+
+
+def test_save_figure_replaces_a_planted_link(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    (tmp_path / "fig.png").symlink_to(victim)
+    fig = plt.figure()
+    save_figure(fig, tmp_path / "fig.png", dpi=20)
+    plt.close(fig)
+    assert victim.read_text() == "precious" and not (tmp_path / "fig.png").is_symlink()
+    assert (tmp_path / "fig.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_demo_never_writes_through_links(tmp_path):
+    from tests.cli_helper import run_cli
+
+    out = tmp_path / "d"
+    out.mkdir()
+    victims = {name: tmp_path / f"victim_{name}" for name in ("demo.png", "metrics.json")}
+    for name, v in victims.items():
+        v.write_text("precious")
+        (out / name).symlink_to(v)
+    code, err = run_cli("demo", "--size", "smoke", "--out", out, "--force")
+    assert code == 0, err
+    assert all(v.read_text() == "precious" for v in victims.values())
+    assert not (out / "demo.png").is_symlink() and (out / "metrics.json").read_text().startswith("{")
+
+
+def _h5_outside(tmp_path):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(100, dtype=np.float32).tobytes())
+    with h5py.File(tmp_path / "ext.h5", "w") as f:
+        f.create_dataset("empm", shape=(10, 10), dtype="f4", external=[(str(secret), 0, 400)])
+    with h5py.File(tmp_path / "src.h5", "w") as f:
+        f["x"] = np.ones((10, 10), "f4")
+    with h5py.File(tmp_path / "vds.h5", "w") as f:
+        lay = h5py.VirtualLayout(shape=(10, 10), dtype="f4")
+        lay[:] = h5py.VirtualSource(str(tmp_path / "src.h5"), "x", shape=(10, 10))
+        f.create_virtual_dataset("empm", lay)
+    with h5py.File(tmp_path / "lnk.h5", "w") as f:
+        f["empm"] = h5py.ExternalLink(str(tmp_path / "src.h5"), "x")
+    return {"ext": "external raw storage", "vds": "virtual layout", "lnk": "external link"}
+
+
+def test_hdf5_with_data_outside_the_file_is_refused_everywhere(tmp_path):
+    from sarsr.sr import read_image
+    from tests.cli_helper import run_cli
+
+    for stem, why in _h5_outside(tmp_path).items():
+        p = tmp_path / f"{stem}.h5"
+        with pytest.raises(ValueError, match=f"'empm' keeps its data outside the file .*{why}"):
+            open_h5(p)
+        with pytest.raises(ValueError, match="outside the file"):
+            read_image(p)
+        code, err = run_cli("sr", p, "--out", tmp_path / f"{stem}.npy")
+        assert code == 2 and "outside the file" in err and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / f"{stem}.npy").exists()
+    with open_h5(tmp_path / "src.h5") as f:  # a plain file opens
+        assert f["x"].shape == (10, 10)
+
+
+def _fifo(path):
+    os.mkfifo(path)
+    return path
+
+
+def _returns_quickly(fn, timeout=20.0):
+    """Run ``fn`` in a thread; fail when it blocks (a FIFO read) instead of raising."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            box["error"] = exc
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "blocked on a special file"
+    return box
+
+
+@pytest.mark.parametrize("reader", ["image", "positions", "radar config", "scenario", "calibration", "manifest"])
+def test_a_fifo_in_place_of_an_input_is_refused_not_waited_on(tmp_path, reader):
+    from sarsr.data import load_scenario, read_manifest
+    from sarsr.io import read_positions
+    from sarsr.io.calibration import load_calibration
+    from sarsr.io.mmwave_config import load_radar_config
+    from sarsr.sr import read_image
+
+    name = {"image": "x.npy", "positions": "positions.csv", "radar config": "radar.cfg", "scenario": "s.toml",
+            "calibration": "cal.json", "manifest": "manifest.json"}[reader]
+    p = _fifo(tmp_path / name)
+    fn = {"image": lambda: read_image(p), "positions": lambda: read_positions(p),
+          "radar config": lambda: load_radar_config(p), "scenario": lambda: load_scenario(p),
+          "calibration": lambda: load_calibration(p), "manifest": lambda: read_manifest(tmp_path)}[reader]
+    box = _returns_quickly(fn)
+    assert isinstance(box.get("error"), ValueError) and "not a regular file" in str(box["error"])
+
+
+def test_a_fifo_shard_is_reported_by_verify(tmp_path):
+    from sarsr.data.shards import verify_shard
+
+    p = _fifo(tmp_path / "shard-00000.h5")
+    box = _returns_quickly(lambda: verify_shard(p, 0, 1, 0, "x"))
+    assert "not a regular file" in box["value"]
+
+
+def test_text_inputs_are_bounded(tmp_path):
+    p = tmp_path / "big.toml"
+    p.write_text("a = 1\n" * 10)
+    assert read_input_text(p, "scenario").startswith("a = 1")
+    with pytest.raises(ValueError, match="too large"):
+        read_input_text(p, "scenario", limit=10)
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ValueError, match="not a text file"):
+        read_input_text(tmp_path / "bin.toml")
+    with pytest.raises(ValueError, match="folder"):
+        check_input_file(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        check_input_file(tmp_path / "none")
+    from sarsr.train import load_config
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 100000 + "]" * 100000 + "\n")
+    with pytest.raises(ValueError, match="nested too deeply|not valid TOML"):
+        load_config(deep)
