@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 from pathlib import Path
 
@@ -13,6 +14,29 @@ from .config import WORKING_SIZE
 class CLIError(Exception):
     """An error reported to the user as one line, exit code 2."""
 
+
+
+def _bounded(kind, lo, hi, lo_open: bool = False, hi_open: bool = False):
+    """argparse type: an int or a finite float within [lo, hi] (open ends where told), so that no
+    number reaches numpy as an overflow; out of range is argparse's usage error (exit code 2)."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if kind is float and not math.isfinite(v):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        if v < lo or v > hi or (lo_open and v == lo) or (hi_open and v == hi):
+            fmt = "d" if kind is int else "g"
+            raise argparse.ArgumentTypeError(f"{text} is out of range {'(' if lo_open else '['}{lo:{fmt}}, "
+                                             f"{hi:{fmt}}{')' if hi_open else ']'}")
+        return v
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+SEED = _bounded(int, 0, 2 ** 63 - 1)
+COUNT = _bounded(int, 1, 10 ** 8)
 
 def _cmd_bench(args) -> int:
     from .bench import (bench_autofocus, bench_backprojection, bench_models, bench_radar, bench_train_step,
@@ -411,7 +435,7 @@ def _add_train_args(t) -> None:
     """Arguments shared by `sarsr train` and `sarsr vision train`."""
     t.add_argument("config", help="config name (sarsr/train/configs) or TOML path")
     t.add_argument("--out", default=None, help="run folder (default ~/.cache/sarsr/runs/NAME)")
-    t.add_argument("--max-steps", type=int, default=None, help="stop at this step (schedule unchanged)")
+    t.add_argument("--max-steps", type=_bounded(int, 1, 10 ** 9), default=None, help="stop at this step (schedule unchanged)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. train.lr=5e-4")
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     t.add_argument("--restart", action="store_true",
@@ -449,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "small or smoke. models: square input side in pixels (default: each "
                         "model's registered input size)")
     b.add_argument("--models", default="*", help="models: shell pattern(s) of model names, comma-separated (default all)")
-    b.add_argument("--repeat", type=int, default=2, help="timed repetitions")
+    b.add_argument("--repeat", type=_bounded(int, 1, 10 ** 4), default=2, help="timed repetitions")
     b.add_argument("--shipped", action="store_true",
                    help="models: only the networks with shipped weights, built as shipped (their "
                         "recorded options and weights), e.g. the default SR network")
@@ -465,12 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
                                "  sarsr dataset my_scan.toml --count 100 --out data/x --scheduler tcp://10.0.0.5:8786",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ds.add_argument("scenario", nargs="?", help="preset name or path to a scenario TOML")
-    ds.add_argument("--count", type=int, help="number of scans (records)")
+    ds.add_argument("--count", type=COUNT, help="number of scans (records)")
     ds.add_argument("--out", help="output folder")
-    ds.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    ds.add_argument("--workers", type=int, default=None, help="local worker processes (default: CPU count)")
+    ds.add_argument("--seed", type=SEED, default=0, help="master seed (default 0)")
+    ds.add_argument("--workers", type=_bounded(int, 1, 4096), default=None, help="local worker processes (default: CPU count)")
     ds.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port) to run on a cluster")
-    ds.add_argument("--shard-size", type=int, default=32, help="records per shard file (default 32)")
+    ds.add_argument("--shard-size", type=_bounded(int, 1, 10 ** 6), default=32, help="records per shard file (default 32)")
     ds.add_argument("--store", default=None,
                     help="override the scenario's [store]: comma list of empm, backprojection, rma, label")
     ds.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -505,11 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="test dataset folder (repeat for several test sets; one table each)")
     e.add_argument("--model", action="append", metavar="LABEL[=SPEC]",
                    help="network to evaluate: a registered name (shipped weights) or LABEL=checkpoint.pt")
-    e.add_argument("--limit", type=int, default=None, help="evaluate only the first N records")
+    e.add_argument("--limit", type=COUNT, default=None, help="evaluate only the first N records")
     e.add_argument("--no-baselines", action="store_true", help="skip the stored reconstructions")
     e.add_argument("--robustness", action="store_true",
                    help="also PSNR and point recall (input and output) vs position-error sigma (0-6 mm)")
-    e.add_argument("--robustness-count", type=int, default=64, help="records per sigma (default 64)")
+    e.add_argument("--robustness-count", type=_bounded(int, 1, 10 ** 6), default=64, help="records per sigma (default 64)")
     e.add_argument("--keep-input-points", action="store_true",
                    help="also score each network alone (no input peaks put back) and in screening mode "
                         "(every erased input peak put back); the main rows are what super_resolve returns "
@@ -544,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", help="input image: .npy, .h5/.hdf5, .mat (v5 or v7.3), .png")
     r.add_argument("--out", required=True, help="output: .npy, .h5 or .png")
     r.add_argument("--model", default=None, help="registered name or checkpoint path (default: shipped)")
-    r.add_argument("--size", type=int, default=WORKING_SIZE,
+    r.add_argument("--size", type=_bounded(int, 0, 16384), default=WORKING_SIZE,
                    help=f"working resolution (0 = input size; default {WORKING_SIZE})")
     r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
     r.add_argument("--keep-input-points", nargs="?", const="always", default="auto",
@@ -557,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the detected points (networks with a point head, such as the default): one row "
                         "per point, x_m, y_m (metres; the image taken to span [-0.1, 0.1) m), amplitude, confidence, "
                         "row, col (pixels of the output), image (index in a stack)")
-    r.add_argument("--point-threshold", type=float, default=None,
+    r.add_argument("--point-threshold", type=_bounded(float, 0.0, 1.0, hi_open=True), default=None,
                    help="point probability above which a detection counts (default 0.5)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
@@ -577,9 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--device", dest="radar_device_deprecated", default=None, help=argparse.SUPPRESS)
     rc.add_argument("--method", default="bp", choices=["bp", "empm"], help="bp (any geometry) or empm (raster lattice)")
     rc.add_argument("--lattice", default=None, help="NX,NY virtual lattice for empm")
-    rc.add_argument("--n", type=int, default=200, help="pixels per side (default 200)")
-    rc.add_argument("--extent-mm", type=float, default=100.0, help="half-width of the image (mm, default 100)")
-    rc.add_argument("--z-mm", type=float, default=250.0, help="image plane depth (mm, default 250)")
+    rc.add_argument("--n", type=_bounded(int, 1, 100000), default=200, help="pixels per side (default 200)")
+    rc.add_argument("--extent-mm", type=_bounded(float, 0.0, 1e5, lo_open=True), default=100.0, help="half-width of the image (mm, default 100)")
+    rc.add_argument("--z-mm", type=_bounded(float, 0.0, 1e5, lo_open=True), default=250.0, help="image plane depth (mm, default 250)")
     rc.add_argument("--autofocus", action="store_true",
                     help="estimate the smooth position error from the echoes first (empm only); prints the "
                          "image entropy before / after")
@@ -636,9 +660,9 @@ def build_parser() -> argparse.ArgumentParser:
     ve.add_argument("--test", required=True, help="recognition test set folder (sarsr dataset recognition ...)")
     ve.add_argument("--model", action="append", metavar="LABEL=CHECKPOINT",
                     help="a trained classifier (repeat for several)")
-    ve.add_argument("--limit", type=int, default=None, help="score only the first N records")
+    ve.add_argument("--limit", type=COUNT, default=None, help="score only the first N records")
     ve.add_argument("--progressive", action="store_true", help="TORE sweep report for the first (token ViT) model")
-    ve.add_argument("--steps", type=int, default=4, help="sweep steps for --progressive")
+    ve.add_argument("--steps", type=_bounded(int, 1, 10 ** 4), default=4, help="sweep steps for --progressive")
     ve.add_argument("--report", default=None, help="write a markdown report (+ .json, figure) here")
     ve.add_argument("--force", action="store_true", help="overwrite an existing report")
     vp = vsub.add_parser("predict", help="class of one image", formatter_class=RD,
@@ -655,9 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog="Example: sarsr demo --out out/demo --seed 3 --sigma-mm 2",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    d.add_argument("--seed", type=int, default=0, help="random seed")
-    d.add_argument("--sigma-mm", type=float, default=1.0, help="position-error std (mm)")
-    d.add_argument("--snr-db", type=float, default=20.0, help="SNR (dB)")
+    d.add_argument("--seed", type=SEED, default=0, help="random seed")
+    d.add_argument("--sigma-mm", type=_bounded(float, 0.0, 1000.0), default=1.0, help="position-error std (mm)")
+    d.add_argument("--snr-db", type=_bounded(float, -200.0, 300.0), default=20.0, help="SNR (dB)")
     d.add_argument("--size", default="paper", choices=["paper", "smoke"], help="scan size")
     d.add_argument("--force", action="store_true", help="overwrite a non-empty output folder")
     d.add_argument("--model", default=None, help="SR network: registered name or checkpoint (default: shipped)")

@@ -181,3 +181,23 @@ def test_text_inputs_are_bounded(tmp_path):
     deep.write_text("x = " + "[" * 100000 + "]" * 100000 + "\n")
     with pytest.raises(ValueError, match="nested too deeply|not valid TOML"):
         load_config(deep)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["dataset", "smoke", "--count", "2", "--seed", "18446744073709551616", "--out", "{tmp}/d"], "--seed"),
+    (["dataset", "smoke", "--count", "0", "--out", "{tmp}/d"], "--count"),
+    (["demo", "--snr-db", "1e308", "--size", "smoke", "--out", "{tmp}/x"], "--snr-db"),
+    (["demo", "--snr-db", "-1e308", "--size", "smoke", "--out", "{tmp}/x"], "--snr-db"),
+    (["demo", "--sigma-mm", "nan", "--size", "smoke", "--out", "{tmp}/x"], "--sigma-mm"),
+    (["reconstruct", "{tmp}", "--z-mm", "1e308", "--out", "{tmp}/r"], "--z-mm"),
+    (["vision", "evaluate", "--test", "{tmp}", "--model", "a=b", "--progressive", "--steps", "0"], "--steps"),
+    (["sr", "{tmp}/x.npy", "--out", "{tmp}/y.npy", "--point-threshold", "1"], "--point-threshold"),
+])
+def test_cli_numbers_are_range_checked_where_parsed(tmp_path, args, option):
+    """Out-of-range numbers are a usage error naming the option (exit code 2), never an
+    overflow deep inside numpy reported as an unexpected error; nothing is written."""
+    from tests.cli_helper import run_cli
+
+    code, err = run_cli(*[a.format(tmp=tmp_path) for a in args])
+    assert code == 2 and f"argument {option}" in err and "unexpected" not in err
+    assert not (tmp_path / "d").exists() and not (tmp_path / "x").exists()

@@ -39,7 +39,7 @@ def _input_key(f) -> str | None:
 def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
              baselines: bool = True, progress: bool = True, timing: bool = True, verify: bool = True,
              grids: tuple = ("working", "user"), resample: str = "peak",
-             keep_input_points: bool = False, points="auto") -> list[dict]:
+             keep_input_points: bool = False, points="auto", point_threshold: float | None = None) -> list[dict]:
     """Scores of every model and stored baseline on the records of ``test_root``.
 
     ``models`` maps a label to anything :func:`sarsr.sr.load_sr_model` takes; networks get the
@@ -65,7 +65,10 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     back on defocused inputs only); its ``restored`` is the fraction of images where peaks were
     put back. ``keep_input_points`` adds two rows per network and grid: ``"<network> alone"``
     (nothing put back) and ``"<network> +input points"`` (screening mode, every erased input peak
-    put back: :func:`sarsr.sr.keep_input_points`).
+    put back: :func:`sarsr.sr.keep_input_points`). A network with a point head draws its detected
+    points instead (probability above ``point_threshold``, default
+    :data:`sarsr.sr.DEFAULT_POINT_THRESHOLD`; :func:`sarsr.sr.compose`), and its screening row
+    adds the erased input peaks to that.
     """
     from tqdm.auto import tqdm
 
@@ -74,10 +77,11 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     from ..data.shards import verify_shard
     from ..data.torch_dataset import render_label
     from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import (_points_mode, apply_points_mode, compose, decode_points, keep_input_points as keep_points,
+    from ..sr import (DEFAULT_POINT_THRESHOLD, _points_mode, apply_points_mode, compose, decode_points, keep_input_points as keep_points,
                       load_sr_model, network_pass, resample_output)
 
     points = _points_mode(points, "evaluate")
+    threshold = DEFAULT_POINT_THRESHOLD if point_threshold is None else float(point_threshold)
     bad = [g for g in grids if g not in ("working", "user")]
     if bad or not grids:
         raise ValueError(f"evaluate: grids must be among ('working', 'user'), got {grids!r}")
@@ -136,7 +140,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                 for name, net in nets.items():
                     yw_t, head = network_pass(net_in[j][None], net, size)
                     yw = yw_t.clamp(0, 1)[0, 0].cpu().numpy()
-                    found = decode_points(head)[0] if head is not None else None
+                    found = decode_points(head, threshold)[0] if head is not None else None
                     alone = {}
                     if "working" in grids:
                         alone["working"] = yw

@@ -1,0 +1,130 @@
+"""The frontier of super-resolution modes: point recall against false points per image, PSNR
+gain over the input annotated, per test set, on the grid ``super_resolve`` returns by default
+(the stored 200 x 200 grid), every point against its true amplitude.
+
+    .venv/bin/python docs/measure_frontier.py \
+        --test paper_freehand=~/.cache/sarsr/datasets/paper_freehand_test \
+        --test sr_oof_array=~/.cache/sarsr/datasets/sr_oof_array_test ... \
+        --model srvit_hsm --model points=~/.cache/sarsr/runs/srvit_hsm_points/best.pt \
+        [--thresholds 0.3,0.5,0.7] [--limit N] --out docs/sr_frontier.json --figure docs/sr_frontier.png
+
+Each ``--model`` gives three points (:func:`sarsr.train.evaluate.evaluate` with
+``keep_input_points=True``): its default call, the network alone and screening mode; the
+input (EMPM) is a fourth. A network with a point head adds one default-call point per
+``--thresholds`` value (the point probability above which a detection is drawn), the line
+along which its default call trades recall for false points. The shaded corner is the issue's
+target (recall >= 0.93, <= 3 false points per image on ``paper_freehand``).
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sarsr.sr import DEFAULT_POINT_THRESHOLD, load_sr_model
+from sarsr.train.evaluate import evaluate, input_psnr
+
+
+def measure(tests: dict, models: dict, thresholds, limit=None) -> dict:
+    out = {}
+    for name, root in tests.items():
+        rows = evaluate(root, models, grids=("user",), keep_input_points=True, timing=False, limit=limit,
+                        progress=True)
+        sweep = {}
+        for label, spec in models.items():
+            if getattr(load_sr_model(spec), "has_point_head", False):
+                for t in thresholds:
+                    if abs(t - DEFAULT_POINT_THRESHOLD) < 1e-9:
+                        continue
+                    r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
+                                             limit=limit, progress=False, point_threshold=t) if x["method"] == label]
+                    sweep.setdefault(label, []).append({"threshold": t, **r[0]})
+        inp = input_psnr(rows)
+        for r in rows:
+            r["psnr_gain_db"] = r["psnr_db"] - inp if inp is not None else None
+        for label, pts in sweep.items():
+            for r in pts:
+                r["psnr_gain_db"] = r["psnr_db"] - inp if inp is not None else None
+        out[name] = {"root": str(root), "rows": rows, "threshold_sweep": sweep}
+    return out
+
+
+def plot(result: dict, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sarsr._files import save_figure
+
+    names = list(result)
+    ncols = min(3, len(names))
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.4 * nrows), squeeze=False)
+    styles = {"alone": "s", "+input points": "^"}
+    for ax, name in zip(axes.ravel(), names):
+        rows = result[name]["rows"]
+        ax.add_patch(plt.Rectangle((0, 0.93), 3, 0.08, color="C2", alpha=0.12, lw=0))
+        for i, r in enumerate(rows):
+            kind = next((k for k in styles if r["method"].endswith(k)), None)
+            marker = styles.get(kind, "o") if r["method"] != "EMPM (network input)" else "X"
+            ax.plot(r["false_points"], r["point_recall"], marker, ms=8, color=f"C{i % 10}", label=r["method"])
+            gain = r.get("psnr_gain_db")
+            if gain is not None:
+                ax.annotate(f"{gain:+.1f} dB", (r["false_points"], r["point_recall"]), fontsize=7,
+                            xytext=(4, -10), textcoords="offset points")
+        for label, pts in result[name]["threshold_sweep"].items():
+            base = next(r for r in rows if r["method"] == label)
+            line = sorted(pts + [{"threshold": DEFAULT_POINT_THRESHOLD, **base}], key=lambda r: r["threshold"])
+            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "-", color="0.4", lw=1,
+                    zorder=0)
+            for r in line:
+                ax.annotate(f"p>{r['threshold']:g}", (r["false_points"], r["point_recall"]), fontsize=6,
+                            color="0.3", xytext=(4, 3), textcoords="offset points")
+        ax.set_xscale("symlog", linthresh=1)
+        ax.set_xlabel("false points per image")
+        ax.set_ylabel("point recall (true amplitudes)")
+        ax.set_title(f"{name} (user grid)", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(min(0.5, ax.get_ylim()[0]), 1.01)
+    for ax in axes.ravel()[len(names):]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--test", action="append", required=True, help="NAME=DATASET_FOLDER")
+    ap.add_argument("--model", action="append", required=True, help="LABEL=SPEC or a registered name")
+    ap.add_argument("--thresholds", default="0.3,0.5,0.7")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", default="docs/sr_frontier.json")
+    ap.add_argument("--figure", default="docs/sr_frontier.png")
+    a = ap.parse_args()
+    tests = {k: Path(v).expanduser() for k, v in (t.split("=", 1) for t in a.test)}
+    models = {}
+    for spec in a.model:
+        label, _, what = spec.partition("=")
+        models[label] = str(Path(what).expanduser()) if what else label
+    result = measure(tests, models, [float(t) for t in a.thresholds.split(",")], a.limit)
+    from sarsr._files import atomic_write_text, home_relative
+
+    atomic_write_text(a.out, home_relative(json.dumps(result, indent=2)))
+    plot(result, a.figure)
+    for name, res in result.items():
+        print(f"== {name}")
+        for r in res["rows"]:
+            print(f"  {r['method']:<34} recall {r['point_recall']:.3f}  false {r['false_points']:6.2f}  "
+                  f"gain {r['psnr_gain_db']:+6.2f} dB  ratio {r['kept_amplitude_ratio']:.2f}")
+        for label, pts in res["threshold_sweep"].items():
+            for r in pts:
+                print(f"  {label} p>{r['threshold']:<4g}{'':<24} recall {r['point_recall']:.3f}  false "
+                      f"{r['false_points']:6.2f}  gain {r['psnr_gain_db']:+6.2f} dB  ratio {r['kept_amplitude_ratio']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
