@@ -207,6 +207,63 @@ def shift_image(image, dx: int, dy: int) -> np.ndarray:
     return out
 
 
+#: Regions of :func:`region_errors`, in report order.
+REGIONS = ("shape_interior", "shape_edges", "points", "background")
+
+
+def label_regions(label, edge_px: int = 2) -> dict:
+    """Masks of the regions of a label image (H, W) in [0, 1]: ``points`` (the isolated point
+    components of :func:`point_targets`, grown by ``edge_px``), ``shape_interior`` (shape
+    components shrunk by ``edge_px``), ``shape_edges`` (within ``edge_px`` of a shape's
+    boundary, either side) and ``background`` (everything else). Bool arrays, disjoint."""
+    from scipy import ndimage
+
+    comp, pts = point_targets(label)
+    is_point = np.isin(comp, pts) if pts else np.zeros(comp.shape, bool)
+    shapes = (comp > 0) & ~is_point
+    k = np.ones((3, 3), bool)
+    inner = ndimage.binary_erosion(shapes, k, iterations=edge_px) if shapes.any() else shapes
+    outer = ndimage.binary_dilation(shapes, k, iterations=edge_px) if shapes.any() else shapes
+    near_pts = ndimage.binary_dilation(is_point, k, iterations=edge_px) if is_point.any() else is_point
+    edges = outer & ~inner
+    near_pts &= ~outer
+    return {"shape_interior": inner, "shape_edges": edges, "points": near_pts,
+            "background": ~(outer | near_pts)}
+
+
+def region_errors(pred, label, edge_px: int = 2) -> dict:
+    """Where the error of ``clip(pred, 0, 1)`` against ``label`` lives: for each region of
+    :func:`label_regions`, ``<region>_sse`` (sum of squared errors), ``<region>_bias`` (sum of
+    signed errors: > 0 brighter than the label) and ``<region>_px`` (pixels). Pool over images
+    with :func:`summarize_regions`."""
+    p = np.clip(np.asarray(pred, np.float64), 0, 1)
+    lab = np.asarray(label, np.float64)
+    if p.shape != lab.shape or p.ndim != 2:
+        raise ValueError(f"region_errors: expected two images of the same 2-D shape, got {p.shape} and {lab.shape}")
+    d = p - lab
+    out = {}
+    for name, m in label_regions(lab, edge_px).items():
+        out[f"{name}_sse"] = float(np.sum(d[m] ** 2))
+        out[f"{name}_bias"] = float(np.sum(d[m]))
+        out[f"{name}_px"] = int(m.sum())
+    return out
+
+
+def summarize_regions(per_image: list[dict]) -> dict:
+    """Pooled :func:`region_errors`: per region the RMSE (``rmse_<region>``), the mean signed
+    error (``bias_<region>``, label units) and the share of the total squared error
+    (``error_share_<region>``, 0-1); NaN for a region no image has."""
+    total = sum(d[f"{r}_sse"] for d in per_image for r in REGIONS) or float("nan")
+    res = {}
+    for r in REGIONS:
+        n = sum(d[f"{r}_px"] for d in per_image)
+        sse = sum(d[f"{r}_sse"] for d in per_image)
+        res[f"rmse_{r}"] = float(np.sqrt(sse / n)) if n else float("nan")
+        res[f"bias_{r}"] = float(sum(d[f"{r}_bias"] for d in per_image) / n) if n else float("nan")
+        res[f"error_share_{r}"] = float(sse / total) if n else float("nan")
+    return res
+
+
 def summarize_points(per_image: list[dict]) -> dict:
     """Test-set point scores from :func:`point_metrics` results.
 

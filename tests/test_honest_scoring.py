@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sarsr import radar
+from sarsr import metrics, radar
 from sarsr.data import generate_dataset
 from sarsr.data.torch_dataset import SARDataset, render_label
 from sarsr.sr import AUTO_KEEP_BELOW, AUTO_PUT_BACK_THRESHOLD, apply_points_mode, keep_input_points, kept_peak_fraction, resample_output, super_resolve
@@ -304,7 +304,9 @@ def test_cli_evaluate_refuses_an_empty_evaluation(smoke_set, tmp_path, capsys):
     assert main(["evaluate", "--test", str(smoke_set), "--report", str(tmp_path / "x.md"), "--quiet",
                  "--limit", "1"]) == 2
     assert "x.json exists" in capsys.readouterr().err
-    assert main(["evaluate", "--test", str(smoke_set), "--robustness", "--robustness-count", "0"]) == 2
+    with pytest.raises(SystemExit) as exc:  # a usage error where the number is parsed
+        main(["evaluate", "--test", str(smoke_set), "--robustness", "--robustness-count", "0"])
+    assert exc.value.code == 2 and "argument --robustness-count" in capsys.readouterr().err
 
 
 def test_train_init_from_shipped_weights(tmp_path):
@@ -393,3 +395,21 @@ def test_register_shift_undoes_a_rigid_shift_and_restores_the_points():
         register_shift(lab[:10], lab)
     with pytest.raises(ValueError, match="max_shift"):
         register_shift(lab, lab, max_shift=-1)
+
+
+def test_region_errors_say_where_the_error_lives():
+    """Each pixel belongs to one region; a brighter shape shows up as a positive interior bias,
+    a dimmed point in the points region, speckle in the background."""
+    scene, _ = radar.random_scene(rng=1)
+    lab = radar.label_image(scene, radar.image_grid(200, 0.1))
+    regions = metrics.label_regions(lab)
+    stack = np.stack(list(regions.values()))
+    assert (stack.sum(0) == 1).all() and all(m.any() for m in regions.values())
+    brighter = np.where(regions["shape_interior"], lab * 1.2, lab)
+    s = metrics.summarize_regions([metrics.region_errors(brighter, lab)])
+    assert s["bias_shape_interior"] > 0.05 and s["error_share_shape_interior"] > 0.99
+    dimmed = np.where(regions["points"], lab * 0.5, lab)
+    s = metrics.summarize_regions([metrics.region_errors(dimmed, lab)])
+    assert s["bias_points"] < 0 and s["error_share_points"] > 0.99 and s["rmse_background"] == 0
+    s = metrics.summarize_regions([metrics.region_errors(lab + 0.05 * regions["background"], lab)])
+    assert s["bias_background"] == pytest.approx(0.05) and s["error_share_background"] > 0.99

@@ -58,7 +58,9 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     Returns one row per method and grid: ``method``, ``grid`` (``"working 256"`` /
     ``"user 200"``), ``psnr_db`` (± ``psnr_std``), ``ssim``, ``rmse`` (means over images),
     ``point_recall``, ``false_points``, ``point_amplitude_ratio``
-    (:func:`sarsr.metrics.summarize_points`), ``label`` (``"rendered"``, or ``"resized"``
+    (:func:`sarsr.metrics.summarize_points`), the error per region of the label (shape
+    interior, shape edges, points, background: ``rmse_*``, ``bias_*``, ``error_share_*``,
+    :func:`sarsr.metrics.summarize_regions`), ``label`` (``"rendered"``, or ``"resized"``
     for a dataset without stored scenes), and for networks params, GMACs and CPU ms/image.
     A network's row scores what :func:`sarsr.super_resolve` returns with
     ``keep_input_points=points`` (default ``"auto"``, as a user gets it: erased input peaks put
@@ -91,6 +93,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     nets = {k: load_sr_model(v) for k, v in (models or {}).items()}
     scores: dict[tuple, list] = {}
     point_scores: dict[tuple, list] = {}
+    region_scores: dict[tuple, list] = {}
     restored: dict[tuple, list] = {}
     label_kind = "rendered"
     n = m["count"] if limit is None else min(limit, m["count"])
@@ -167,6 +170,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                 scores.setdefault((name, grid), []).append(
                     (metrics.psnr(p, lab), metrics.ssim(p, lab), metrics.rmse(p, lab)))
                 point_scores.setdefault((name, grid), []).append(metrics.point_metrics(p, lab))
+                region_scores.setdefault((name, grid), []).append(metrics.region_errors(p, lab))
         done += take
         bar.update(take)
     bar.close()
@@ -183,7 +187,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
         row = dict(method=name, grid=f"working {side_w}" if grid == "working" else f"user {side_u}",
                    label=label_kind, n=len(v), psnr_db=float(v[:, 0].mean()), psnr_std=float(v[:, 0].std()),
                    ssim=float(v[:, 1].mean()), rmse=float(v[:, 2].mean()),
-                   **metrics.summarize_points(point_scores[(name, grid)]))
+                   **metrics.summarize_points(point_scores[(name, grid)]),
+                   **metrics.summarize_regions(region_scores[(name, grid)]))
         if (name, grid) in restored:
             row["restored"] = float(np.mean(restored[(name, grid)]))
         base = name.removesuffix(" +input points").removesuffix(" alone")
@@ -286,6 +291,22 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
     atomic_write_text(path, home_relative("\n".join(lines)))
 
 
+def _region_table(rows: list[dict]) -> list[str]:
+    """Where the error lives: RMSE and mean signed error (+ brighter than the label) per region."""
+    from ..metrics import REGIONS
+
+    if not rows or "rmse_background" not in rows[0]:
+        return []
+    head = " | ".join(f"{r.replace('_', ' ')} RMSE / bias / share" for r in REGIONS)
+    lines = ["Error per region of the label (RMSE, mean signed error, share of the squared error):", "",
+             f"| method | grid | {head} |", "|---|---|" + "---|" * len(REGIONS)]
+    for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
+        cells = " | ".join(f"{r[f'rmse_{g}']:.3f} / {r[f'bias_{g}']:+.3f} / {r[f'error_share_{g}']:.0%}"
+                           for g in REGIONS)
+        lines.append(f"| {r['method']} | {r.get('grid', '-')} | {cells} |")
+    return lines
+
+
 def _table(rows: list[dict]) -> list[str]:
     lines = ["| method | grid | PSNR (dB) | gain over input (dB) | SSIM | point recall | point amplitude ratio | "
              "false points / image | input peaks put back | params | GMAC / 256² |",
@@ -351,6 +372,7 @@ def write_report(path, results, test_root=None, curve: dict | None = None, comma
         inp = input_psnr(rows)
         lines += [f"## `{m['scenario']}` ({rows[0]['n'] if rows else 0} records, seed {m['seed']})", ""]
         lines += _table(rows) + [""]
+        lines += _region_table(rows) + [""] if "rmse_background" in (rows[0] if rows else {}) else []
         summary.append({"test_set": m["scenario"], "root": Path(root).name, "input_psnr_db": inp, "rows": rows})
     if curve:
         fig = path.with_name(path.stem + "_robustness.png")
