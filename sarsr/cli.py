@@ -16,6 +16,14 @@ class CLIError(Exception):
 
 
 
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line (``sarsr train: error: argument
+    --max-steps: ...; see sarsr train --help``), exit code 2, like every other error of the CLI."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _bounded(kind, lo, hi, lo_open: bool = False, hi_open: bool = False):
     """argparse type: an int or a finite float within [lo, hi] (open ends where told), so that no
     number reaches numpy as an overflow; out of range is argparse's usage error (exit code 2)."""
@@ -446,7 +454,7 @@ def _add_train_args(t) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="sarsr",
         description="Near-field mmWave SAR: simulation, reconstruction and super-resolution.",
         epilog="Examples:\n  sarsr demo --out out/demo\n  sarsr bench radar --size paper",
@@ -568,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("input", help="input image: .npy, .h5/.hdf5, .mat (v5 or v7.3), .png")
     r.add_argument("--out", required=True, help="output: .npy, .h5 or .png")
     r.add_argument("--model", default=None, help="registered name or checkpoint path (default: shipped)")
-    r.add_argument("--size", type=_bounded(int, 0, 16384), default=WORKING_SIZE,
+    r.add_argument("--size", type=_bounded(int, 0, 10 ** 6), default=WORKING_SIZE,
                    help=f"working resolution (0 = input size; default {WORKING_SIZE})")
     r.add_argument("--var", default=None, help="variable / dataset name in a .mat or .h5 (default: *empm* / *ffh*, else the first)")
     r.add_argument("--keep-input-points", nargs="?", const="always", default="auto",
