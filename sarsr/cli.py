@@ -157,6 +157,8 @@ def _parse_sets(items):
 def _cmd_train(args) -> int:
     from .train import load_config, train
 
+    if args.out is not None and not args.out.strip():
+        raise CLIError("--out is empty; give a run folder (or leave --out out for ~/.cache/sarsr/runs/NAME)")
     cfg = load_config(args.config, _parse_sets(args.set))
     out = args.out or str(Path("~/.cache/sarsr/runs").expanduser() / cfg["name"])
     if args.max_steps is not None and args.max_steps < 1:
