@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sarsr.sr import DEFAULT_POINT_THRESHOLD, load_sr_model
-from sarsr.train.evaluate import evaluate, input_psnr
+from sarsr.train.evaluate import evaluate, input_psnr, json_safe
 
 
 def measure(tests: dict, models: dict, thresholds, limit=None) -> dict:
@@ -113,7 +113,7 @@ def main():
     result = measure(tests, models, [float(t) for t in a.thresholds.split(",")], a.limit)
     from sarsr._files import atomic_write_text, home_relative
 
-    atomic_write_text(a.out, home_relative(json.dumps(result, indent=2)))
+    atomic_write_text(a.out, home_relative(json.dumps(json_safe(result), indent=2, allow_nan=False)))
     plot(result, a.figure)
     for name, res in result.items():
         print(f"== {name}")

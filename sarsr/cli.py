@@ -193,6 +193,8 @@ def _cmd_evaluate(args) -> int:
     models = {}
     for spec in args.model or []:
         label, _, what = spec.partition("=")
+        if not label.strip() or any(c in label for c in "|`") or not label.isprintable():
+            raise CLIError(f"--model {spec!r}: the label names a report row: printable text without '|' or '`'")
         models[label] = what or label
     if args.ship_rule is not None and (args.ship_rule not in models or len(models) < 2):
         raise CLIError(f"--ship-rule {args.ship_rule}: name one of the --model labels ({', '.join(models) or 'none given'}) "

@@ -201,3 +201,29 @@ def test_cli_numbers_are_range_checked_where_parsed(tmp_path, args, option):
     code, err = run_cli(*[a.format(tmp=tmp_path) for a in args])
     assert code == 2 and f"argument {option}" in err and "unexpected" not in err
     assert not (tmp_path / "d").exists() and not (tmp_path / "x").exists()
+
+
+def test_report_json_has_no_nan_and_labels_cannot_break_the_table(tmp_path):
+    import json
+
+    from sarsr.train.evaluate import json_safe
+    from tests.cli_helper import run_cli
+
+    text = json.dumps(json_safe({"a": float("nan"), "b": [np.float32(1.5), float("inf")], "c": np.int64(3)}),
+                      allow_nan=False)
+    assert json.loads(text) == {"a": None, "b": [1.5, None], "c": 3}
+    for label in ("a|b", "x\ny", "`q`"):
+        code, err = run_cli("evaluate", "--test", tmp_path, "--model", f"{label}=srvit_hsm")
+        assert code == 2 and "label" in err
+
+
+def test_disk_preflight_names_small_sizes(tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    from sarsr.data import generate_dataset
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10 ** 9, 10 ** 9, 1000))
+    with pytest.raises(ValueError, match=r"need ~[0-9.]+ (KiB|MiB) more on disk, 1.0 KiB are free"):
+        generate_dataset("smoke", tmp_path / "d", 4, progress=False)

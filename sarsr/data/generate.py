@@ -67,6 +67,14 @@ def run_shard(sc: Scenario, out: str, shard: int, start: int, count: int, seed: 
             "seconds": time.perf_counter() - t0}
 
 
+def _size(nbytes: float) -> str:
+    """A byte count for messages: GiB, MiB or KiB, whichever shows it without rounding to 0."""
+    for unit, scale in (("GiB", 2 ** 30), ("MiB", 2 ** 20)):
+        if nbytes >= 0.1 * scale:
+            return f"{nbytes / scale:,.1f} {unit}"
+    return f"{nbytes / 2 ** 10:,.1f} KiB"
+
+
 def read_manifest(root: str | Path) -> dict:
     p = Path(root) / MANIFEST
     if not p.exists():
@@ -149,8 +157,8 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
         free = shutil.disk_usage(probe).free
         have = sum(f.stat().st_size for f in out.glob("shard-*.h5")) if out.is_dir() else 0
         if need - have > free:
-            raise ValueError(f"{count:,} records of {sc.name} need ~{need / 2**30:,.1f} GiB on disk, "
-                             f"{free / 2**30:,.1f} GiB are free at {probe}; lower --count or free space")
+            raise ValueError(f"{count:,} records of {sc.name} need ~{_size(need - have)} more on disk, "
+                             f"{_size(free)} are free at {probe}; lower --count or free space")
     spec_path = out / "generation.json"
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} is a file, not a folder")
@@ -170,8 +178,8 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
     spec_path = out / "generation.json"
     if spec_path.exists():
         try:
-            old = json.loads(spec_path.read_text())
-        except ValueError:
+            old = json.loads(read_input_text(spec_path, "generation record"))
+        except (ValueError, RecursionError):
             raise ValueError(f"{spec_path}: unreadable; delete it to start this folder over") from None
         diff = {k: (old.get(k), v) for k, v in spec.items() if old.get(k) != v}
         if diff:
@@ -183,7 +191,14 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
         pid = temp_owner_pid(stale.name)
         if not (pid is not None and pid_alive(pid) and pid != os.getpid()):
             stale.unlink(missing_ok=True)
-    previous = json.loads((out / MANIFEST).read_text()) if (out / MANIFEST).exists() else {}
+    previous = {}
+    if (out / MANIFEST).exists():  # a manifest of a newer sarsr is refused, an unreadable one named
+        try:
+            previous = read_manifest(out)
+        except ValueError as exc:
+            if "newer than this sarsr" in str(exc):
+                raise
+            previous = {}
     (out / MANIFEST).unlink(missing_ok=True)
 
     plan = plan_shards(count, shard_size)

@@ -273,6 +273,20 @@ def report_head(path, title: str, test_root, n: int, detail: str, command: str =
     return path, lines + ([f"Command: `{command}`", ""] if command else [])
 
 
+def json_safe(obj):
+    """``obj`` with every NaN / infinite float as None (JSON has no NaN: a report's JSON must
+    parse anywhere); containers copied, numpy scalars as Python numbers."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
 def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> None:
     """Write the report (dated footer naming ``tool``) and ``payload`` as JSON beside it.
 
@@ -287,7 +301,7 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
         if ends and any(line.strip() for line in old[ends[0] + 1:]):
             lines = lines + old[ends[0] + 1:]
 
-    atomic_write_text(path.with_suffix(".json"), home_relative(json.dumps(payload, indent=2)))
+    atomic_write_text(path.with_suffix(".json"), home_relative(json.dumps(json_safe(payload), indent=2, allow_nan=False)))
     atomic_write_text(path, home_relative("\n".join(lines)))
 
 
