@@ -117,7 +117,7 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
         t_np = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), 1)
     finally:
         fourier.kernels.spectral_focus = orig
-    rows.append(Row("empm", 1.0, "images/s", t_fast, t_np))
+    rows.append(Row(radar.get_imager(radar.imagers.EMPM).label, 1.0, "images/s", t_fast, t_np))
     return rows
 
 

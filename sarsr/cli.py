@@ -339,7 +339,18 @@ def _radar_chip(args) -> str | None:
 def _cmd_reconstruct(args) -> int:
     from .io.reconstruct import reconstruct_capture
 
-    lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
+    from .radar.imagers import BACKPROJECTION, get_imager  # here, not at start-up: it loads the numba kernels
+
+    try:
+        method = get_imager(args.method or BACKPROJECTION).name
+    except ValueError as exc:
+        raise CLIError(f"--method: {exc}") from None
+    try:
+        lattice = tuple(int(v) for v in args.lattice.split(",")) if args.lattice else None
+    except ValueError:
+        raise CLIError(f"--lattice {args.lattice!r}: expected two whole numbers NX,NY (x positions, virtual rows)") from None
+    if lattice is not None and (len(lattice) != 2 or min(lattice) < 1):
+        raise CLIError(f"--lattice {args.lattice!r}: expected two whole numbers NX,NY >= 1")
     if args.keep_input_points is not None and not args.sr:
         raise CLIError("--keep-input-points applies to the super-resolved image: add --sr")
     enhance = None
@@ -350,7 +361,7 @@ def _cmd_reconstruct(args) -> int:
         def enhance(img):
             with _warnings_as_notes():
                 return super_resolve(img, net, keep_input_points=_POINTS_FLAG[args.keep_input_points or "auto"])
-    res = reconstruct_capture(args.capture, args.out, method=args.method, n=args.n, extent=args.extent_mm * 1e-3,
+    res = reconstruct_capture(args.capture, args.out, method=method, n=args.n, extent=args.extent_mm * 1e-3,
                               z=args.z_mm * 1e-3, lattice=lattice, enhance=enhance, force=args.force,
                               calibration=args.calibration,
                               config=args.config, positions=args.positions, device=_radar_chip(args),
@@ -611,7 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--positions", default=None, help="positions (.csv, .npy, .mat); default: positions.* in the folder")
     rc.add_argument("--radar", default=None, help="radar chip (iwr1443, iwr1642, iwr6843, ...) for the byte layout")
     rc.add_argument("--device", dest="radar_device_deprecated", default=None, help=argparse.SUPPRESS)
-    rc.add_argument("--method", default="bp", choices=["bp", "empm"], help="bp (any geometry) or empm (raster lattice)")
+    rc.add_argument("--method", default=None,
+                    help="reconstruction method, a registered imager (sarsr.radar.list_imagers; default "
+                         "backprojection, alias bp, any geometry) or a lattice method such as empm (--lattice)")
     rc.add_argument("--lattice", default=None, help="NX,NY virtual lattice for empm")
     rc.add_argument("--n", type=_bounded(int, 1, 100000), default=200, help="pixels per side (default 200)")
     rc.add_argument("--extent-mm", type=_bounded(float, 0.0, 1e5, lo_open=True), default=100.0, help="half-width of the image (mm, default 100)")

@@ -225,13 +225,22 @@ _POS = lambda v: v > 0  # noqa: E731
 _RUN_NAME = __import__("re").compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
 _NONNEG = lambda v: v >= 0  # noqa: E731
 
+
+def _is_source(name) -> bool:
+    """``data.source``: a stored image, i.e. a registered imager's name or ``"input"`` (imported
+    here, not at the top: sarsr.config sits below sarsr.radar, and the models load it without
+    the physics)."""
+    from .radar.imagers import IMAGERS
+
+    return name in IMAGERS or name == "input"
+
 #: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
 TRAIN_SCHEMA = {
     "name": Field("str"),
     "task": Field("str", "super_resolution", choices=("super_resolution", "point_detection", "classification",
                                                       "segmentation")),
     "model": {"name": Field("str"), "options": Field("table", {})},
-    "data": {"train": Field("str"), "source": Field("str", "empm", choices=("empm", "backprojection", "rma", "input")),
+    "data": {"train": Field("str"), "source": Field("str", "empm", _is_source),
              "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),  # 0: full image
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),

@@ -27,6 +27,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
 
     matplotlib.use("Agg")
     from . import metrics, plot, radar
+    from .radar.imagers import DEFAULT_INPUT
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -47,17 +48,16 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     timings["simulate_s"] = time.perf_counter() - t
     log(f"simulated {scan.n_samples} channel samples x {scene.n_scatterers} scatterers "
              f"in {timings['simulate_s']:.2f} s")
-    kw = dict(lattice_shape=scan.lattice_shape)
     images = {}
     bp_method = radar.choose_method(scan.n_samples, grid.points)
-    for name, fn in [("EMPM", lambda: radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw)),
-                     ("backprojection", lambda: radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points,
-                                                                  method=bp_method)),
-                     ("planar RMA", lambda: radar.rma_planar(echo, scan.tx_est, scan.rx_est, wave.k, grid, **kw))]:
+    for method in radar.list_imagers():  # every registered reconstruction method, the networks' input first
+        name = radar.get_imager(method).label
         t = time.perf_counter()
-        images[name] = fn()
+        images[name] = radar.reconstruct(method, echo, scan.tx_est, scan.rx_est, wave.k, grid,
+                                         lattice_shape=scan.lattice_shape, bp_method=bp_method)
         timings[f"{name}_s"] = time.perf_counter() - t
-        log(f"{name}{f' ({bp_method})' if name == 'backprojection' else ''}: {timings[f'{name}_s']:.2f} s")
+        log(f"{name}{f' ({bp_method})' if 'bp_method' in radar.get_imager(method).options else ''}: "
+            f"{timings[f'{name}_s']:.2f} s")
     label = radar.label_image(scene, grid)
     sr_note = None
     try:
@@ -65,8 +65,9 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
 
         net = load_sr_model(model)
         t = time.perf_counter()
-        images = {"EMPM": images["EMPM"], "super-resolved": super_resolve(images["EMPM"], net),
-                  **{k: v for k, v in images.items() if k != "EMPM"}}
+        inp = radar.get_imager(DEFAULT_INPUT).label
+        images = {inp: images[inp], "super-resolved": super_resolve(images[inp], net),
+                  **{k: v for k, v in images.items() if k != inp}}
         timings["super-resolved_s"] = time.perf_counter() - t
         log(f"super-resolution ({net.default_cfg['name']}): {timings['super-resolved_s']:.2f} s")
     except FileNotFoundError as exc:

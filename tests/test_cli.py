@@ -22,7 +22,7 @@ def test_help_lists_commands(capsys):
 def test_bench_radar_prints_side_by_side_table(capsys):
     assert main(["bench", "radar", "--size", "smoke", "--repeat", "1"]) == 0
     out = capsys.readouterr().out
-    for task in ("simulate_echo", "backproject interp", "backproject ffbp", "backproject exact", "empm"):
+    for task in ("simulate_echo", "backproject interp", "backproject ffbp", "backproject exact", "EMPM"):
         line = [l for l in out.splitlines() if l.startswith(task)]
         assert line, task
         nums = [float(x.rstrip("xs")) for x in line[0].split()[-4:]]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, read_input_text, temp_owner_pid
 
-from .scenario import Scenario, load_scenario
+from .scenario import IMAGE_STORE_KEYS, Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
 from .simulate import simulate_record
 
@@ -36,7 +36,7 @@ def record_bytes(sc: Scenario) -> int:
     label on the scenario's n x n grid."""
     n = int(sc["grid"]["n"])
     st = sc["store"]
-    images = sum(bool(st.get(k)) for k in ("empm", "backprojection", "rma", "input"))
+    images = sum(bool(st.get(k)) for k in IMAGE_STORE_KEYS)
     return n * n * (8 * images + 4 * bool(st.get("label"))) + 2048
 
 

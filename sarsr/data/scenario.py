@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .._files import read_input_text
 from ..config import REQUIRED, Field, set_dotted, validate
+from ..radar.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
 from ..radar.masks import OBJECT_CLASSES, SHAPES
 
 if sys.version_info >= (3, 11):
@@ -89,16 +90,19 @@ SCHEMA: dict = {
                        # aperture taper, drawn uniformly per record from this list
                        "taper": Field("list[str]", ("none",), _in("none", "hann", "hamming")),
                        # the network-input image stored as ``input``: method drawn per record
-                       "input": Field("list[str]", ("empm",), _in("empm", "backprojection")),
+                       "input": Field("list[str]", (DEFAULT_INPUT,), _in(*list_imagers(network_input=True))),
                        "input_weights": Field("list[float]", None, lambda v: all(w >= 0 for w in v) and sum(v) > 0),
                        # estimate the position error from the echoes first (sarsr.radar.autofocus;
                        # lattice trajectories), then image at the corrected positions
                        "autofocus": Field("bool", False)},
-    "store": {"empm": Field("bool", True), "backprojection": Field("bool", False),
-              "rma": Field("bool", False), "label": Field("bool", True),
+    # one key per registered imager (the default input stored by default), the label, the drawn input
+    "store": {**{name: Field("bool", name == DEFAULT_INPUT) for name in list_imagers()}, "label": Field("bool", True),
               "input": Field("bool", False)},
 }
 
+
+#: The ``[store]`` keys that hold images: one per registered imager, and the drawn network input.
+IMAGE_STORE_KEYS = (*list_imagers(), "input")
 
 #: Keys added after datasets were first generated (digest-neutral at their defaults).
 _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
@@ -129,8 +133,8 @@ class Scenario:
             if section in cfg and leaf in cfg[section] and json.loads(json.dumps(default)) == cfg[section][leaf]:
                 del cfg[section][leaf]
         rec = cfg.get("reconstruction", {})
-        uses_bp = cfg["store"].get("backprojection") or (cfg["store"].get("input") and "backprojection" in
-                                                          rec.get("input", ()))
+        uses_bp = cfg["store"].get(BACKPROJECTION) or (cfg["store"].get("input") and BACKPROJECTION in
+                                                        rec.get("input", ()))
         if rec.get("bp_method") == "interp" or not uses_bp:  # interp: what every earlier dataset used
             rec.pop("bp_method", None)
         return hashlib.sha256(json.dumps(cfg, sort_keys=True).encode()).hexdigest()[:16]
@@ -159,8 +163,8 @@ class Scenario:
             raise ScenarioError(f"store: unknown item(s) {sorted(bad)}; valid: {', '.join(sorted(valid))}")
         cfg = json.loads(json.dumps(self.config))
         cfg["store"] = {k: k in keep for k in SCHEMA["store"]}
-        if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
-            raise ScenarioError("store: at least one of empm, backprojection, rma, input must be kept")
+        if not any(cfg["store"][k] for k in IMAGE_STORE_KEYS):
+            raise ScenarioError(f"store: at least one of {', '.join(IMAGE_STORE_KEYS)} must be kept")
         lines = [l for l in self.text.splitlines()]
         text = "\n".join(lines) + "\n# --store override: " + ",".join(sorted(keep)) + "\n"
         return Scenario(self.name, cfg, text, self.source)
@@ -189,8 +193,8 @@ def _validated(raw: dict, source: str) -> dict:
         raise ScenarioError(f"{source}: scene.{k}: unknown {'shape' if k == 'shapes' else 'object class'}(s) "
                             f"{unknown}; valid: {', '.join(valid)}")
     cfg = validate(raw, SCHEMA, source, ScenarioError)
-    if not any(cfg["store"][k] for k in ("empm", "backprojection", "rma", "input")):
-        raise ScenarioError(f"{source}: store: at least one of empm, backprojection, rma, input must be true")
+    if not any(cfg["store"][k] for k in IMAGE_STORE_KEYS):
+        raise ScenarioError(f"{source}: store: at least one of {', '.join(IMAGE_STORE_KEYS)} must be true")
     w = cfg["reconstruction"]["input_weights"]
     if w is not None and len(w) != len(cfg["reconstruction"]["input"]):
         raise ScenarioError(f"{source}: reconstruction.input_weights: {len(w)} weights for "

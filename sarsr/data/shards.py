@@ -25,9 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .scenario import IMAGE_STORE_KEYS
+
 __all__ = ["IMAGE_KEYS", "SCALAR_KEYS", "STRING_KEYS", "shard_name", "write_shard", "verify_shard", "ShardError"]
 
-IMAGE_KEYS = ("empm", "backprojection", "rma", "input", "label")
+IMAGE_KEYS = (*IMAGE_STORE_KEYS, "label")
 STRING_KEYS = ("input_method", "taper")
 SCALAR_KEYS = ("snr_db", "z0_m", "pos_error_rms_m")
 #: Scalars present only in some datasets (written when the records carry them).
@@ -115,8 +117,8 @@ def verify_shard(path: Path, start: int, count: int, seed: int, digest: str, ful
         return "missing"
     try:
         f = open_h5(path, "shard")
-    except (ValueError, FileNotFoundError) as exc:  # a FIFO, a folder, data kept outside the file
-        return str(exc).split(": ", 1)[-1]
+    except (ValueError, FileNotFoundError) as exc:  # corrupt, a FIFO, a folder, data kept outside the file
+        return f"unreadable ({str(exc).split(': ', 1)[-1]})"
     try:
         with f:
             a = f.attrs

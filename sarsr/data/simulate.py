@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from ..radar.imagers import DEFAULT_INPUT
 from ..radar.masks import OBJECT_CLASSES
 from .scenario import Scenario
 
@@ -139,7 +140,8 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     taper = draw_choice(rng, rec.get("taper", ("none",)))
     if taper != "none":  # the estimated positions are what the imaging system knows
         echo = (echo * radar.aperture_taper(scan.tx_est, scan.rx_est, taper)[:, None]).astype(echo.dtype)
-    input_method = draw_choice(rng, rec.get("input", ("empm",)), rec.get("input_weights")) if store.get("input") else None
+    input_method = (draw_choice(rng, rec.get("input", (DEFAULT_INPUT,)), rec.get("input_weights"))
+                    if store.get("input") else None)
     out = {}
     kw = dict(lattice_shape=scan.lattice_shape, nfft=rec["nfft"])
     images = {}
@@ -163,19 +165,13 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
 
     def image(method):
         if method not in images:
-            if method == "empm":
-                img = radar.empm(echo, tx_img, rx_img, wave.k, grid, **kw)
-            elif method == "backprojection":
-                img = radar.backproject(echo, tx_img, rx_img, wave.k, grid.points,
-                                        oversample=rec["bp_oversample"], method=rec.get("bp_method", "interp"))
-            else:
-                img = radar.rma_planar(echo, tx_img, rx_img, wave.k, grid,
-                                       **{k_: v for k_, v in kw.items() if k_ != "lateral"})
-            images[method] = img.astype(np.complex64)
+            images[method] = radar.reconstruct(method, echo, tx_img, rx_img, wave.k, grid, **kw,
+                                               oversample=rec["bp_oversample"],
+                                               bp_method=rec.get("bp_method", "interp")).astype(np.complex64)
         return images[method]
 
-    for method in ("empm", "backprojection", "rma"):
-        if store[method]:
+    for method in radar.list_imagers():
+        if store.get(method):
             out[method] = image(method)
     if input_method is not None:
         out["input"] = image(input_method)

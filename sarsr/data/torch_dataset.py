@@ -27,7 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from .._files import open_h5
+from ..radar.imagers import DEFAULT_INPUT
 from .generate import read_manifest
+from .scenario import IMAGE_STORE_KEYS
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
 
@@ -88,7 +90,8 @@ class SARDataset(torch.utils.data.Dataset):
     Parameters
     ----------
     root : dataset folder (with ``manifest.json``).
-    source : stored reconstruction used as input: ``"empm"``, ``"backprojection"`` or ``"rma"``.
+    source : stored reconstruction used as input: a registered imager's name
+        (:func:`sarsr.radar.list_imagers`: EMPM by default) or ``"input"`` (the drawn input).
     size : resize side (256 as in the paper; None keeps the stored grid).
     train : random crops / flips.
     crop : crop side for training (None = full image).
@@ -105,7 +108,7 @@ class SARDataset(torch.utils.data.Dataset):
     #: :meth:`preload` serves this class's items (a subclass with its own items sets False)
     supports_preload = True
 
-    def __init__(self, root, source="empm", size: int | None = WORKING_SIZE, train=False, crop: int | None = None,
+    def __init__(self, root, source=DEFAULT_INPUT, size: int | None = WORKING_SIZE, train=False, crop: int | None = None,
                  indices=None, complex_input=False, seed: int = 0, verify: bool = True, label: str = "render"):
         if label not in LABEL_MODES:
             raise ValueError(f"SARDataset: label must be one of {LABEL_MODES}, got {label!r}")
@@ -134,7 +137,7 @@ class SARDataset(torch.utils.data.Dataset):
         self._rng = np.random.default_rng(seed)
         with open_h5(self.root / self._shards[0][0], "shard") as f:
             if source not in f:
-                have = [k for k in ("empm", "backprojection", "rma", "input") if k in f]
+                have = [k for k in IMAGE_STORE_KEYS if k in f]
                 raise ValueError(f"{root}: source {source!r} not stored (stored: {have})")
             if "label" not in f:
                 raise ValueError(f"{root}: no labels stored")

@@ -13,17 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path, atomic_write_text
+from ..radar.imagers import BACKPROJECTION, EMPM
 from .capture import capture_channels, read_capture
 
 __all__ = ["reconstruct_capture"]
 
 
-def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: float = 0.1, z: float = 0.25,
+def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200, extent: float = 0.1, z: float = 0.25,
                         lattice=None, enhance=None, array="awr1443", force=False,
                         calibration=None, autofocus: bool = False, **read_kw) -> dict:
     """Reconstruct a capture folder on an n x n grid over [-extent, extent) m at depth ``z``.
 
-    ``method``: ``"bp"`` (any geometry) or ``"empm"`` (needs ``lattice=(nx, ny)``: frames in
+    ``method``: a registered imager (:func:`sarsr.radar.list_imagers`): backprojection (``"bp"``,
+    any geometry) or a lattice method such as ``"empm"`` (needs ``lattice=(nx, ny)``: frames in
     x-fastest raster order, each frame a column of ``n_tx x n_rx`` virtual rows).
     ``enhance``: optional function image -> image in [0, 1] (e.g. ``sarsr.super_resolve`` with a
     network; ``sarsr reconstruct --sr`` passes it), stored as ``/image/sr`` and shown beside.
@@ -47,16 +49,18 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
     tx, rx, echo = capture_channels(cap, array)
     k = cap.config.waveform().k
     grid = radar.image_grid(n=n, extent=extent, z=z)
+    imager = radar.get_imager(method)
+    method = imager.name
     bp_method = None
     focus = None
-    if autofocus and method != "empm":
-        raise ValueError("autofocus needs the lattice method: --method empm --lattice NX,NY")
-    if method == "bp":
+    if autofocus and method != EMPM:
+        raise ValueError(f"autofocus needs the lattice method: --method {EMPM} --lattice NX,NY")
+    if not imager.needs_lattice:
         bp_method = radar.choose_method(len(echo), grid.points)
-        img = radar.backproject(echo, tx, rx, k, grid.points, method=bp_method)
-    elif method == "empm":
+        img = radar.reconstruct(method, echo, tx, rx, k, grid, bp_method=bp_method)
+    else:
         if lattice is None:
-            raise ValueError("empm needs lattice=(nx, ny) (x positions, virtual rows); use --lattice NX,NY")
+            raise ValueError(f"{method} needs lattice=(nx, ny) (x positions, virtual rows); use --lattice NX,NY")
         nx, ny = lattice
         F, T, R = cap.adc.shape[0], cap.config.n_tx, cap.config.n_rx
         if nx * ny != F * T * R:
@@ -74,14 +78,12 @@ def reconstruct_capture(capture, out, method: str = "bp", n: int = 200, extent: 
                          error_rms_mm=(af.rms_m * 1e3).tolist(), seconds=af.time_s, message=af.message,
                          warnings=[str(w.message) for w in caught])
         else:
-            img = radar.empm(echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))
-    else:
-        raise ValueError(f"unknown method {method!r}; choose bp or empm")
+            img = radar.reconstruct(method, echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))
     out.mkdir(parents=True, exist_ok=True)
     result = {"method": method, "backprojection_method": bp_method, "z_m": z, "extent_m": extent, "n": n, "report": cap.report}
     if focus is not None:
         result["autofocus"] = focus
-    images = {f"{method.upper()} (dB)": img}
+    images = {f"{imager.label} (dB)": img}
     sr_img = None
     if enhance is not None:
         sr_img = enhance(img)

@@ -11,6 +11,7 @@ Plain functions over numpy arrays (SI units: m, rad/m, Hz, dB). Typical use::
     img = radar.empm(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
     bp = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points)
     label = radar.label_image(scene, grid)
+    img = radar.reconstruct("backprojection", echo, scan.tx_est, scan.rx_est, wave.k, grid)  # any registered method
 """
 
 from .autofocus import AutofocusResult, autofocus
@@ -18,6 +19,7 @@ from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
 from .backprojection import backproject, choose_method, path_window, range_profiles
 from .constants import C0
 from .fourier import empm, rma_planar
+from .imagers import Imager, get_imager, imager_choices, list_imagers, reconstruct, register_imager
 from .grid import ImageGrid, image_grid, line_points, resized_grid, volume_points
 from .noise import add_awgn
 from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
@@ -37,4 +39,5 @@ __all__ = [
     "Scene", "SHAPES", "OBJECT_CLASSES", "object_mask", "register_shape", "LABEL_WIDTH", "point_scene", "shape_scene", "random_points", "random_scene", "scene_from_objects", "label_image",
     "ImageGrid", "image_grid", "resized_grid", "volume_points", "line_points",
     "simulate_echo", "simulate_scan", "autofocus", "AutofocusResult", "TAPERS", "aperture_taper", "backproject", "choose_method", "path_window", "range_profiles", "empm", "rma_planar",
+    "Imager", "register_imager", "get_imager", "list_imagers", "imager_choices", "reconstruct",
 ]

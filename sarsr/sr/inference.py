@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ..data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 from ..metrics import normalize
+from ..radar.imagers import DEFAULT_INPUT
 from ..models import reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
 from .._files import check_input_file, open_h5
@@ -287,5 +288,5 @@ def _choose(names: list[str], variable: str | None, p: Path) -> str:
         return variable
     if not names:
         raise ValueError(f"{p}: no 2-D numeric variable")
-    pref = [k for k in names if "empm" in k.lower() or "ffh" in k.lower()]
+    pref = [k for k in names if DEFAULT_INPUT in k.lower() or "ffh" in k.lower()]  # the paper's files: *FFH*
     return (pref or names)[0]

@@ -20,10 +20,14 @@ import torch
 
 from .._files import open_h5, save_figure
 from ..data.torch_dataset import WORKING_SIZE, resize_image
+from ..radar.imagers import DEFAULT_INPUT, get_imager, list_imagers
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
 
-BASELINES = {"empm": "EMPM (network input)", "backprojection": "backprojection", "rma": "planar RMA"}
+#: stored reconstruction -> report name: every registered imager (sarsr.radar.imagers), the
+#: networks' input marked as such
+BASELINES = {name: get_imager(name).label + (" (network input)" if name == DEFAULT_INPUT else "")
+             for name in list_imagers()}
 
 
 def _resize(a: np.ndarray, size: int | None) -> np.ndarray:
@@ -32,8 +36,8 @@ def _resize(a: np.ndarray, size: int | None) -> np.ndarray:
 
 
 def _input_key(f) -> str | None:
-    """The stored image a network gets: ``empm``, else the broad-physics ``input``."""
-    return "empm" if "empm" in f else ("input" if "input" in f else None)
+    """The stored image a network gets: the default input (EMPM), else the broad-physics ``input``."""
+    return DEFAULT_INPUT if DEFAULT_INPUT in f else ("input" if "input" in f else None)
 
 
 def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
@@ -345,7 +349,7 @@ def _restored(row: dict) -> str:
 def input_psnr(rows: list[dict], grid: str | None = None) -> float | None:
     """PSNR of the networks' input image (EMPM, else ``input``) in an :func:`evaluate` result,
     on ``grid`` (a row's ``grid`` value; None: the first grid found)."""
-    for name in (BASELINES["empm"], "input"):
+    for name in (BASELINES[DEFAULT_INPUT], "input"):
         for r in rows:
             if r["method"] == name and (grid is None or r.get("grid") == grid):
                 return r["psnr_db"]

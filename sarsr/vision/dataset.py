@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..radar.imagers import DEFAULT_INPUT
 from ..data.torch_dataset import WORKING_SIZE, SARDataset, preprocess_input, resize_image
 
 #: Grid the SR network runs on before the classifier's resize (the paper's 256 x 256).
@@ -26,7 +27,7 @@ class RecognitionDataset(SARDataset):
 
     supports_preload = False  # items are built from the record, not from SARDataset.item
 
-    def __init__(self, root, source="empm", size=None, train=False, indices=None, sr_model=None, seed=0):
+    def __init__(self, root, source=DEFAULT_INPUT, size=None, train=False, indices=None, sr_model=None, seed=0):
         super().__init__(root, source, size, train=False, indices=indices, seed=seed)
         self.train_aug, self.sr_model = train, sr_model or None
         self._sr_cache: dict = {}

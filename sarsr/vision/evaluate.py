@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from .._files import save_figure
+from ..radar.imagers import DEFAULT_INPUT, get_imager
 from ..models import count_macs, count_params, cpu_latency_ms
 from . import load_classifier
 from .dataset import RecognitionDataset
@@ -94,7 +95,8 @@ def write_recognition_report(path, rows: list[dict], test_root, progressive: dic
               "|---|---|---|---|---|---|---|"]
     for r in sorted(rows, key=lambda r: (r["model"] or "", r["sr_input"])):
         ms = f"{r['cpu_ms']:.1f}" if r.get("cpu_ms") else "-"
-        lines.append(f"| {r['method']} | {r['model']} | {'EMPM + SR' if r['sr_input'] else 'EMPM'} | "
+        inp = get_imager(DEFAULT_INPUT).label
+        lines.append(f"| {r['method']} | {r['model']} | {inp + ' + SR' if r['sr_input'] else inp} | "
                      f"{r['accuracy']:.3f} | {r['params']:,} | {r['gmacs']:.3f} | {ms} |")
     if progressive:
         fig = path.with_name(path.stem + "_progressive.png")
