@@ -300,3 +300,51 @@ for steps in (2, 4, 8):
     print(f"{steps} sweep steps: {c['recycled_macs'] / 1e9:.2f} GMAC recycled vs {c['rerun_macs'] / 1e9:.2f} GMAC "
           f"re-run ({c['saved_fraction']:.0%} saved)")"""],
    HERE / "04_recognition.ipynb")
+
+nb(["""md:# 5. Explorer: turn the knobs, see the image
+
+Position error, SNR, number of points, seed, reconstruction method, autofocus and the
+super-resolution mode; each change re-simulates one `paper_freehand` scan and redraws input,
+super-resolved image (detected points circled, networks with a point head) and label, with the
+point scores in the titles (~2 s per redraw on a 2-core laptop with EMPM; backprojection and
+autofocus take longer). The callbacks are plain functions of `sarsr.explore` (the test suite
+calls them); without a Jupyter front end the cell below draws the default view once.""",
+"""import matplotlib.pyplot as plt
+import ipywidgets as w
+from sarsr.explore import METHODS, SR_MODES, draw_view, simulate_view
+
+controls = dict(
+    sigma_mm=w.FloatSlider(value=1.0, min=0.0, max=4.0, step=0.25, description="error (mm)"),
+    snr_db=w.FloatSlider(value=20.0, min=-10.0, max=50.0, step=5.0, description="SNR (dB)"),
+    n_points=w.IntSlider(value=16, min=0, max=32, description="points"),
+    seed=w.IntText(value=0, description="seed"),
+    method=w.Dropdown(options=METHODS, value=METHODS[0], description="method"),
+    autofocus=w.Checkbox(value=False, description="autofocus"),
+    sr_mode=w.Dropdown(options=list(SR_MODES), value="auto", description="SR mode"),
+)
+out = w.Output()
+
+def redraw(change=None):
+    with out:
+        out.clear_output(wait=True)
+        try:
+            view = simulate_view(**{k: c.value for k, c in controls.items()})
+        except ValueError as exc:  # e.g. autofocus with backprojection
+            print(exc)
+            return
+        draw_view(view)
+        plt.show()
+        print(f"simulate + image {view['seconds']['simulate_and_image']:.1f} s, "
+              f"super-resolve {view['seconds']['super_resolve']:.1f} s")
+
+for c in controls.values():
+    c.observe(redraw, names="value")
+display(w.VBox([w.HBox(list(controls.values())[:4]), w.HBox(list(controls.values())[4:]), out]))
+redraw()""",
+"""md:## The same, without widgets
+Each knob is a keyword of `simulate_view`; the dict it returns holds the images, the detected
+points (x, y in metres, amplitude, confidence) and the scores.""",
+"""view = simulate_view(sigma_mm=2.0, snr_db=10.0, n_points=12, seed=3, sr_mode="network alone")
+fig = draw_view(view)
+print({k: {m: round(v, 3) for m, v in s.items()} for k, s in view["scores"].items()})"""],
+   HERE / "05_explorer.ipynb")
