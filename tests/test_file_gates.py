@@ -227,3 +227,20 @@ def test_disk_preflight_names_small_sizes(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10 ** 9, 10 ** 9, 1000))
     with pytest.raises(ValueError, match=r"need ~[0-9.]+ (KiB|MiB) more on disk, 1.0 KiB are free"):
         generate_dataset("smoke", tmp_path / "d", 4, progress=False)
+
+
+def test_capture_reader_checks_sizes_before_reading(tmp_path, monkeypatch):
+    """A sparse multi-GiB adc_data.bin is refused from its size, before a byte is read: longer
+    than the configured frames, or beyond the memory budget."""
+    from sarsr.io.dca1000 import CaptureSizeError, RawLayout, frame_bytes, read_dca1000
+
+    lay = RawLayout(layout="xwr14xx", n_tx=2, n_rx=4, n_samples=64, loops=2)
+    big = tmp_path / "adc_data.bin"
+    with open(big, "wb") as fh:
+        fh.truncate(4 * 2**30)  # sparse: no disk used
+    with pytest.raises(CaptureSizeError, match="longer than the configured"):
+        read_dca1000(big, lay, n_frames=4)
+    monkeypatch.setenv("SARSR_MAX_BYTES", str(2**30))
+    with pytest.raises(ValueError, match="would need"):
+        read_dca1000(big, lay)
+    assert frame_bytes(lay) == 2 * 2 * 4 * 64 * 4
