@@ -364,3 +364,26 @@ def test_full_resolution_refiner_starts_as_the_identity():
     for bad in (dict(refine=-1), dict(refine=True), dict(refine=1, refine_width=0)):
         with pytest.raises(ValueError, match="refine"):
             create_model("srvit_hsm", dim=8, depth=1, state_dim=4, **bad)
+
+
+def test_one_resolver_for_every_model_spec(tmp_path):
+    """sarsr.models.resolve: names (shipped weights), files (run checkpoints), explicit
+    prefixes, task checks in one line; names_shipped_weights follows the same rule."""
+    from sarsr.models import names_shipped_weights, parse_spec, resolve, resolve_state
+
+    assert parse_spec("srvit_hsm") == ("shipped", "srvit_hsm")
+    assert parse_spec("shipped:srvit_hsm") == ("shipped", "srvit_hsm")
+    assert parse_spec("run/best.pt")[0] == parse_spec("file:best")[0] == parse_spec(tmp_path)[0] == "file"
+    assert names_shipped_weights("srvit_hsm") and not names_shipped_weights("a/b") and not names_shipped_weights("")
+    net = resolve("srvit_hsm", "super_resolution")
+    assert not net.training and net.sarsr_config is None
+    with pytest.raises(ValueError, match="not a super-resolution network"):
+        resolve("point_detector", "super_resolution")
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        resolve(tmp_path / "none.pt")
+    with pytest.raises(ValueError, match="unknown model"):
+        resolve("shipped:nonesuch")
+    with pytest.raises(ValueError, match="registered name or a checkpoint"):
+        parse_spec(3)
+    state = resolve_state("srvit_hsm")
+    assert set(state) == set(net.state_dict())

@@ -80,7 +80,12 @@ def names_shipped_weights(spec) -> bool:
     """Whether a weights reference (``train.init``, a stage chain) is a registered model's
     name, meaning the weights shipped with the package, rather than a file path: a string
     without suffix or folder (``"srvit_hsm"``)."""
-    return isinstance(spec, str) and bool(spec) and "/" not in spec and not Path(spec).suffix
+    from .runs import parse_spec  # one rule for names vs files (sarsr.models.runs.parse_spec)
+
+    try:
+        return isinstance(spec, str) and parse_spec(spec)[0] == "shipped"
+    except ValueError:
+        return False
 
 
 class ModelOptionError(ValueError, TypeError):

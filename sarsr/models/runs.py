@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, load_checkpoint, model_state, run_config
-from .registry import create_model
+import os
 
-__all__ = ["load_run", "build_kwargs"]
+from torch import nn
+
+from ..checkpoint import CheckpointError, load_checkpoint, model_state, run_config
+from .registry import create_model, model_entry, weights_path
+
+__all__ = ["load_run", "build_kwargs", "resolve", "resolve_state", "parse_spec", "FILE_PREFIX", "SHIPPED_PREFIX"]
 
 
 def build_kwargs(cfg: dict) -> dict:
@@ -64,3 +68,68 @@ def load_run(path, device=None, tasks=None):
         raise CheckpointError(f"{p}: weights do not fit model {cfg['model']['name']!r} "
                               f"({str(exc).splitlines()[0][:160]})") from None
     return net.eval().to(device or "cpu"), cfg
+
+
+#: Explicit prefixes of a model spec (timm-style): ``file:`` a checkpoint path, ``shipped:`` a
+#: registered model's shipped weights. Without one, a string with a suffix or a folder is a
+#: file, a bare name a registered model.
+FILE_PREFIX, SHIPPED_PREFIX = "file:", "shipped:"
+
+
+def parse_spec(spec) -> tuple[str, str]:
+    """``("shipped", name)`` or ``("file", path)`` for a model spec (see :data:`FILE_PREFIX`);
+    ValueError for anything that is not a string or a path."""
+    if not isinstance(spec, (str, os.PathLike)) or isinstance(spec, bool):
+        raise ValueError(f"a model is a registered name or a checkpoint path, got {type(spec).__name__}")
+    s = os.fspath(spec)
+    if s.startswith(FILE_PREFIX):
+        return "file", os.path.expanduser(s[len(FILE_PREFIX):])
+    if s.startswith(SHIPPED_PREFIX):
+        return "shipped", s[len(SHIPPED_PREFIX):]
+    if not s.strip():
+        raise ValueError("empty model spec: give a registered name or a checkpoint path")
+    if isinstance(spec, os.PathLike) or "/" in s or os.sep in s or Path(s).suffix:
+        return "file", os.path.expanduser(s)
+    return "shipped", s
+
+
+def resolve(spec, task=None, device=None):
+    """The one way every loader turns a model spec into a network, in eval mode on ``device``.
+
+    ``spec``: an ``nn.Module`` (returned as is, in eval mode), a registered name (its shipped
+    weights; ``shipped:NAME``), or a training run's checkpoint (``model.pt`` / ``best.pt`` /
+    ``last.pt``; ``file:PATH``, or any string with a suffix or a folder), whose architecture
+    comes from the run's config. ``task``: the task (or tuple of tasks) the caller can use; a
+    model of another task is refused in one line naming what it is. The network carries its run
+    config as ``sarsr_config`` (None for shipped weights).
+    """
+    if isinstance(spec, nn.Module):
+        return spec.eval()
+    tasks = (task,) if isinstance(task, str) else (tuple(task) if task else None)
+    kind, what = parse_spec(spec)
+    if kind == "shipped":
+        entry = model_entry(what)
+        if tasks and entry.task not in tasks:
+            raise ValueError(f"{what} is {_TASK_WORDS.get(entry.task, entry.task)}, not "
+                             f"{' or '.join(_TASK_WORDS.get(t, t) for t in tasks)}")
+        net = create_model(what, pretrained=True)
+        net.sarsr_config = None
+    else:
+        p = Path(what)
+        if not p.exists():
+            raise FileNotFoundError(f"no model file {p}")
+        net, cfg = load_run(p, tasks=tasks)
+        net.sarsr_config = cfg
+    return net.to(device or "cpu").eval()
+
+
+def resolve_state(spec, device=None) -> dict:
+    """The weights a spec names, as a state dict (``train.init``): a registered name's shipped
+    weights, or a checkpoint file (a state dict, or a training checkpoint's ``"model"``)."""
+    kind, what = parse_spec(spec)
+    path = weights_path(what) if kind == "shipped" else Path(what)
+    if kind == "shipped" and not path.is_file():
+        raise FileNotFoundError(f"no shipped weights for a model named {what!r}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    return model_state(load_checkpoint(path, map_location=device))

@@ -4,11 +4,10 @@ training run's checkpoint path, or None (the default); one cache per process."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 
-from ..models import create_model, load_run
+from ..models import resolve
 
 #: Registered network whose shipped weights :func:`sarsr.sr.super_resolve` uses by default.
 DEFAULT_SR_MODEL = "srvit_hsm"
@@ -16,15 +15,13 @@ _CACHE: dict = {}
 
 
 def _build_net(spec, default: str, task: str, what: str) -> torch.nn.Module:
-    """The network ``spec`` names: None (the shipped ``default`` weights), a registered name (its
-    shipped weights) or a training run's checkpoint / state-dict path (the architecture from the
-    run's effective config, ``task`` checked)."""
-    if spec is None or (isinstance(spec, str) and not Path(spec).suffix):
-        return create_model(spec or default, pretrained=True)
-    path = Path(spec)
-    if not path.exists():
-        raise FileNotFoundError(f"no {what} file {path}")
-    return load_run(path, tasks=(task,))[0]
+    """The network ``spec`` names (:func:`sarsr.models.resolve`): None (the shipped ``default``
+    weights), a registered name (its shipped weights) or a training run's checkpoint (the
+    architecture from the run's effective config, ``task`` checked)."""
+    try:
+        return resolve(default if spec is None else spec, task)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"no {what} file {str(exc).removeprefix('no model file ')}") from None
 
 
 def _check_spec(spec, what: str):

@@ -130,17 +130,14 @@ def lr_factor(step, cfg_train) -> float:
 def _init_weights(path, device) -> dict:
     """Model state dict from ``path``: a ``best.pt`` / ``model.pt`` state dict, a ``last.pt``
     training checkpoint (its ``"model"`` entry), or the name of a registered model whose
-    weights ship with the package (e.g. ``"srvit_hsm"``: the current default network)."""
-    from ..models import names_shipped_weights, weights_path
+    weights ship with the package (e.g. ``"srvit_hsm"``: the current default network);
+    :func:`sarsr.models.resolve_state`."""
+    from ..models import resolve_state
 
-    if names_shipped_weights(path):
-        if not weights_path(path).is_file():
-            raise FileNotFoundError(f"train.init: no shipped weights for a model named {path!r}")
-        path = weights_path(path)
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"train.init: no checkpoint at {path}")
-    return model_state(load_checkpoint(path, map_location=device))
+    try:
+        return resolve_state(path, device)
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"train.init: {exc}") from None
 
 
 @torch.no_grad()

@@ -11,11 +11,11 @@ def load_classifier(path, device=None, tasks=("classification", "segmentation"))
     """A trained classifier (or dense model) from a run's ``model.pt`` / ``best.pt`` /
     ``last.pt``, in eval mode, with its run config as ``net.sarsr_config``. A checkpoint of a
     task not in ``tasks`` (e.g. a super-resolution run) is refused in one line."""
-    from ..models import load_run
+    from ..models import parse_spec, resolve
 
-    net, cfg = load_run(path, device, tasks=tasks)
-    net.sarsr_config = cfg
-    return net
+    if parse_spec(path)[0] != "file":  # classifiers ship no weights: a bare name is a file here
+        path = f"file:{path}"
+    return resolve(path, tasks, device)
 
 
 def predict(image, model, size=None) -> dict:
