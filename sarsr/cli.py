@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
 import sys
 from pathlib import Path
@@ -733,6 +734,9 @@ def main(argv=None) -> int:
         msg = " ".join(str(exc).split()) or type(exc).__name__
         if isinstance(exc, MemoryError):
             msg = f"out of memory ({msg}); try a smaller size"
+        if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or ("requested and" in msg and "written" in msg):
+            msg = (f"no space left on the disk ({msg}); nothing partial was kept: free space or write "
+                   f"elsewhere (--out)")
         if isinstance(exc, BrokenProcessPool):
             msg = ("a worker process died (killed, or out of memory?); the completed shards are kept: run the "
                    "same command again to resume")

@@ -241,7 +241,8 @@ TRAIN_SCHEMA = {
                                                       "segmentation")),
     "model": {"name": Field("str"), "options": Field("table", {})},
     "data": {"train": Field("str"), "source": Field("str", "empm", _is_source),
-             "size": Field("int", 256, _POS), "crop": Field("int", 128, _NONNEG),  # 0: full image
+             "size": Field("int", 256, lambda v: 1 <= v <= 4096),  # working grid side (pixels)
+             "crop": Field("int", 128, lambda v: 0 <= v <= 4096),  # 0: full image
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
              "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True),

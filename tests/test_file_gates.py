@@ -244,3 +244,22 @@ def test_capture_reader_checks_sizes_before_reading(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="would need"):
         read_dca1000(big, lay)
     assert frame_bytes(lay) == 2 * 2 * 4 * 64 * 4
+
+
+def test_a_diverging_run_stops_without_a_best_checkpoint(tmp_path):
+    """lr = 10 blows the loss up to ~1e24 while it stays finite: stopped as diverged, the last
+    good checkpoint kept, no best.pt written as a success."""
+    from sarsr.data import generate_dataset
+    from sarsr.train import train
+    from sarsr.train.trainer import TrainingDiverged
+
+    root = tmp_path / "ds"
+    generate_dataset("smoke", root, 8, seed=3, workers=1, shard_size=8, progress=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'name = "boom"\n[model]\nname = "sr_cnn"\noptions = {{width = 4, depth = 1}}\n[data]\n'
+                   f'train = "{root}"\nsize = 32\ncrop = 16\nval_count = 2\nnum_workers = 0\n[train]\n'
+                   f'batch_size = 2\nsteps = 40\nlr = 1e9\noptimizer = "adam"\ncheckpoint_every = 100\n'
+                   f'val_every = 100\nloss = "mse"\n')
+    with pytest.raises(TrainingDiverged, match="diverged"):
+        train(cfg, tmp_path / "run", progress=False, log=lambda *a: None)
+    assert not (tmp_path / "run" / "best.pt").exists() and not (tmp_path / "run" / "model.pt").exists()

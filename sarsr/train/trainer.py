@@ -239,6 +239,10 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
 
 
 #: Keys that say how a run is executed, not what it computes: a resume may change them.
+#: A training loss above this is a diverged run (the losses here are O(1): pixel errors in
+#: [0, 1], cross-entropies of a few nats): stopped like a NaN, nothing saved past the last checkpoint.
+DIVERGED_LOSS = 1e6
+
 _OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload", "train.cpu_bf16"}
 
 
@@ -479,7 +483,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp):
             pred = task.forward(net, model, x, step) if hasattr(task, "forward") and world == 1 else net(x)
             loss = loss_fn(pred.float(), y, x) if loss_takes_input else loss_fn(pred.float(), y)
-        if not torch.isfinite(loss.detach()):
+        if not torch.isfinite(loss.detach()) or float(loss.detach()) > DIVERGED_LOSS:
             bar.close()
             raise TrainingDiverged(f"{out}: the loss is {float(loss.detach()):g} at step {step + 1} (diverged); the checkpoint of "
                                    f"step {last_saved} is kept and nothing later was saved: lower train.lr (now "
