@@ -263,3 +263,14 @@ def test_a_diverging_run_stops_without_a_best_checkpoint(tmp_path):
     with pytest.raises(TrainingDiverged, match="diverged"):
         train(cfg, tmp_path / "run", progress=False, log=lambda *a: None)
     assert not (tmp_path / "run" / "best.pt").exists() and not (tmp_path / "run" / "model.pt").exists()
+
+
+def test_a_huge_png_is_refused_from_its_header_without_pil_warnings(tmp_path, recwarn):
+    from PIL import Image
+
+    from sarsr.sr import read_image
+
+    Image.new("L", (9000, 8000)).save(tmp_path / "big.png", optimize=True)
+    with pytest.raises(ValueError, match="not a SAR image this reads"):
+        read_image(tmp_path / "big.png")
+    assert not [w for w in recwarn if "DecompressionBomb" in str(w.category)]

@@ -319,6 +319,13 @@ def test_calibration_recovers_channel_offsets(tmp_path):
         cal.rx_mask = 3
         apply_calibration(fixed, cal)
     assert main(["calibrate", str(tmp_path / "refl"), "--reflector-mm", "1,0", "--out", str(tmp_path / "c2.json")]) == 2
+    # a reflector on the array itself (0, 0, 0) is refused, not turned into a meaningless calibration
+    assert main(["calibrate", str(tmp_path / "refl"), "--reflector-mm", "0,0,0", "--out", str(tmp_path / "c3.json")]) == 2
+    assert not (tmp_path / "c3.json").exists()
+    cal.rx_mask = 0b1111  # a table for another array shape: one line, not a numpy broadcast error
+    cal.range_offset_m, cal.phase_rad, cal.gain = [[0.0, 0.0]], [[0.0, 0.0]], [[1.0, 1.0]]
+    with pytest.raises(ValueError, match="do not fit this capture"):
+        apply_calibration(fixed, cal)
 
 
 def test_per_chirp_and_timestamped_poses(tmp_path):

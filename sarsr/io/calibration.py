@@ -71,6 +71,11 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
     p = np.asarray(reflector, float)
     if p.shape != (3,) or not np.all(np.isfinite(p)):
         raise ValueError(f"calibrate: the reflector position must be 3 finite numbers (x, y, z in m), got {reflector!r}")
+    standoff = np.linalg.norm(np.r_[tx, rx] - p, axis=1).min()
+    if not standoff > 0.01:
+        raise ValueError(f"calibrate: the reflector at {tuple(np.round(p * 1e3, 1))} mm is {standoff * 1e3:.1f} mm from the "
+                         f"nearest antenna; give its position in the positions' frame, in front of the array "
+                         f"(e.g. --reflector-mm 0,0,250)")
     if k.size < 2:
         raise ValueError(f"calibrate: a range offset needs at least 2 ADC samples per chirp, the capture has {k.size}")
     if not np.all(np.isfinite(echo)):
@@ -104,6 +109,11 @@ def apply_calibration(cap, cal: Calibration):
         raise ValueError(f"calibration is for Tx {cal.tx_order} / Rx mask {cal.rx_mask:#x}, capture uses "
                          f"Tx {cap.config.tx_order} / Rx mask {cap.config.rx_mask:#x}")
     k = cap.config.waveform().k
+    want = (cap.config.n_tx, cap.config.n_rx)
+    shapes = {key: np.shape(getattr(cal, key)) for key in ("range_offset_m", "phase_rad", "gain")}
+    if any(v != want for v in shapes.values()):
+        raise ValueError(f"calibration tables of shape {shapes['range_offset_m']} (Tx x Rx) do not fit this capture's "
+                         f"{want[0]} Tx x {want[1]} Rx channels; calibrate this array configuration")
     dR = np.asarray(cal.range_offset_m)[..., None]
     ph = np.asarray(cal.phase_rad)[..., None]
     g = np.asarray(cal.gain)[..., None]

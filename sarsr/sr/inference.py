@@ -25,6 +25,8 @@ from .put_back import _points_mode, apply_points_mode
 __all__ = ["super_resolve", "load_sr_model", "network_pass", "resample_output", "RESAMPLE_METHODS", "read_image"]
 
 RESAMPLE_METHODS = ("peak", "bilinear", "max")
+#: Largest picture (pixels) :func:`read_image` decodes: 8192 x 8192.
+MAX_IMAGE_PIXELS = 8192 * 8192
 
 
 def load_sr_model(model=None, device=None) -> torch.nn.Module:
@@ -250,10 +252,18 @@ def _read_any(p: Path, ext: str, variable):
     if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
         from PIL import Image
 
+        import warnings
+
         try:
-            im = Image.open(p)
+            with warnings.catch_warnings():  # PIL's bomb warning becomes our own check below
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                im = Image.open(p)
         except Image.DecompressionBombError as exc:
             raise ValueError(f"{p}: image too large to decode ({' '.join(str(exc).split())[:120]})") from None
+        if im.size[0] * im.size[1] > MAX_IMAGE_PIXELS:
+            im.close()
+            raise ValueError(f"{p}: {im.size[0]} x {im.size[1]} pixels is not a SAR image this reads (at most "
+                             f"{MAX_IMAGE_PIXELS:,} pixels; the networks work on 256 x 256)")
         with im:  # the header first: size and bands before any pixel is decoded
             w, h, bands = im.size[0], im.size[1], max(len(im.getbands()), 1)
             # decoded bands (<= 4 bytes each) and the float32 image we keep
