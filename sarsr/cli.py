@@ -174,6 +174,19 @@ def _cmd_train(args) -> int:
     return 0
 
 
+def _refuse_existing_report(report, figure_suffix, force: bool) -> None:
+    """A report writes ``report``, its .json and, with ``figure_suffix``, a figure beside it: any
+    of them already there (or a link in its place) is an error unless ``force``."""
+    if not report or force:
+        return
+    rep = Path(report)
+    written = (rep, rep.with_suffix(".json")) + ((rep.with_name(rep.stem + figure_suffix),) if figure_suffix else ())
+    for p in written:
+        if p.exists() or p.is_symlink():
+            raise CLIError(f"{p} exists (the report writes {', '.join(q.name for q in written)}); "
+                           f"pass --force to overwrite")
+
+
 def _cmd_evaluate(args) -> int:
     from .train.evaluate import evaluate, input_psnr, robustness, write_report
 
@@ -184,13 +197,7 @@ def _cmd_evaluate(args) -> int:
     if args.no_baselines and not args.model:
         raise CLIError("--no-baselines with no --model leaves nothing to evaluate; add --model srvit_hsm "
                        "(the shipped network) or a checkpoint")
-    if args.report and not args.force:
-        rep = Path(args.report)
-        for p in (rep, rep.with_suffix(".json")) + ((rep.with_name(rep.stem + "_robustness.png"),)
-                                                     if args.robustness else ()):
-            if p.exists() or p.is_symlink():
-                raise CLIError(f"{p} exists (the report writes {Path(args.report).name} and its .json); "
-                               f"pass --force to overwrite")
+    _refuse_existing_report(args.report, "_robustness.png" if args.robustness else None, args.force)
     models = {}
     for spec in args.model or []:
         label, _, what = spec.partition("=")
@@ -418,13 +425,7 @@ def _cmd_vision(args) -> int:
             raise CLIError("give at least one --model LABEL=checkpoint.pt")
         if args.limit is not None and args.limit < 1:
             raise CLIError(f"--limit must be >= 1, got {args.limit}")
-        if args.report and not args.force:
-            rep = Path(args.report)
-            for p in (rep, rep.with_suffix(".json")) + ((rep.with_name(rep.stem + "_progressive.png"),)
-                                                         if args.progressive else ()):
-                if p.exists() or p.is_symlink():
-                    raise CLIError(f"{p} exists (the report writes {rep.name}, its .json"
-                                   f"{' and figure' if args.progressive else ''}); pass --force to overwrite")
+        _refuse_existing_report(args.report, "_progressive.png" if args.progressive else None, args.force)
         rows = evaluate_classifiers(args.test, models, limit=args.limit)
         for r in rows:
             print(f"{r['method']:<24} accuracy {r['accuracy']:.3f}  {r['params']:>10,} params "

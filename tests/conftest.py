@@ -28,3 +28,17 @@ def worker_threads():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def dataset_and_config(tmp_path_factory, template: str, scenario: str = "smoke", count: int = 16, seed: int = 3,
+                       shard_size: int = 8, name: str = "run.toml"):
+    """A generated ``scenario`` dataset of ``count`` records and a training config written from
+    ``template`` (a str.format template with ``{root}``); returns ``(dataset folder, config path)``.
+    The module-scoped fixtures of the training tests build on it."""
+    from sarsr.data import generate_dataset
+
+    root = tmp_path_factory.mktemp("ds")
+    generate_dataset(scenario, root, count, seed=seed, workers=1, shard_size=shard_size, progress=False)
+    cfg = tmp_path_factory.mktemp("cfg") / name
+    cfg.write_text(template.format(root=root))
+    return root, cfg

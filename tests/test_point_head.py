@@ -9,12 +9,12 @@ import torch
 
 from sarsr import metrics, radar
 from sarsr.checkpoint import load_checkpoint
-from sarsr.data import generate_dataset
 from sarsr.models import POINT_CHANNELS, create_model
 from sarsr.sr import compose, decode_points, draw_points, points_table, super_resolve
 from sarsr.sr.points import SPOT_WIDTH_PX, default_output
 from sarsr.train import train
 from sarsr.train.losses import WithPointHead, get_loss, point_head_loss, point_head_targets
+from tests.conftest import dataset_and_config
 
 
 def _scene(seed=3, n_shapes=1):
@@ -195,11 +195,7 @@ point_loss = {{heat = 0.5}}
 
 @pytest.fixture(scope="module")
 def tiny_points(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ds")
-    generate_dataset("smoke", root, 16, seed=3, workers=1, shard_size=8, progress=False)
-    cfg = tmp_path_factory.mktemp("cfg") / "tinypts.toml"
-    cfg.write_text(CONFIG.format(root=root))
-    return cfg
+    return dataset_and_config(tmp_path_factory, CONFIG, name="tinypts.toml")[1]
 
 
 def test_point_head_run_trains_logs_its_columns_and_resumes_exactly(tiny_points, tmp_path):

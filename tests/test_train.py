@@ -10,8 +10,8 @@ import torch
 
 from sarsr.checkpoint import load_checkpoint
 
-from sarsr.data import generate_dataset
 from sarsr.train import ConfigError, StepBatchSampler, load_config, lr_factor, train
+from tests.conftest import dataset_and_config
 
 CONFIG = """
 name = "tiny"
@@ -37,11 +37,7 @@ warmup_steps = 2
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ds")
-    generate_dataset("smoke", root, 16, seed=3, workers=1, shard_size=8, progress=False)
-    cfg = tmp_path_factory.mktemp("cfg") / "tiny.toml"
-    cfg.write_text(CONFIG.format(root=root))
-    return cfg
+    return dataset_and_config(tmp_path_factory, CONFIG, name="tiny.toml")[1]
 
 
 def test_shipped_configs_load():

@@ -10,8 +10,8 @@ import torch
 
 from sarsr.checkpoint import load_checkpoint
 
-from sarsr.data import generate_dataset
 from sarsr.vision import OBJECT_CLASSES, object_mask, predict
+from tests.conftest import dataset_and_config
 
 CONFIG = """
 name = "tiny_recog"
@@ -38,11 +38,8 @@ log_every = 1
 
 @pytest.fixture(scope="module")
 def recog(tmp_path_factory):
-    root = tmp_path_factory.mktemp("recog")
-    generate_dataset("recognition_smoke", root, 32, seed=5, workers=1, shard_size=16, progress=False)
-    cfg = tmp_path_factory.mktemp("cfg") / "tiny_recog.toml"
-    cfg.write_text(CONFIG.format(root=root))
-    return root, cfg
+    return dataset_and_config(tmp_path_factory, CONFIG, "recognition_smoke", 32, seed=5, shard_size=16,
+                              name="tiny_recog.toml")
 
 
 @pytest.fixture(scope="module")
