@@ -71,9 +71,9 @@ def plot(result: dict, path):
             marker = styles.get(kind, "o") if r["method"] != "EMPM (network input)" else "X"
             ax.plot(r["false_points"], r["point_recall"], marker, ms=8, color=f"C{i % 10}", label=r["method"])
             gain = r.get("psnr_gain_db")
-            if gain is not None:
-                ax.annotate(f"{gain:+.1f} dB", (r["false_points"], r["point_recall"]), fontsize=7,
-                            xytext=(4, -10), textcoords="offset points")
+            if gain is not None:  # staggered so that neighbouring points' labels do not overlap
+                ax.annotate(f"{gain:+.1f} dB", (r["false_points"], r["point_recall"]), fontsize=7, color=f"C{i % 10}",
+                            xytext=(6, -12 + 9 * (i % 3)), textcoords="offset points")
         for label, pts in result[name]["threshold_sweep"].items():
             base = next(r for r in rows if r["method"] == label)
             line = sorted(pts + [{"threshold": DEFAULT_POINT_THRESHOLD, **base}], key=lambda r: r["threshold"])

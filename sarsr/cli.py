@@ -210,7 +210,7 @@ def _cmd_evaluate(args) -> int:
     results = {}
     for test in args.test:
         rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet,
-                        keep_input_points=args.keep_input_points)
+                        keep_input_points=args.keep_input_points, point_threshold=args.point_threshold)
         results[test] = rows
         print(f"== {test}")
         for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
@@ -563,6 +563,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also score each network alone (no input peaks put back) and in screening mode "
                         "(every erased input peak put back); the main rows are what super_resolve returns "
                         "by default (put back on defocused inputs only)")
+    e.add_argument("--point-threshold", type=_bounded(float, 0.0, 1.0, hi_open=True), default=None,
+                   help="networks with a point head: the point probability above which a detection is drawn "
+                        "(default 0.5)")
     e.add_argument("--ship-rule", default=None, metavar="LABEL",
                    help="apply the shipping rule against the --model LABEL (the shipped network): each other "
                         "network replaces it only with a higher val_score and no fewer or dimmer points")

@@ -206,7 +206,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
 
 def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, seed: int = 2000,
                cache=Path("~/.cache/sarsr/datasets/robustness").expanduser(), workers=None,
-               progress=True, grid: str = "user", keep_input_points: bool = False, points="auto") -> dict:
+               progress=True, grid: str = "user", keep_input_points: bool = False, points="auto",
+               point_threshold: float | None = None) -> dict:
     """PSNR and point recall vs position-error sigma: for each sigma a ``paper_freehand`` test
     set of ``count`` records (seed ``seed``, cached and resumable) is generated and evaluated
     on ``grid`` (``"user"``: the grid :func:`sarsr.super_resolve` returns by default, or
@@ -229,7 +230,7 @@ def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, s
         generate_dataset(sc, root, count, seed=seed, workers=workers, shard_size=16, progress=progress,
                          log=lambda *a: None)
         for row in evaluate(root, models, limit=count, progress=False, timing=False, grids=(grid,),
-                            keep_input_points=keep_input_points, points=points):
+                            keep_input_points=keep_input_points, points=points, point_threshold=point_threshold):
             curve["psnr_db"].setdefault(row["method"], []).append(row["psnr_db"])
             curve["point_recall"].setdefault(row["method"], []).append(row["point_recall"])
             curve["false_points"].setdefault(row["method"], []).append(row["false_points"])
