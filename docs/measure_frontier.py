@@ -6,7 +6,7 @@ gain over the input annotated, per test set, on the grid ``super_resolve`` retur
         --test paper_freehand=~/.cache/sarsr/datasets/paper_freehand_test \
         --test sr_oof_array=~/.cache/sarsr/datasets/sr_oof_array_test ... \
         --model srvit_hsm --model points=~/.cache/sarsr/runs/srvit_hsm_points/best.pt \
-        [--thresholds 0.3,0.5,0.7] [--limit N] --out docs/sr_frontier.json --figure docs/sr_frontier.png
+        [--thresholds 0.2,0.3,0.5] [--limit N] --out docs/sr_frontier.json --figure docs/sr_frontier.png
 
 Each ``--model`` gives three points (:func:`sarsr.train.evaluate.evaluate` with
 ``keep_input_points=True``): its default call, the network alone and screening mode; the
@@ -80,8 +80,9 @@ def plot(result: dict, path):
             ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "-", color="0.4", lw=1,
                     zorder=0)
             for r in line:
-                ax.annotate(f"p>{r['threshold']:g}", (r["false_points"], r["point_recall"]), fontsize=6,
-                            color="0.3", xytext=(4, 3), textcoords="offset points")
+                gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
+                ax.annotate(f"p>{r['threshold']:g}{gain}", (r["false_points"], r["point_recall"]), fontsize=6,
+                            color="0.3", xytext=(-50, 3), textcoords="offset points")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel("false points per image")
         ax.set_ylabel("point recall (true amplitudes)")
@@ -98,13 +99,17 @@ def plot(result: dict, path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--test", action="append", required=True, help="NAME=DATASET_FOLDER")
-    ap.add_argument("--model", action="append", required=True, help="LABEL=SPEC or a registered name")
-    ap.add_argument("--thresholds", default="0.3,0.5,0.7")
+    ap.add_argument("--test", action="append", default=[], help="NAME=DATASET_FOLDER")
+    ap.add_argument("--model", action="append", default=[], help="LABEL=SPEC or a registered name")
+    ap.add_argument("--thresholds", default="0.2,0.3,0.5")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", default="docs/sr_frontier.json")
     ap.add_argument("--figure", default="docs/sr_frontier.png")
+    ap.add_argument("--plot-only", action="store_true", help="redraw --figure from the JSON at --out")
     a = ap.parse_args()
+    if a.plot_only:
+        plot(json.loads(Path(a.out).read_text()), a.figure)
+        return
     tests = {k: Path(v).expanduser() for k, v in (t.split("=", 1) for t in a.test)}
     models = {}
     for spec in a.model:

@@ -243,7 +243,7 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
 #: [0, 1], cross-entropies of a few nats): stopped like a NaN, nothing saved past the last checkpoint.
 DIVERGED_LOSS = 1e6
 
-_OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload", "train.cpu_bf16"}
+_OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload", "train.cpu_bf16", "train.compile"}
 
 
 def cpu_has_bf16() -> bool:
