@@ -70,10 +70,11 @@ def frame_bytes(lay: RawLayout) -> int:
     return lay.chirps * lay.rx_slots * lay.n_samples * 4
 
 
-def _read_files(paths, limit_bytes: int | None = None) -> tuple[np.ndarray, str]:
+def _read_files(paths, limit: tuple[int, int] | None = None) -> tuple[np.ndarray, str]:
     """The bytes of the capture files, concatenated. Checked before anything is read: each a
-    regular file, the total no more than ``limit_bytes`` (what the config promises, when known)
-    and within the memory budget for the decoded cube (~6 bytes of work per raw byte)."""
+    regular file, the total no more than ``limit`` = (frames, bytes per frame) the config
+    promises, when known, and within the memory budget for the decoded cube (~6 bytes of work
+    per raw byte)."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     paths = [Path(p) for p in paths]
@@ -81,8 +82,9 @@ def _read_files(paths, limit_bytes: int | None = None) -> tuple[np.ndarray, str]
         check_input_file(p, "capture")
     name = ", ".join(str(p) for p in paths)
     size = sum(p.stat().st_size for p in paths)
-    if limit_bytes is not None and size > limit_bytes:
-        raise CaptureSizeError(f"{name}: {size} bytes is longer than the configured frames ({limit_bytes} bytes)")
+    if limit is not None and size > limit[0] * limit[1]:
+        raise CaptureSizeError(f"{name}: {size} bytes is longer than the configured {limit[0]} frames x {limit[1]} "
+                               f"bytes = {limit[0] * limit[1]} bytes")
     check_memory(float(size) * 6, f"decoding {size / 2**20:,.0f} MiB of capture data ({name})")
     raw = b"".join(p.read_bytes() for p in paths)
     return raw, name
@@ -99,7 +101,7 @@ def read_dca1000(paths, layout: RawLayout, n_frames: int | None = None, allow_pa
     (``partial_frame_bytes``, ``frames``).
     """
     fb = frame_bytes(layout)
-    raw, name = _read_files(paths, None if n_frames is None else n_frames * fb)
+    raw, name = _read_files(paths, None if n_frames is None else (n_frames, fb))
     size = len(raw)
     if size % 2:
         raise CaptureSizeError(f"{name}: {size} bytes is not a whole number of int16 samples")
