@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..config import WORKING_SIZE
 from ..radar.scene import LABEL_WIDTH
 
-__all__ = ["decode_points", "draw_points", "compose", "points_table", "default_output", "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD",
+__all__ = ["decode_points", "draw_points", "compose", "points_table", "default_output", "NMS_WINDOW", "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD",
            "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M"]
 
 #: Half-width (m) of the field the networks are trained on: 256 working pixels over [-0.1, 0.1) m.
@@ -35,6 +35,11 @@ DEFAULT_POINT_THRESHOLD = 0.5
 #: centre, gives way to the spot).
 BLENDS = ("max", "replace")
 DEFAULT_BLEND = "replace"
+#: Side (pixels) of the window in which a point is the probability's maximum: 5 x 5 (+-2 px).
+#: Two label points lie at least 3 mm (3.8 working pixels) apart, so this never merges two real
+#: points, while a 3 x 3 window let one point through twice (11 close pairs among 132
+#: detections at p > 0.2 on 24 validation records, step 3,000), each drawn at full height.
+NMS_WINDOW = 5
 #: Columns of :func:`points_table`.
 POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col")
 
@@ -47,7 +52,8 @@ def decode_points(head, threshold: float = DEFAULT_POINT_THRESHOLD) -> list[np.n
     ----------
     head : (B, 4, H, W) tensor (or array): point logit, row offset, column offset (pixels),
         amplitude, on the network's output grid.
-    threshold : point probability (0-1) above which a 3 x 3 local maximum is a point.
+    threshold : point probability (0-1) above which a local maximum (:data:`NMS_WINDOW` pixels
+        square) is a point.
 
     Returns a list of B float32 arrays (n, 4): row, column (fractional pixels of the head's
     grid, within the image's footprint [-0.5, H - 0.5]), amplitude (clipped to [0, 1]) and
@@ -59,7 +65,7 @@ def decode_points(head, threshold: float = DEFAULT_POINT_THRESHOLD) -> list[np.n
     if not 0 <= threshold < 1:
         raise ValueError(f"decode_points: threshold must be in [0, 1), got {threshold!r}")
     prob = torch.sigmoid(h[:, 0])
-    keep = (prob >= F.max_pool2d(prob[:, None], 3, stride=1, padding=1)[:, 0]) & (prob > threshold)
+    keep = (prob >= F.max_pool2d(prob[:, None], NMS_WINDOW, stride=1, padding=NMS_WINDOW // 2)[:, 0]) & (prob > threshold)
     out = []
     for b in range(h.shape[0]):
         i, j = torch.nonzero(keep[b], as_tuple=True)
@@ -82,17 +88,24 @@ def _to_grid(points: np.ndarray, src_shape, dst_shape) -> np.ndarray:
 
 
 def _spots(points, shape, width_px: tuple[float, float]) -> np.ndarray:
-    """Sum of label spots ``a exp(-r^2 / o^2)`` (each normalised to its maximum over the pixel
-    grid) of ``points`` (n, >= 3: row, col, amplitude) on a ``shape`` grid, clipped to [0, 1]."""
+    """Label spots ``a exp(-r^2 / o^2)`` (each normalised to its maximum over the pixel grid) of
+    ``points`` (n, >= 3: row, col, amplitude) on a ``shape`` grid, combined by their pixel-wise
+    maximum (the label sums its points, which lie >= 3 mm apart: sum and maximum differ by ~1e-3
+    where two tails overlap; two detections of one point must not double its height), in [0, 1]."""
     H, W = shape
-    if len(points) == 0:
-        return np.zeros(shape, np.float32)
+    out = np.zeros(shape, np.float32)
     p = np.asarray(points, np.float64)
-    gr = np.exp(-((np.arange(H)[None, :] - p[:, :1]) ** 2) / width_px[0] ** 2)  # (n, H)
-    gc = np.exp(-((np.arange(W)[None, :] - p[:, 1:2]) ** 2) / width_px[1] ** 2)  # (n, W)
-    peak = gr.max(1) * gc.max(1)
-    w = np.where(peak > 0, p[:, 2] / np.where(peak > 0, peak, 1.0), 0.0)
-    return np.clip(gr.T @ (w[:, None] * gc), 0.0, 1.0).astype(np.float32)
+    for r, c, a in p[:, :3]:
+        gr = np.exp(-((np.arange(H) - r) ** 2) / width_px[0] ** 2)
+        gc = np.exp(-((np.arange(W) - c) ** 2) / width_px[1] ** 2)
+        i0, i1 = np.flatnonzero(gr > 1e-7)[[0, -1]] if (gr > 1e-7).any() else (0, -1)
+        j0, j1 = np.flatnonzero(gc > 1e-7)[[0, -1]] if (gc > 1e-7).any() else (0, -1)
+        peak = gr.max() * gc.max()
+        if peak <= 0 or i1 < i0 or j1 < j0:
+            continue
+        win = (slice(i0, i1 + 1), slice(j0, j1 + 1))
+        np.maximum(out[win], (a / peak) * np.outer(gr[win[0]], gc[win[1]]), out=out[win])
+    return np.clip(out, 0.0, 1.0)
 
 
 def draw_points(points, shape, head_shape=None) -> np.ndarray:
