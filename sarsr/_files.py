@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import tempfile
+import time
 from pathlib import Path
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "save_figure", "append_text", "temp_beside", "temp_owner_pid",
@@ -190,6 +191,9 @@ class FolderLock:
     owner's PID). A second writer fails at once with :class:`FolderBusy` naming the owner; the
     lock disappears with its process, however that process ends."""
 
+    #: Seconds to wait when the recorded owner is dead but its orphaned children still hold the lock.
+    ORPHAN_WAIT_S = 15.0
+
     def __init__(self, folder, what: str = "writer"):
         self.path = Path(folder) / ".lock"
         self.what = what
@@ -206,15 +210,25 @@ class FolderLock:
                 raise FolderBusy(f"{self.path} is a symlink; remove it (a lock file is never followed)") from None
             raise
         self._fh = os.fdopen(fd, "a+")
-        try:
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._fh.seek(0)
-            owner = self._fh.read().strip() or "?"
-            self._fh.close()
-            self._fh = None
-            raise FolderBusy(f"{self.path.parent} is in use by another {self.what} (PID {owner}); "
-                             f"wait for it to finish or stop it") from None
+        deadline = time.monotonic() + self.ORPHAN_WAIT_S
+        while True:
+            try:
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                self._fh.seek(0)
+                owner = self._fh.read().strip() or "?"
+                # the owner is gone but a child it forked (a data-loading worker) still holds the
+                # lock for the few seconds it takes to notice: wait for it rather than refuse
+                if owner.isdigit() and not pid_alive(int(owner)) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                    continue
+                self._fh.close()
+                self._fh = None
+                left = "" if not owner.isdigit() or pid_alive(int(owner)) else (
+                    f"; that process is gone but processes it started still hold the lock: stop them")
+                raise FolderBusy(f"{self.path.parent} is in use by another {self.what} (PID {owner}){left}; "
+                                 f"wait for it to finish or stop it") from None
         self._fh.seek(0)
         self._fh.truncate()
         self._fh.write(str(os.getpid()))

@@ -50,8 +50,12 @@ def load_checkpoint(path, map_location="cpu"):
             warnings.simplefilter("ignore")
             return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{p}: refused: not a plain weights file ({first[:200]})") from None
+        text = str(exc).strip()
+        # torch's message is a paragraph of advice; the reason is what follows "WeightsUnpickler error:"
+        _, found, reason = text.partition("WeightsUnpickler error:")
+        reason = (reason.strip().split("\n\n")[0] if found else text.splitlines()[0] if text else "")
+        reason = " ".join(reason.split()) or type(exc).__name__
+        raise CheckpointError(f"{p}: refused: not a plain weights file ({reason[:200]})") from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"{p}: not a readable checkpoint ({first[:200]})") from None

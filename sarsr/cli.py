@@ -719,6 +719,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _worker_cause(text: str) -> str:
+    """The cause of an error re-raised from a worker process: PyTorch's DataLoader wraps it as
+    "Caught X in DataLoader worker process N. Original Traceback ... X: message"; a user wants
+    the last line ("X: message" without the class path), not the cut-off traceback."""
+    if text.startswith("Caught ") and "Original Traceback" in text:
+        last = [line for line in text.strip().splitlines() if line.strip()][-1].strip()
+        name, sep, rest = last.partition(": ")
+        return f"{rest} (in a data-loading worker)" if sep else last
+    return text
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -735,7 +746,7 @@ def main(argv=None) -> int:
             BrokenProcessPool) as exc:
         if args.debug:
             raise
-        msg = " ".join(str(exc).split()) or type(exc).__name__
+        msg = " ".join(_worker_cause(str(exc)).split()) or type(exc).__name__
         if isinstance(exc, MemoryError):
             msg = f"out of memory ({msg}); try a smaller size"
         if (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or ("requested and" in msg and "written" in msg):

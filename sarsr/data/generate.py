@@ -21,7 +21,7 @@ from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, 
 
 from .scenario import IMAGE_STORE_KEYS, Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
-from .simulate import simulate_record
+from .simulate import check_record_memory, simulate_record
 
 __all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "MANIFEST"]
 
@@ -148,6 +148,7 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
     if count > MAX_RECORDS:
         raise ValueError(f"count {count:,} is more than the {MAX_RECORDS:,} records one dataset may hold; "
                          f"split it into several datasets")
+    check_record_memory(sc)
     out = Path(out)
     need = float(count) * record_bytes(sc)
     probe = next((q for q in [out, *out.parents] if q.exists()), None)

@@ -7,11 +7,13 @@ import json
 
 import numpy as np
 
+from .._validate import check_memory, max_bytes
 from ..radar.imagers import DEFAULT_INPUT
 from ..radar.masks import OBJECT_CLASSES
 from .scenario import Scenario
 
-__all__ = ["record_rng", "simulate_record", "build_scan", "build_grid"]
+__all__ = ["record_rng", "simulate_record", "build_scan", "build_grid", "record_working_bytes",
+           "check_record_memory"]
 
 
 def record_rng(seed: int, index: int) -> np.random.Generator:
@@ -43,6 +45,35 @@ def draw_choice(rng, options, weights=None):
         return options[0]
     p = None if weights is None else np.asarray(weights, float) / np.sum(weights)
     return options[int(rng.choice(len(options), p=p))]
+
+
+def record_working_bytes(sc: Scenario) -> float:
+    """Approximate peak memory of simulating and imaging one record of ``sc`` (bytes), known
+    from the scenario alone before anything is allocated: the echo (complex64, positions x
+    channels x ADC samples) with its range-FFT and imaging copies, the positions (true,
+    estimated, error; float64 x 3 per channel) and the images on the n x n grid and the
+    nfft x nfft EMPM lattice."""
+    from .. import radar
+
+    t = sc["trajectory"]
+    positions = (float(t["nx"]) * float(t["ny_steps"]) if t["kind"] in ("freehand", "raster")
+                 else float(t["n_positions"]) * float(t["passes"]))
+    samples = positions * radar.mimo_array(sc["array"]["preset"]).n_channels
+    adc = radar.waveform(sc["waveform"]["preset"]).num_samples
+    nfft, n = float(sc["reconstruction"]["nfft"]), float(sc["grid"]["n"])
+    return samples * (4 * 8 * max(adc, 1) + 6 * 24) + 8 * 8 * (n * n + nfft * nfft)
+
+
+def check_record_memory(sc: Scenario) -> None:
+    """Refuse a scenario whose single record would not fit the memory budget
+    (:func:`sarsr._validate.max_bytes`), with a one-line ``ValueError`` naming the keys that
+    size it, before anything is allocated."""
+    need = record_working_bytes(sc)
+    if need > max_bytes():
+        t = sc["trajectory"]
+        keys = ("trajectory.nx x trajectory.ny_steps" if t["kind"] in ("freehand", "raster")
+                else "trajectory.n_positions x trajectory.passes")
+        check_memory(need, f"one record of {sc.name} ({keys}, grid.n, reconstruction.nfft)")
 
 
 def build_scan(sc: Scenario, rng):
@@ -82,6 +113,7 @@ def simulate_acquisition(sc: Scenario, seed: int, index: int) -> dict:
     (the record's generator, positioned after the draws above)."""
     from .. import radar
 
+    check_record_memory(sc)
     rng = record_rng(seed, index)
     wave = radar.waveform(sc["waveform"]["preset"])
     scan = build_scan(sc, rng)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .._files import append_text, atomic_write_text, save_figure
+from .._files import append_text, atomic_write_text, die_with_parent, save_figure
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ..models import count_params, create_model, model_state
 from ..config import DEFAULTS, ConfigError, load_config
@@ -64,6 +64,12 @@ def _append_rows(log_path: Path, rows: list[dict], fields: list[str]) -> None:
         w.writeheader()
     w.writerows(rows)
     append_text(log_path, buf.getvalue())
+
+
+def _loader_worker_init(worker_id: int) -> None:
+    """A data-loading worker dies with the training process (SIGKILL included), so it never
+    outlives it holding the run folder's lock."""
+    die_with_parent()
 
 
 def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict], fields: list[str]) -> None:
@@ -433,6 +439,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         if main:
             log(f"preloaded {len(train_ds)} training records onto {dev} in {time.perf_counter() - t_pre:.1f} s")
     loader = torch.utils.data.DataLoader(train_ds, batch_sampler=sampler, num_workers=workers,
+                                         worker_init_fn=_loader_worker_init if workers > 0 else None,
                                          pin_memory=dev.type == "cuda" and not preload,
                                          persistent_workers=workers > 0 and len(sampler) > 0)
     if main:

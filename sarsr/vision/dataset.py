@@ -14,6 +14,7 @@ import torch
 
 from ..radar.imagers import DEFAULT_INPUT
 from ..data.torch_dataset import WORKING_SIZE, SARDataset, preprocess_input, resize_image
+from ..sr import load_sr_model, super_resolve
 
 #: Grid the SR network runs on before the classifier's resize (the paper's 256 x 256).
 SR_GRID = WORKING_SIZE
@@ -29,7 +30,9 @@ class RecognitionDataset(SARDataset):
 
     def __init__(self, root, source=DEFAULT_INPUT, size=None, train=False, indices=None, sr_model=None, seed=0):
         super().__init__(root, source, size, train=False, indices=indices, seed=seed)
-        self.train_aug, self.sr_model = train, sr_model or None
+        # resolved here, in the main process, so a missing or broken checkpoint is one clear error
+        # before any worker starts (and the workers get the loaded network)
+        self.train_aug, self.sr_model = train, (load_sr_model(sr_model) if sr_model else None)
         self._sr_cache: dict = {}
         name = self._shards[0][0]
         if "class_id" not in self._file(name):
@@ -76,7 +79,5 @@ class RecognitionDataset(SARDataset):
 def sr_input(image, sr_model, size) -> torch.Tensor:
     """Super-resolved classifier input (1, size, size): the SR network runs on the 256 x 256 grid
     it was trained on (:data:`SR_GRID`), then the result is resized to ``size``."""
-    from ..sr import super_resolve
-
     sr = super_resolve(image, sr_model, size=SR_GRID, keep_size=False, keep_input_points=False)  # the network's view, as trained
     return resize_image(torch.from_numpy(sr)[None], size)
