@@ -33,3 +33,24 @@ def test_trainer_imports_no_task():
     code = "import sys, sarsr.train.trainer\nprint(any(n.startswith('sarsr.vision') for n in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.stdout.strip() == "False", r.stderr[-800:]
+
+
+@pytest.mark.parametrize("layer, forbidden", [("models", "radar"), ("nn", "radar")])
+def test_no_lazy_import_reaches_across_layers(layer, forbidden):
+    """The fresh-interpreter test above cannot see an import inside a function; read the source."""
+    import ast
+    from pathlib import Path
+
+    import sarsr
+
+    root = Path(sarsr.__file__).parent / layer
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                parts = (node.module or "").split(".")
+                hit = (node.level >= 2 and parts[0] == forbidden) or parts[:2] == ["sarsr", forbidden]
+            elif isinstance(node, ast.Import):
+                hit = any(a.name.split(".")[:2] == ["sarsr", forbidden] for a in node.names)
+            else:
+                continue
+            assert not hit, f"{path.relative_to(root.parent)}:{node.lineno} imports {forbidden}"

@@ -4,7 +4,7 @@ A run folder (``sarsr train``) holds ``last.pt`` (training checkpoint with the e
 ``best.pt`` / ``model.pt`` (state dicts) and ``config.toml``. The architecture is rebuilt from
 the config: ``config["_build"]`` (builder keyword arguments the trainer recorded) or, for runs
 from before it was recorded, the rule the tasks use (``in_chans`` 2 for complex SR input, else
-1; ``num_classes`` = object classes (+1 background for segmentation)).
+1; ``num_classes`` = the 8 object classes of those runs (+1 background for segmentation)).
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ from .registry import create_model, model_entry, weights_path
 __all__ = ["load_run", "build_kwargs", "resolve", "resolve_state", "parse_spec", "FILE_PREFIX", "SHIPPED_PREFIX"]
 
 
+#: Object classes of the recognition runs made before the trainer recorded ``_build`` (the
+#: 8 of :data:`sarsr.radar.masks.OBJECT_CLASSES` then). A number, not an import: ``models``
+#: depends on nothing in ``radar``, and a later class list must not change how old runs load.
+LEGACY_OBJECT_CLASSES = 8
+
+
 def build_kwargs(cfg: dict) -> dict:
     """Builder keyword arguments of a run's model (see the module docstring)."""
     if cfg.get("_build"):
@@ -28,9 +34,7 @@ def build_kwargs(cfg: dict) -> dict:
     kw = {"in_chans": 2 if cfg.get("data", {}).get("complex_input") else 1}
     task = cfg.get("task", "super_resolution")
     if task in ("classification", "segmentation"):
-        from ..radar.masks import OBJECT_CLASSES
-
-        kw["num_classes"] = len(OBJECT_CLASSES) + (task == "segmentation")
+        kw["num_classes"] = LEGACY_OBJECT_CLASSES + (task == "segmentation")
     return {**kw, **cfg["model"].get("options", {})}
 
 
