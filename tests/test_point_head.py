@@ -58,6 +58,16 @@ def test_targets_are_the_true_centres_and_amplitudes():
         # the neighbours regress to the same centre
         assert float(t["offset"][0, 0, i + 1, j]) == pytest.approx(float(t["offset"][0, 0, i, j]) - 1, abs=1e-6)
     assert int(t["reg_mask"].sum()) == 9 * len(pos) and float(t["heat"].max()) == 1.0
+    # reach 2: the 5 x 5 pixels around each peak regress to the same centre (edges included)
+    t2 = point_head_targets(torch.from_numpy(lab)[None, None], heat_sigma=2.0, reach=2)
+    assert t2["reg_mask"].shape == t["reg_mask"].shape and int(t2["reg_mask"].sum()) <= 25 * len(pos)
+    for i, j in peaks:
+        for di, dj in ((2, 0), (-2, 1), (0, -2)):
+            if 0 <= i + di < lab.shape[0] and 0 <= j + dj < lab.shape[1]:
+                assert bool(t2["reg_mask"][0, 0, i + di, j + dj])
+        if i + 2 < lab.shape[0]:
+            assert float(t2["offset"][0, 0, i + 2, j]) == pytest.approx(float(t["offset"][0, 0, i, j]) - 2, abs=1e-6)
+        assert float(t2["heat"][0, 0, i, j]) == 1.0 and float(t2["heat"][0, 0, min(i + 1, lab.shape[0] - 1), j]) > 0.8
 
 
 def test_loss_prefers_the_right_head_and_wraps_an_image_loss():
@@ -161,6 +171,31 @@ def test_point_head_network_output_and_growth():
     assert torch.allclose(net.eval()(x)[:, :1], plain.eval()(x), atol=1e-6)  # the image head is untouched
     with pytest.raises(ValueError, match="point_head"):
         create_model("srvit_hsm", point_head=-1)
+
+
+def test_point_head_input_branch_sees_the_input_pixels():
+    net = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, point_head=8, point_head_input=4, log_input_db=40.0)
+    plain = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, point_head=8, log_input_db=40.0)
+    assert net.points.input_width == 4 and plain.points.input_width == 0
+    x = torch.rand(2, 1, 30, 34)
+    with torch.no_grad():
+        y = net.eval()(x)
+    assert y.shape == (2, 5, 30, 34) and float(torch.sigmoid(y[:, 1]).max()) < 0.01  # starts silent
+    # the branch's output layer starts at zero; once trained, a change of one input pixel reaches the
+    # head's logit at that pixel through the full-resolution branch
+    with torch.no_grad():
+        net.points.fuse[-1].weight.normal_()
+    x2 = x.clone()
+    x2[:, :, 15, 17] += 0.5
+    with torch.no_grad():
+        d = (net(x2)[:, 1] - net(x)[:, 1]).abs()
+    assert float(d[:, 15, 17].min()) > 0
+    net.train()(x).sum().backward()
+    assert net.points.inp.weight.grad is not None and net.points.inp.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="point_head_input"):
+        create_model("srvit_hsm", point_head=8, point_head_input=-1)
+    with pytest.raises(ValueError, match="needs a point head"):
+        create_model("srvit_hsm", point_head_input=8)
 
 
 def test_super_resolve_with_a_point_head_returns_points():

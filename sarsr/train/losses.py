@@ -160,8 +160,9 @@ def _isolated_point_pixels(target) -> torch.Tensor:
 def _neighbour(a, di: int, dj: int, fill: float = 0.0):
     """``a`` (B, C, H, W) moved so that ``out[..., i, j] = a[..., i - di, j - dj]`` (edges filled)."""
     H, W = a.shape[-2:]
-    p = F.pad(a, (1, 1, 1, 1), value=fill)
-    return p[..., 1 - di:1 - di + H, 1 - dj:1 - dj + W]
+    r = max(abs(di), abs(dj), 1)
+    p = F.pad(a, (r, r, r, r), value=fill)
+    return p[..., r - di:r - di + H, r - dj:r - dj + W]
 
 
 def point_head_targets(target, heat_sigma: float = 1.0, reach: int = 1):
