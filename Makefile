@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 TORCH_PIN := torch==2.13.0
 TIMM_PIN := timm==1.0.31
 
-.PHONY: demo test bench install install-dev clean
+.PHONY: demo test docs bench install install-dev clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest -q -n auto --dist loadfile
+
+# The documentation site (docs/: user guide, reports, API reference, example gallery) into
+# docs/_build/html; warnings are errors. The gallery's examples run during the build.
+docs: $(VENV)/.installed-dev
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 bench: $(VENV)/.installed
 	$(VENV)/bin/sarsr bench radar

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def normalize(image) -> np.ndarray:
-    """|image| / max |image| as float32 (zeros stay zeros), divided in the input's precision
+    """``|image| / max |image|`` as float32 (zeros stay zeros), divided in the input's precision
     before the cast, so a float64 image of any finite scale (1e308) stays finite."""
     a = np.abs(np.asarray(image))
     m = float(a.max()) if a.size else 0.0
@@ -31,7 +31,7 @@ def psnr(pred, label, data_range: float = 1.0) -> float:
 
 
 def image_entropy(image) -> float:
-    """No-reference focus metric: -sum p ln p with p = |I|^2 / sum |I|^2 (lower = sharper)."""
+    """No-reference focus metric: ``-sum p ln p`` with ``p = |I|^2 / sum |I|^2`` (lower = sharper)."""
     p = np.abs(np.asarray(image, np.complex128)) ** 2
     p = p / p.sum()
     p = p[p > 0]
@@ -39,7 +39,7 @@ def image_entropy(image) -> float:
 
 
 def image_contrast(image) -> float:
-    """No-reference focus metric: std(|I|^2) / mean(|I|^2) (higher = sharper)."""
+    """No-reference focus metric: ``std(|I|^2) / mean(|I|^2)`` (higher = sharper)."""
     p = np.abs(np.asarray(image, np.complex128)) ** 2
     return float(p.std() / p.mean())
 

@@ -6,7 +6,7 @@ import numpy as np
 
 
 def to_db(image, dynamic_range: float = 40.0) -> np.ndarray:
-    """20 log10(|I| / max |I|) clipped to [-dynamic_range, 0] (dB)."""
+    """``20 log10(|I| / max |I|)`` clipped to [-dynamic_range, 0] (dB)."""
     a = np.abs(np.asarray(image, np.complex128))
     m = a.max()
     with np.errstate(divide="ignore"):

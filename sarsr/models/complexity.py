@@ -30,7 +30,7 @@ def _custom_formulas():
 
 @torch.no_grad()
 def count_macs(model: nn.Module, input_size, batch: int = 1) -> int:
-    """MACs of one forward pass on a (batch, *input_size) input, counted by torch's FLOP counter
+    """MACs of one forward pass on a ``(batch, *input_size)`` input, counted by torch's FLOP counter
     (convs, linears, matmuls and attention; FLOPs / 2). Element-wise ops are not counted."""
     was_training = model.training
     model.eval()

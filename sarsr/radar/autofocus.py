@@ -432,7 +432,7 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     nodes : spline coefficients per aperture axis in the last stage (stages 2, 4, ``nodes``).
     axes : which error components to estimate: "z" (default), "xyz", "xy", ... (x / y through
         EMPM with lateral regridding; docs/autofocus.md: not better so far)
-    k_step, nfft : the optimiser's image uses every ``k_step``-th wavenumber on an ``nfft``^2
+    k_step, nfft : the optimiser's image uses every ``k_step``-th wavenumber on an ``nfft x nfft``
         FFT grid (speed; the final image uses all of them). ``nfft=None`` (default):
         :func:`focus_nfft`, 256 unless the lattice or the scene is wider. The image is centred
         on the scene, so the focus measure sees all of it (before 2026-11-28 it saw only the

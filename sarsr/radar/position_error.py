@@ -91,7 +91,7 @@ class PositionError:
         return np.broadcast_to(np.asarray(self.sigma, float), (3,)).copy()
 
     def sample(self, lattice_shape, spacing, rng=None) -> np.ndarray:
-        """Draw an error field on a lattice, shape (*lattice_shape, 3) (m)."""
+        """Draw an error field on a lattice, shape ``(*lattice_shape, 3)`` (m)."""
         rng = np.random.default_rng(rng)
         sig = self.sigma_xyz
         ell = 0.0 if self.iid else self.correlation_length

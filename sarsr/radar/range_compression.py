@@ -13,7 +13,7 @@ __all__ = ["path_window", "image_path_window", "range_profiles", "range_profile_
 
 
 def path_window(tx, rx, pts) -> tuple[float, float]:
-    """Lower and upper bound of the round-trip path |tx - p| + |rx - p| over all channels and
+    """Lower and upper bound of the round-trip path ``|tx - p| + |rx - p|`` over all channels and
     image points, using the points' bounding box (m)."""
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])

@@ -35,7 +35,7 @@ AUTO_PEAK_THRESHOLD = 0.25
 
 #: Lowest input peak that ``"auto"`` puts back on a gated image (screening mode: 0.1). On the same
 #: validation scans, the highest that costs at most 0.002 of recall at 0-4 mm against 0.1
-#: (``docs/measure_points_gate.py``): it gains 0.4-0.8 dB of PSNR (fewer faint speckle peaks come
+#: (``scripts/measure/measure_points_gate.py``): it gains 0.4-0.8 dB of PSNR (fewer faint speckle peaks come
 #: back); 0.25 would cost 0.005 at 1 mm, leaving it 0.049 below the input.
 AUTO_PUT_BACK_THRESHOLD = 0.2
 
@@ -53,7 +53,7 @@ DEFAULT_POINT_DETECTOR = "point_detector"
 #: the detector, so that ``"auto"`` never puts back less than the rule without it and do no harm
 #: holds by construction: lower gates chosen on the validation scans (0.5, then 0.55 with a
 #: margin) kept recall within 0.03-0.04 of the input's at 2 mm there but fell 0.067-0.075 short on
-#: other scans (``docs/measure_points_detector.py``). The three constants below were chosen on
+#: other scans (``scripts/measure/measure_points_detector.py``). The three constants below were chosen on
 #: validation scans (``paper_freehand``, seed 7100, 32 per sigma 0-4 mm; never a test set;
 #: ``docs/points_detector_selection.json``, ``chosen_superset``): the highest 10 x recall - false
 #: points per image at 0-1 mm. There, at 1 mm: recall 0.932 vs 0.912 without the detector, false

@@ -1,9 +1,9 @@
 """Choose how super_resolve's "auto" mode uses the point detector, on validation scans.
 
-    .venv/bin/python docs/measure_points_detector.py [--detector RUN/best.pt] [--count 32] [--seeds 7100,7200]
+    .venv/bin/python scripts/measure/measure_points_detector.py [--detector RUN/best.pt] [--count 32] [--seeds 7100,7200]
         [--out /tmp/det.json]
 
-The same validation scans as docs/measure_points_gate.py (``paper_freehand`` with
+The same validation scans as scripts/measure/measure_points_gate.py (``paper_freehand`` with
 ``position_error.sigma_m`` 0-4 mm, seed 7100, 32 per sigma; never a test set), super-resolved
 by the shipped network alone and scored on the stored 200 x 200 grid (what super_resolve
 returns by default) against true amplitudes. Per image: the kept fraction of the input's bright
@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from measure_points_gate import scans, scored, validation_sets  # docs/ is on sys.path as a script
+from measure_points_gate import scans, scored, validation_sets  # this script's folder is on sys.path
 
 from sarsr.sr import (AUTO_KEEP_BELOW, AUTO_PUT_BACK_THRESHOLD, keep_input_points, kept_peak_fraction,
                       load_sr_model, point_probability, super_resolve)

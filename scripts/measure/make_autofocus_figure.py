@@ -2,7 +2,7 @@
 position error (test-set seed 1000, record 4): EMPM at the measured positions, EMPM after
 autofocus, EMPM at the true positions, and the label.
 
-    .venv/bin/python docs/make_autofocus_figure.py
+    .venv/bin/python scripts/measure/make_autofocus_figure.py
 """
 
 import warnings
@@ -18,7 +18,7 @@ from sarsr.data import load_scenario  # noqa: E402
 from sarsr.data.simulate import simulate_acquisition  # noqa: E402
 
 
-def main(record: int = 4, sigma_mm: float = 3.0, out=Path(__file__).with_name("autofocus.png")):
+def main(record: int = 4, sigma_mm: float = 3.0, out=Path(__file__).resolve().parents[2] / "docs" / "autofocus.png"):
     sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": sigma_mm * 1e-3})
     acq = simulate_acquisition(sc, 1000, record)
     scan, wave, grid, echo = acq["scan"], acq["wave"], acq["grid"], acq["echo"]

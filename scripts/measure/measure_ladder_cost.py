@@ -9,7 +9,7 @@ during the run slows every rung alike; the median over all passes is reported, w
 to the shipped network, which is what carries to another machine (absolute times only with the
 machine named: the JSON records the CPU model and thread count).
 
-    .venv/bin/python docs/measure_ladder_cost.py --out docs/sr_ladder_cost.json
+    .venv/bin/python scripts/measure/measure_ladder_cost.py --out docs/sr_ladder_cost.json
 """
 
 import argparse

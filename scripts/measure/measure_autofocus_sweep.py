@@ -1,7 +1,7 @@
 """Autofocus against position error, and super-resolution on autofocused inputs (the sweep in
 docs/autofocus.md).
 
-    .venv/bin/python docs/measure_autofocus_sweep.py --sigmas 0,1,2,3,4,5,6 --count 4 \
+    .venv/bin/python scripts/measure/measure_autofocus_sweep.py --sigmas 0,1,2,3,4,5,6 --count 4 \
         --out docs/autofocus_sweep.json --figure docs/autofocus_sweep.png
 
 For each sigma (mm) and record (paper_freehand with position_error.sigma_m set, seed 1000, the
@@ -16,7 +16,7 @@ import argparse
 import json
 
 import numpy as np
-from measure_autofocus import autofocus_record  # docs/ is the script's folder
+from measure_autofocus import autofocus_record  # this script's folder is on sys.path
 
 from sarsr import metrics
 from sarsr.data import load_scenario

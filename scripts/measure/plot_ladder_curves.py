@@ -2,7 +2,7 @@ r"""Validation curves of the super-resolution capacity ladder (docs/sr_ladder_cu
 val PSNR, point recall, false points per image and val_score against training image-samples
 (step x batch) for each run folder, from its ``log.csv`` (the trainer's validation rows).
 
-    .venv/bin/python docs/plot_ladder_curves.py --out docs/sr_ladder_curves.png \
+    .venv/bin/python scripts/measure/plot_ladder_curves.py --out docs/sr_ladder_curves.png \
         shipped-data-only=~/.cache/sarsr/runs/abl_clean refine=~/.cache/sarsr/runs/srvit_hsm_v2_refine
 
 ``NAME=RUN_FOLDER@STEP`` places a run that started from another run's step STEP (``train.init``)
@@ -16,12 +16,12 @@ run, start_step, batch_size, step and the four metrics). ``--record`` appends th
 folders' rows to that table (replacing earlier rows of the same name); ``--table`` draws every
 run in it. The figure in the docs is drawn from the table alone:
 
-    .venv/bin/python docs/plot_ladder_curves.py --record deep=~/.cache/sarsr/runs/srvit_hsm_v2_deep
-    .venv/bin/python docs/plot_ladder_curves.py --table docs/sr_ladder_validation.csv \
+    .venv/bin/python scripts/measure/plot_ladder_curves.py --record deep=~/.cache/sarsr/runs/srvit_hsm_v2_deep
+    .venv/bin/python scripts/measure/plot_ladder_curves.py --table docs/sr_ladder_validation.csv \
         --reference shipped=28.60,0.252,4.50,27.12 --out docs/sr_ladder_curves.png \
         --cost docs/sr_ladder_cost.json --cost-out docs/sr_ladder_cost.png
 
-``--cost`` (the JSON of docs/measure_ladder_cost.py) with ``--cost-out`` also draws quality
+``--cost`` (the JSON of scripts/measure/measure_ladder_cost.py) with ``--cost-out`` also draws quality
 against fused CPU time: each rung at its best validation (highest val_score; the shipped
 network at its ``--reference`` scores).
 """
@@ -51,7 +51,7 @@ def read_run(folder: Path) -> tuple[int, list[dict]]:
     return batch, rows
 
 
-TABLE = Path(__file__).resolve().parent / "sr_ladder_validation.csv"
+TABLE = Path(__file__).resolve().parents[2] / "docs" / "sr_ladder_validation.csv"
 TABLE_FIELDS = ("run", "start_step", "batch_size", "step") + tuple(k for k, _ in METRICS)
 
 
@@ -97,7 +97,7 @@ def main():
                     help=f"append the runs' validation rows to {TABLE.name} instead of drawing")
     ap.add_argument("--reference", action="append", default=[], help="NAME=PSNR,RECALL,FALSE,SCORE")
     ap.add_argument("--out")
-    ap.add_argument("--cost", type=Path, help="docs/sr_ladder_cost.json (docs/measure_ladder_cost.py)")
+    ap.add_argument("--cost", type=Path, help="docs/sr_ladder_cost.json (scripts/measure/measure_ladder_cost.py)")
     ap.add_argument("--cost-out", help="figure of quality against fused CPU time")
     a = ap.parse_args()
     if a.record:

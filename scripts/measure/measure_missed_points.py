@@ -6,7 +6,7 @@ the network alone misses, on validation scans autofocused by the dataset pipelin
 likewise 3 mm), print the input and output heights, whether the input's maximum over the point
 is a local maximum, the output's maximum within 6 px and the distance to the shape.
 
-    .venv/bin/python docs/measure_missed_points.py ~/.cache/sarsr/datasets/gateval_af
+    .venv/bin/python scripts/measure/measure_missed_points.py ~/.cache/sarsr/datasets/gateval_af
 """
 import glob, sys
 import numpy as np, h5py

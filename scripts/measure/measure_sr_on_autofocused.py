@@ -1,6 +1,6 @@
 """Super-resolution on autofocused inputs, by points mode (docs/autofocus.md, "Screening after autofocus").
 
-    .venv/bin/python docs/measure_sr_on_autofocused.py --sigmas 2,3 --count 8 --seed 7100
+    .venv/bin/python scripts/measure/measure_sr_on_autofocused.py --sigmas 2,3 --count 8 --seed 7100
 
 For each sigma (mm) and record (paper_freehand with ``position_error.sigma_m`` set; seed 7100 =
 validation scans, never the test set's seed 1000): the EMPM image after
@@ -16,7 +16,7 @@ moves the image without blurring it, docs/autofocus.md).
 import argparse
 import json
 
-from measure_autofocus import autofocus_record  # docs/ is the script's folder
+from measure_autofocus import autofocus_record  # this script's folder is on sys.path
 
 from sarsr import metrics
 from sarsr.data import load_scenario

@@ -2,7 +2,7 @@
 gain over the input annotated, per test set, on the grid ``super_resolve`` returns by default
 (the stored 200 x 200 grid), every point against its true amplitude.
 
-    .venv/bin/python docs/measure_frontier.py \
+    .venv/bin/python scripts/measure/measure_frontier.py \
         --test paper_freehand=~/.cache/sarsr/datasets/paper_freehand_test \
         --test sr_oof_array=~/.cache/sarsr/datasets/sr_oof_array_test ... \
         --model srvit_hsm --model points=~/.cache/sarsr/runs/srvit_hsm_points/best.pt \

@@ -1,6 +1,6 @@
 """How far the lateral position error is from what EMPM assumes (docs/autofocus.md, seventh session).
 
-    .venv/bin/python docs/measure_lateral_lattice.py --sigmas 1,2,3 --count 8 --seed 7100
+    .venv/bin/python scripts/measure/measure_lateral_lattice.py --sigmas 1,2,3 --count 8 --seed 7100
 
 For paper_freehand scans (positions only, no echoes): the lateral error of the measured positions
 (mean removed: a rigid shift does not defocus), and what is left of it when the estimate is

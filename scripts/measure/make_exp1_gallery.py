@@ -7,7 +7,7 @@ holes filled, edges eroded by 2 px, slots below -10 dB left out), the ghost copy
 level below y = -50 mm, where the EMPM input shows the mirrored copy, dB) and the background's
 99th percentile outside the plate (dB).
 
-Usage: .venv/bin/python docs/make_exp1_gallery.py [path/to/exp1_cutout2_2.mat] [--model SPEC --out PNG]
+Usage: .venv/bin/python scripts/measure/make_exp1_gallery.py [path/to/exp1_cutout2_2.mat] [--model SPEC --out PNG]
 (default: $SARSR_EXP1_MAT, else ../shared/data/exp1_cutout2_2.mat beside the repository; --model
 a candidate network instead of the shipped one, e.g. a training run's best.pt, whose default call
 and network alone are drawn beside the input into --out, default docs/exp1_gallery.png)
@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 from sarsr import io, metrics, plot, radar  # noqa: E402
 from sarsr.sr import super_resolve  # noqa: E402
 
-here = Path(__file__).resolve().parent
+here = Path(__file__).resolve().parents[2] / "docs"  # the figure goes to docs/
 args = sys.argv[1:]
 model = args[args.index("--model") + 1] if "--model" in args else None
 out = Path(args[args.index("--out") + 1]) if "--out" in args else here / "exp1_gallery.png"

@@ -2,7 +2,7 @@
 imaged by EMPM at the measured positions, with only the plane of the true error corrected, and
 with only the non-planar rest corrected (docs/autofocus.md, "The long-correlation family").
 
-    .venv/bin/python docs/measure_oof_error_plane.py
+    .venv/bin/python scripts/measure/measure_oof_error_plane.py
 """
 import numpy as np
 from sarsr import metrics, radar

@@ -1,6 +1,6 @@
 """Choose super_resolve's "auto" gate (sarsr.sr.AUTO_KEEP_BELOW) on validation scans.
 
-    .venv/bin/python docs/measure_points_gate.py [--count 32] [--seed 7100] [--out /tmp/gate.json]
+    .venv/bin/python scripts/measure/measure_points_gate.py [--count 32] [--seed 7100] [--out /tmp/gate.json]
 
 For each sigma in 0-4 mm, ``paper_freehand`` scans with ``position_error.sigma_m`` set (seed 7100:
 no training or test set uses it; cached under ~/.cache/sarsr/datasets/gateval) are

@@ -1,7 +1,7 @@
 """Measure sarsr.radar.autofocus on paper_freehand scans (the numbers in docs/autofocus.md).
 
-    .venv/bin/python docs/measure_autofocus.py --sigma-mm 3 --count 8 [--axes z] [--start pga] [--out docs/autofocus.json]
-    .venv/bin/python docs/measure_autofocus.py --scenario sr_oof_error --sigma-mm 1.5 --seed 3000 --count 4
+    .venv/bin/python scripts/measure/measure_autofocus.py --sigma-mm 3 --count 8 [--axes z] [--start pga] [--out docs/autofocus.json]
+    .venv/bin/python scripts/measure/measure_autofocus.py --scenario sr_oof_error --sigma-mm 1.5 --seed 3000 --count 4
 
 For each record (paper_freehand, or --scenario, with position_error.sigma_m set; seed 1000, the
 test set's records): EMPM at the measured positions, autofocus, EMPM at the corrected positions; point

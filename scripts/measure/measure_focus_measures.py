@@ -1,7 +1,7 @@
 """Is the sharpest EMPM image the one at the true positions? (docs/autofocus.md, "Sharper than the truth")
 
-    .venv/bin/python docs/measure_focus_measures.py --sigma-mm 3 --count 8 --seed 7100 [--out FILE.json]
-    .venv/bin/python docs/measure_focus_measures.py --count 4 --set scene.n_shapes=0 --set "noise.snr_db=[50.0, 50.0]" \
+    .venv/bin/python scripts/measure/measure_focus_measures.py --sigma-mm 3 --count 8 --seed 7100 [--out FILE.json]
+    .venv/bin/python scripts/measure/measure_focus_measures.py --count 4 --set scene.n_shapes=0 --set "noise.snr_db=[50.0, 50.0]" \
         --set trajectory.surface_peak_to_peak_m=0.0     # an ideal scan: no noise, flat surface, points only
 
 For each record (paper_freehand with ``position_error.sigma_m`` set; seed 7100 = validation

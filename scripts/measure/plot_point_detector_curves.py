@@ -1,6 +1,6 @@
 """Validation curves of the point detectors (docs/point_detector_curve.png).
 
-    .venv/bin/python docs/plot_point_detector_curves.py [RUN ...] [--out docs/point_detector_curve.png]
+    .venv/bin/python scripts/measure/plot_point_detector_curves.py [RUN ...] [--out docs/point_detector_curve.png]
 
 Each RUN is a training folder with log.csv (default: ~/.cache/sarsr/runs/point_detector and
 point_detector_ctx, made by ``sarsr train point_detector`` / ``sarsr train point_detector_ctx``).

@@ -5,8 +5,8 @@ ladder's rungs grown from the shipped weights, docs/sr_ladder_validation.csv) an
 network itself (horizontal lines), all on the same validation records (the first 128 of
 ``sr_train_v2``, true amplitudes, 256 working grid).
 
-    .venv/bin/python docs/plot_points_curves.py --record ~/.cache/sarsr/runs/srvit_hsm_points
-    .venv/bin/python docs/plot_points_curves.py --out docs/sr_points_curves.png
+    .venv/bin/python scripts/measure/plot_points_curves.py --record ~/.cache/sarsr/runs/srvit_hsm_points
+    .venv/bin/python scripts/measure/plot_points_curves.py --out docs/sr_points_curves.png
 
 ``--record`` copies the run's validation rows into docs/sr_points_validation.csv (run folders
 live in a cache a later session may not find); the figure is drawn from that table. x is in
@@ -23,7 +23,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2] / "docs"  # tables and figures live in docs/
 TABLE = HERE / "sr_points_validation.csv"
 LADDER = HERE / "sr_ladder_validation.csv"
 FIELDS = ("step", "samples_256", "val_psnr", "val_point_recall", "val_point_ratio", "val_false_points", "val_score",

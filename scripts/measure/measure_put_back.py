@@ -1,7 +1,7 @@
 """Two narrower put-backs for super_resolve's "auto" mode, on two validation sets: why neither
 was shipped.
 
-    .venv/bin/python docs/measure_put_back.py [--count 32] [--seeds 7100,7200]
+    .venv/bin/python scripts/measure/measure_put_back.py [--count 32] [--seeds 7100,7200]
         [--broad ~/.cache/sarsr/datasets/sr_val_v2] [--out docs/put_back_selection.json]
 
 The shipped "auto" rule (sarsr.sr.apply_points_mode) and two variants of it, each computed
@@ -16,7 +16,7 @@ from the same network output and the same point-detector map per image:
 
 Scored on the stored grid (what super_resolve returns by default) against true amplitudes, on
 
-1. ``paper``: the validation scans of docs/measure_points_gate.py (``paper_freehand`` with
+1. ``paper``: the validation scans of scripts/measure/measure_points_gate.py (``paper_freehand`` with
    ``position_error.sigma_m`` 0-4 mm, seeds 7100 and 7200, 32 per seed and sigma), per sigma;
 2. ``broad``: the broad-physics validation set of the shipping rule (``sr_val_v2``: the training
    distribution's physics, 256 records, errors drawn 0-4 mm), per RMS position error bin.
@@ -39,7 +39,7 @@ import h5py
 import numpy as np
 from scipy import ndimage
 
-from measure_points_gate import scans, validation_sets  # docs/ is on sys.path as a script
+from measure_points_gate import scans, validation_sets  # this script's folder is on sys.path
 
 from sarsr import metrics, sr
 from sarsr.data import read_manifest
