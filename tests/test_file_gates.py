@@ -265,6 +265,38 @@ def test_a_diverging_run_stops_without_a_best_checkpoint(tmp_path):
     assert not (tmp_path / "run" / "best.pt").exists() and not (tmp_path / "run" / "model.pt").exists()
 
 
+def test_a_loss_orders_of_magnitude_above_its_start_is_divergence(tmp_path):
+    """lr = 10 on the tiny SR network: the loss climbs from ~0.2 to hundreds while finite and far
+    below the absolute limit; stopped as diverged against the run's own start (1000x), rc 2 from
+    the CLI, nothing past the last good checkpoint saved; resuming and finishing a healthy run
+    opens and closes its files (no ResourceWarning)."""
+    import warnings
+
+    from sarsr.data import generate_dataset
+    from sarsr.train import train
+    from sarsr.train.trainer import DIVERGED_LOSS, TrainingDiverged
+
+    root = tmp_path / "ds"
+    generate_dataset("smoke", root, 8, seed=1, workers=1, shard_size=4, progress=False)
+    body = (f'[model]\nname = "srvit_hsm"\noptions = {{dim = 8, depth = 1, state_dim = 4}}\n[data]\ntrain = "{root}"\n'
+            f'source = "empm"\nsize = 32\ncrop = 16\nval_count = 2\nnum_workers = 0\n[train]\nbatch_size = 2\n'
+            f'checkpoint_every = 2\nval_every = 4\n')
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('name = "climb"\n' + body.replace("[train]\n", "[train]\nsteps = 60\nlr = 10\n")
+                   .replace("checkpoint_every = 2", "checkpoint_every = 100").replace("val_every = 4", "val_every = 100"))
+    with pytest.raises(TrainingDiverged, match=r"grew from .* at the start .*diverged") as exc:
+        train(cfg, tmp_path / "run", progress=False, log=lambda *a: None)
+    assert float(str(exc.value).split(" to ")[1].split(" ")[0]) < DIVERGED_LOSS  # caught by the ratio, not the limit
+    assert not (tmp_path / "run" / "best.pt").exists() and not (tmp_path / "run" / "model.pt").exists()
+    ok = tmp_path / "ok.toml"
+    ok.write_text('name = "ok"\n' + body.replace("[train]\n", "[train]\nsteps = 6\nlr = 1e-3\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        train(ok, tmp_path / "ok", max_steps=4, progress=False, log=lambda *a: None)
+        train(ok, tmp_path / "ok", progress=False, log=lambda *a: None)
+    assert (tmp_path / "ok" / "model.pt").exists()
+
+
 def test_a_huge_png_is_refused_from_its_header_without_pil_warnings(tmp_path, recwarn):
     from PIL import Image
 

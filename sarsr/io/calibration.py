@@ -73,7 +73,7 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
         raise ValueError(f"calibrate: the reflector position must be 3 finite numbers (x, y, z in m), got {reflector!r}")
     standoff = np.linalg.norm(np.r_[tx, rx] - p, axis=1).min()
     if not standoff > 0.01:
-        raise ValueError(f"calibrate: the reflector at {tuple(np.round(p * 1e3, 1))} mm is {standoff * 1e3:.1f} mm from the "
+        raise ValueError(f"calibrate: the reflector at ({', '.join(f'{v:g}' for v in np.round(p * 1e3, 1))}) mm is {standoff * 1e3:.1f} mm from the "
                          f"nearest antenna; give its position in the positions' frame, in front of the array "
                          f"(e.g. --reflector-mm 0,0,250)")
     if k.size < 2:

@@ -32,7 +32,7 @@ def _reproduce(cfg) -> str:
 
 def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
     """One training stage of a shipped network: its config, command, steps and validation."""
-    rows = list(csv.DictReader((run / "log.csv").open())) if (run / "log.csv").exists() else []
+    rows = list(csv.DictReader((run / "log.csv").read_text().splitlines())) if (run / "log.csv").exists() else []
     val = [r for r in rows if any(k.startswith("val_") and v for k, v in r.items())]
     key = cfg["train"].get("select") or next((k for k in ("val_psnr", "val_acc", "val_miou", "val_score")
                                                if any(r.get(k) for r in val)), "val_psnr")

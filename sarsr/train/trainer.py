@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import io
 import math
@@ -78,7 +79,7 @@ def _reconcile_log(log_path: Path, want_rows: int, pending: list[dict], fields: 
     checkpoint's last rows); rows past the checkpoint (older runs) are cut."""
     if want_rows < 0:  # checkpoint from before logs were tied to checkpoints: keep the file as is
         return
-    have = list(csv.DictReader(log_path.open())) if log_path.exists() and log_path.stat().st_size else []
+    have = list(csv.DictReader(log_path.read_text().splitlines())) if log_path.exists() and log_path.stat().st_size else []
     if len(have) > want_rows:
         buf = io.StringIO()
         fields = _header(log_path, fields)
@@ -202,7 +203,7 @@ def _plot(log_path: Path, out: Path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(csv.DictReader(log_path.open()))
+    rows = list(csv.DictReader(log_path.read_text().splitlines()))
     if not rows:
         return
     st = [int(r["step"]) for r in rows if r["loss"]]
@@ -248,6 +249,12 @@ def _config_diff(old: dict, new: dict, prefix="", defaults=None) -> list[str]:
 #: A training loss above this is a diverged run (the losses here are O(1): pixel errors in
 #: [0, 1], cross-entropies of a few nats): stopped like a NaN, nothing saved past the last checkpoint.
 DIVERGED_LOSS = 1e6
+#: A run whose mean loss over the last :data:`DIVERGED_WINDOW` steps exceeds this many times its
+#: reference (the lowest loss of the run's first :data:`DIVERGED_WINDOW` steps, kept in the
+#: checkpoint: a loss that explodes within them does not raise it) has diverged too: orders of
+#: magnitude above where it started, though still finite. Healthy runs stay within ~10x of it.
+DIVERGED_RATIO = 1000.0
+DIVERGED_WINDOW = 20
 
 _OPERATIONAL = {"train.time_limit_s", "data.num_workers", "data.preload", "train.cpu_bf16", "train.compile"}
 
@@ -363,6 +370,8 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
     if t["cpu_bf16"] and dev.type == "cpu" and cpu_has_bf16():  # bf16 needs no loss scaling either
         amp, amp_dtype = True, torch.bfloat16
     start, best, running, log_rows, elapsed0 = 0, -float("inf"), [], 0, 0.0
+    loss_start = []  # the run's first DIVERGED_WINDOW losses: the reference of the divergence test
+    recent = collections.deque(maxlen=DIVERGED_WINDOW)  # the last losses, compared with it
     ema_state = None
     log_path = out / "log.csv"
     if resuming:
@@ -387,6 +396,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         start, best = ck["step"], ck.get("best", ck.get("best_psnr", -float("inf")))
         ema_state = ck.get("ema")
         running = list(ck.get("running", []))
+        loss_start = list(ck.get("loss_start", []))
         log_rows, elapsed0 = int(ck.get("log_rows", -1)), float(ck.get("elapsed_s", 0.0))
         if main:
             log(f"resuming {out} at step {start}" + (f" (config changes applied: {', '.join(changed)})" if changed else ""))
@@ -471,6 +481,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
         elapsed = elapsed0 + time.perf_counter() - t0
         save_checkpoint({"model": model.state_dict(), "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
                          "step": step, "best": best, "config": cfg, "running": running[-t["log_every"]:],
+                         "loss_start": loss_start,
                          **({"ema": ema.state_dict()} if ema is not None else {}),
                          "log_rows": log_rows + len(pending), "log_pending": pending, "elapsed_s": elapsed},
                         ckpt_path)
@@ -506,6 +517,17 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
             ema.update()
         step += 1
         running.append(float(loss.detach()))
+        recent.append(running[-1])
+        if len(loss_start) < DIVERGED_WINDOW:
+            loss_start.append(running[-1])
+        elif len(recent) == DIVERGED_WINDOW:
+            ref, now = float(np.min(loss_start)), float(np.mean(recent))
+            if ref > 0 and now > DIVERGED_RATIO * ref:
+                bar.close()
+                raise TrainingDiverged(
+                    f"{out}: the loss grew from {ref:.4g} at the start to {now:.4g} (mean of steps {step - DIVERGED_WINDOW + 1}"
+                    f"-{step}; {now / ref:.0f}x: diverged); the checkpoint of step {last_saved} is kept and nothing later "
+                    f"was saved: lower train.lr (now {t['lr']:g}) or set train.grad_clip, then run again with --restart")
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(running[-50:]):.4g}", lr=f"{opt.param_groups[0]['lr']:.2e}")
         out_of_time = bool(t["time_limit_s"]) and time.perf_counter() - t0 >= t["time_limit_s"]
