@@ -1,7 +1,7 @@
 """Side-by-side benchmarks (``sarsr bench radar``).
 
 Each row times the project's kernel and a straightforward vectorised numpy implementation
-(:mod:`sarsr.radar.reference`) on the same problem. numpy runs on a slice of the problem when
+(:mod:`sarsr.radar.backends.reference`) on the same problem. numpy runs on a slice of the problem when
 the full one would not fit in memory or time; rates are reported per unit of work, so the
 columns compare directly. Figures: backprojection in G backprojections/s (one channel position
 x one pixel = 1 BP), simulation in G path-frequency terms/s (channel x scatterer x wavenumber).
@@ -53,7 +53,7 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
     """Run the radar benchmark; returns one :class:`Row` per task. ``log(message)`` reports
     each step (``progress`` is the on/off switch of bars elsewhere, ``log`` the status line)."""
     from . import radar
-    from .radar import reference
+    from .radar.backends import reference
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
@@ -104,7 +104,8 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
     log(f"EMPM: {scan.lattice_shape[0]}x{scan.lattice_shape[1]} lattice x {k.size} wavenumbers, nfft 512")
     kw = dict(lattice_shape=scan.lattice_shape)
     t_fast = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), repeat)
-    from .radar import fourier, kernels as _k
+    from .radar.backends import kernels as _k
+    from .radar.imaging import fourier
 
     def numpy_focus(spec_re, spec_im, kk, kx, ky, depth, out_re, out_im):
         r = reference.spectral_focus_numpy(spec_re + 1j * spec_im, kk, kx, ky, depth)
@@ -117,7 +118,7 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
         t_np = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), 1)
     finally:
         fourier.kernels.spectral_focus = orig
-    rows.append(Row(radar.get_imager(radar.imagers.EMPM).label, 1.0, "images/s", t_fast, t_np))
+    rows.append(Row(radar.get_imager(radar.imaging.imagers.EMPM).label, 1.0, "images/s", t_fast, t_np))
     return rows
 
 

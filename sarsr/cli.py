@@ -347,7 +347,7 @@ def _radar_chip(args) -> str | None:
 def _cmd_reconstruct(args) -> int:
     from .io.reconstruct import reconstruct_capture
 
-    from .radar.imagers import BACKPROJECTION, get_imager  # here, not at start-up: it loads the numba kernels
+    from .radar.imaging.imagers import BACKPROJECTION, get_imager  # here, not at start-up: it loads the numba kernels
 
     try:
         method = get_imager(args.method or BACKPROJECTION).name

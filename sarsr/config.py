@@ -230,7 +230,7 @@ def _is_source(name) -> bool:
     """``data.source``: a stored image, i.e. a registered imager's name or ``"input"`` (imported
     here, not at the top: sarsr.config sits below sarsr.radar, and the models load it without
     the physics)."""
-    from .radar.imagers import IMAGERS
+    from .radar.imaging.imagers import IMAGERS
 
     return name in IMAGERS or name == "input"
 

@@ -27,7 +27,7 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
 
     matplotlib.use("Agg")
     from . import metrics, plot, radar
-    from .radar.imagers import DEFAULT_INPUT
+    from .radar.imaging.imagers import DEFAULT_INPUT
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

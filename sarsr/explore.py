@@ -17,7 +17,7 @@ import numpy as np
 from . import metrics
 from .data import load_scenario
 from .data.simulate import simulate_record
-from .radar.imagers import DEFAULT_INPUT, get_imager, list_imagers
+from .radar.imaging.imagers import DEFAULT_INPUT, get_imager, list_imagers
 
 __all__ = ["simulate_view", "draw_view", "SR_MODES", "METHODS"]
 

@@ -12,7 +12,7 @@ import torch
 from sarsr import radar
 from sarsr.metrics import image_entropy
 from sarsr.radar.autofocus import _empm_setup, _FocusModel, autofocus, focus_nfft, spline_basis
-from sarsr.radar.fourier import lateral_regrid_matrix
+from sarsr.radar.imaging.fourier import lateral_regrid_matrix
 
 
 @pytest.fixture(scope="module")
@@ -193,7 +193,7 @@ def test_autofocus_plane_option(small_scan):
 
 
 def test_window_echo_kernel_matches_numpy():
-    from sarsr.radar import kernels, reference
+    from sarsr.radar.backends import kernels, reference
 
     rng = np.random.default_rng(8)
     tx = np.c_[rng.uniform(-0.05, 0.05, (37, 2)), rng.uniform(-0.01, 0.01, 37)]

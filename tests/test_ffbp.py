@@ -7,7 +7,7 @@ import pytest
 
 from sarsr import radar
 from sarsr.plot import psf_cut
-from sarsr.radar.reference import backproject_numpy
+from sarsr.radar.backends.reference import backproject_numpy
 
 
 def _err_db(img, ref):
@@ -70,8 +70,8 @@ def test_ffbp_volume_and_linear_track(wave):
 
 
 def test_leaf_kernel_matches_numpy(wave):
-    from sarsr.radar import kernels
-    from sarsr.radar.backprojection import path_window, range_profiles
+    from sarsr.radar.backends import kernels
+    from sarsr.radar.imaging.backprojection import path_window, range_profiles
 
     rng = np.random.default_rng(0)
     tx = rng.uniform(-0.01, 0.01, (12, 3)) * [1, 1, 0.1]
@@ -107,8 +107,8 @@ def test_ffbp_bad_input(wave, freehand):
 
 
 def test_resample_and_carrier_swap_kernels_match_numpy():
-    from sarsr.radar import kernels
-    from sarsr.radar.ffbp import _lanczos_taps
+    from sarsr.radar.backends import kernels
+    from sarsr.radar.imaging.ffbp import _lanczos_taps
 
     rng = np.random.default_rng(2)
     src = (rng.standard_normal((3, 20, 5)) + 1j * rng.standard_normal((3, 20, 5))).astype(np.complex64)
@@ -144,7 +144,7 @@ def test_resample_and_carrier_swap_kernels_match_numpy():
 def test_ffbp_subtree_batches_match_one_pass(wave, freehand, monkeypatch):
     """With a tiny working-set budget the lower levels run subtree by subtree (bounded memory);
     the image is the same as in one breadth-first pass."""
-    from sarsr.radar import ffbp as ffbp_mod
+    from sarsr.radar.imaging import ffbp as ffbp_mod
 
     scan, echo, grid = freehand
     one = radar.backproject(echo, scan.tx_est, scan.rx_est, wave.k, grid.points, method="ffbp")

@@ -1,4 +1,4 @@
-"""The imager registry (sarsr.radar.imagers): one way in to every reconstruction method."""
+"""The imager registry (sarsr.radar.imaging.imagers): one way in to every reconstruction method."""
 
 import ast
 from pathlib import Path
@@ -8,7 +8,7 @@ import pytest
 
 import sarsr
 from sarsr import radar
-from sarsr.radar.imagers import IMAGERS
+from sarsr.radar.imaging.imagers import IMAGERS
 
 
 def _toy_scan():
@@ -66,7 +66,7 @@ METHOD_NAMES = {"empm", "EMPM", "bp", "backprojection", "rma", "rma_planar", "pl
 
 
 def test_no_method_name_outside_the_registry():
-    """Method names are spelled once, in sarsr/radar/imagers.py: no other module of the package
+    """Method names are spelled once, in sarsr/radar/imaging/imagers.py: no other module of the package
     holds them as a string literal (docstrings and messages aside)."""
     pkg = Path(sarsr.__file__).parent
     found = []
@@ -81,4 +81,4 @@ def test_no_method_name_outside_the_registry():
             if (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in METHOD_NAMES
                     and id(node) not in docs and (str(path.relative_to(pkg)), node.value) not in ALLOWED):
                 found.append(f"{path.relative_to(pkg)}:{node.lineno}: {node.value!r}")
-    assert not found, "method names outside sarsr.radar.imagers: " + "; ".join(found)
+    assert not found, "method names outside sarsr.radar.imaging.imagers: " + "; ".join(found)

@@ -1,10 +1,10 @@
-"""numba kernels vs the pure-numpy reference implementations (sarsr.radar.reference)."""
+"""numba kernels vs the pure-numpy reference implementations (sarsr.radar.backends.reference)."""
 
 import numpy as np
 import pytest
 
 from sarsr import radar
-from sarsr.radar import kernels, reference
+from sarsr.radar.backends import kernels, reference
 
 
 def _geometry(rng, n=150, m=12):
@@ -45,7 +45,7 @@ def test_simulate_matches_float64_reference(rng, path_loss):
 def test_simulate_nonuniform_k_and_chunking(rng, monkeypatch):
     tx, rx, pts, amp = _geometry(rng, m=40)
     k = np.sort(rng.uniform(1600, 1700, 37))
-    monkeypatch.setattr(radar.simulate, "SCATTERER_CHUNK", 7)  # force several scatterer chunks
+    monkeypatch.setattr(radar.physics.simulate, "SCATTERER_CHUNK", 7)  # force several scatterer chunks
     out = radar.simulate_echo(tx, rx, k, pts, amp)
     ref = reference.simulate_echo_numpy(tx, rx, k, pts, amp)
     assert np.linalg.norm(out - ref) / np.linalg.norm(ref) <= 1e-5
@@ -105,7 +105,7 @@ def test_torch_backend_chunking_is_exact(monkeypatch):
     import numpy as np
 
     from sarsr import radar
-    from sarsr.radar import torch_backend
+    from sarsr.radar.backends import torch_backend
 
     scan = radar.raster_scan("awr1443", nx=6, ny_steps=2)
     k = radar.waveform("iwr1443").k
@@ -129,7 +129,7 @@ def test_torch_kernel_compile_failure_falls_back_with_a_warning(monkeypatch):
 
     import torch
 
-    from sarsr.radar import torch_backend
+    from sarsr.radar.backends import torch_backend
 
     def broken_compile(fn, **kw):
         def run(*a):
@@ -155,8 +155,8 @@ def test_torch_interp_chunk_in_float32_geometry_matches_numba(rng, dtype):
     function in float32 stays within the float64 path's agreement with numba (x2)."""
     import torch
 
-    from sarsr.radar import torch_backend
-    from sarsr.radar.range_compression import image_path_window
+    from sarsr.radar.backends import torch_backend
+    from sarsr.radar.physics.range_compression import image_path_window
 
     tx, rx, pts, amp = _geometry(rng, n=300, m=6)
     k = radar.waveform("iwr1443").k

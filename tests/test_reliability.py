@@ -20,7 +20,7 @@ from .cli_helper import run_cli
 
 def test_backproject_single_wavenumber_matches_reference():
     """K = 1 used to read out of bounds (NaN table index) and kill the interpreter."""
-    from sarsr.radar.reference import backproject_numpy
+    from sarsr.radar.backends.reference import backproject_numpy
 
     scan = radar.raster_scan("awr1443", nx=6, ny_steps=2)
     k = radar.waveform("iwr1443").k[:1]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .._files import read_input_text
 from ..config import REQUIRED, Field, set_dotted, validate
-from ..radar.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
-from ..radar.masks import OBJECT_CLASSES, SHAPES
+from ..radar.imaging.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
+from ..radar.geometry.masks import OBJECT_CLASSES, SHAPES
 
 if sys.version_info >= (3, 11):
     import tomllib

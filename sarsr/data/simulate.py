@@ -8,8 +8,8 @@ import json
 import numpy as np
 
 from .._validate import check_memory, max_bytes
-from ..radar.imagers import DEFAULT_INPUT
-from ..radar.masks import OBJECT_CLASSES
+from ..radar.imaging.imagers import DEFAULT_INPUT
+from ..radar.geometry.masks import OBJECT_CLASSES
 from .scenario import Scenario
 
 __all__ = ["record_rng", "simulate_record", "build_scan", "build_grid", "record_working_bytes",

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .._files import open_h5
-from ..radar.imagers import DEFAULT_INPUT
+from ..radar.imaging.imagers import DEFAULT_INPUT
 from .generate import read_manifest
 from .scenario import IMAGE_STORE_KEYS
 

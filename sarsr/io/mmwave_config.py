@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .._files import read_input_text
-from ..radar.waveform import FMCWWaveform
+from ..radar.physics.waveform import FMCWWaveform
 
 __all__ = ["RadarConfig", "load_radar_config", "ConfigParseError", "DEVICES"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_path, atomic_write_text
-from ..radar.imagers import BACKPROJECTION, EMPM
+from ..radar.imaging.imagers import BACKPROJECTION, EMPM
 from .capture import capture_channels, read_capture
 
 __all__ = ["reconstruct_capture"]

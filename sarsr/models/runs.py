@@ -22,7 +22,7 @@ __all__ = ["load_run", "build_kwargs", "resolve", "resolve_state", "parse_spec",
 
 
 #: Object classes of the recognition runs made before the trainer recorded ``_build`` (the
-#: 8 of :data:`sarsr.radar.masks.OBJECT_CLASSES` then). A number, not an import: ``models``
+#: 8 of :data:`sarsr.radar.geometry.masks.OBJECT_CLASSES` then). A number, not an import: ``models``
 #: depends on nothing in ``radar``, and a later class list must not change how old runs load.
 LEGACY_OBJECT_CLASSES = 8
 

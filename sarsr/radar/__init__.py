@@ -15,21 +15,21 @@ Plain functions over numpy arrays (SI units: m, rad/m, Hz, dB). Typical use::
 """
 
 from .autofocus import AutofocusResult, autofocus
-from .array import MIMOArray, awr1443_array, mimo_array, monostatic_array
-from .backprojection import backproject, choose_method, path_window, range_profiles
-from .constants import C0
-from .fourier import empm, rma_planar
-from .imagers import Imager, get_imager, imager_choices, list_imagers, reconstruct, register_imager
-from .grid import ImageGrid, image_grid, line_points, resized_grid, volume_points
-from .noise import add_awgn
-from .position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
-from .scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
-from .masks import OBJECT_CLASSES, object_mask
-from .scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
+from .geometry.array import MIMOArray, awr1443_array, mimo_array, monostatic_array
+from .imaging.backprojection import backproject, choose_method, path_window, range_profiles
+from .physics.constants import C0
+from .imaging.fourier import empm, rma_planar
+from .imaging.imagers import Imager, get_imager, imager_choices, list_imagers, reconstruct, register_imager
+from .geometry.grid import ImageGrid, image_grid, line_points, resized_grid, volume_points
+from .physics.noise import add_awgn
+from .geometry.position_error import DEFAULT_CORRELATION_LENGTH, PositionError, smooth_random_field
+from .geometry.scan import Scan, freehand_scan, freehand_surface, linear_track, raster_scan
+from .geometry.masks import OBJECT_CLASSES, object_mask
+from .geometry.scene import (LABEL_WIDTH, SHAPES, Scene, label_image, point_scene, random_points, random_scene, register_shape,
                     scene_from_objects, shape_scene)
-from .simulate import simulate_echo, simulate_scan
-from .taper import TAPERS, aperture_taper
-from .waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
+from .physics.simulate import simulate_echo, simulate_scan
+from .physics.taper import TAPERS, aperture_taper
+from .physics.waveform import WAVEFORM_PRESETS, FMCWWaveform, waveform
 
 __all__ = [
     "C0", "FMCWWaveform", "WAVEFORM_PRESETS", "waveform",

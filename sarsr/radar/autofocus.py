@@ -11,7 +11,7 @@ the EMPM imager:
 - a depth error ``e_z`` changes every sample's phase by ``2 k e_z`` (EMPM's multi-planar term,
   exact at normal incidence);
 - a lateral error moves the sample off its lattice node; the data are resampled onto the
-  lattice (backward warping, :func:`sarsr.radar.fourier.lateral_regrid_matrix`; bicubic in the
+  lattice (backward warping, :func:`sarsr.radar.imaging.fourier.lateral_regrid_matrix`; bicubic in the
   differentiable copy), which is what makes lateral errors visible to a focus measure at all:
   plain EMPM places every sample on its nominal node and ignores lateral positions;
 - per wavenumber a 2-D FFT and plane-wave focusing to the image depth, summed over a subset
@@ -105,7 +105,7 @@ def _empm_setup(echo, tx, rx, k, k_index: slice, pts, lattice_shape, nfft) -> di
     ``s0`` (Ks, nx, ny), the plane-wave focusing filter ``filt`` (Ks, nfft, nfft; it also moves
     the image so that the scene is centred in it) and the scene region ``ri``, ``rj`` (index
     ranges of the fftshifted image, where index i is x0_img + (i - nfft // 2) dx)."""
-    from .fourier import _lattice_axes
+    from .imaging.fourier import _lattice_axes
 
     nx, ny = lattice_shape
     v = 0.5 * (tx + rx)
@@ -339,7 +339,7 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     As :func:`phase_gradient_depth_error`, but the image is the backprojection of the full echo
     (:func:`~sarsr.radar.backproject`, ``method="auto"``: factorized on paper-size scans) at the
     current estimate, and each target's disc of ``radius`` pixels goes back to the aperture
-    through the exact bistatic paths of every channel (:func:`~sarsr.radar.kernels.window_echo`:
+    through the exact bistatic paths of every channel (:func:`~sarsr.radar.backends.kernels.window_echo`:
     ``sum_q I_q exp(+j kc (R_n(q) - R_n(p)))`` for a target at pixel p): no lattice or
     far-field approximation. Costs a backprojection per round plus (targets x disc pixels x
     channels) exact paths: ~30 s per paper scan on 2 cores. Measured as the start of
@@ -349,8 +349,8 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     ``pts`` (H, W, 3) image points (m) on the scene plane; returns the depth error per sample
     (N,), m, with the sign of the position error (measured - true), zero mean.
     """
-    from .backprojection import backproject
-    from .kernels import window_echo
+    from .imaging.backprojection import backproject
+    from .backends.kernels import window_echo
 
     nx, ny = lattice_shape
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
@@ -394,7 +394,7 @@ def focus_nfft(tx, rx, pts, lattice_shape, minimum: int = 256) -> int:
     0.2 m scene = 209 steps at lambda/4)."""
     from scipy.fft import next_fast_len
 
-    from .fourier import _lattice_axes
+    from .imaging.fourier import _lattice_axes
 
     nx, ny = lattice_shape
     (_, dx), (_, dy) = _lattice_axes((0.5 * (np.asarray(tx) + np.asarray(rx))).reshape(nx, ny, 3))
@@ -477,8 +477,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     from scipy.optimize import minimize
 
     from ..metrics import image_entropy
-    from .fourier import check_lattice_shape, empm
-    from .grid import ImageGrid
+    from .imaging.fourier import check_lattice_shape, empm
+    from .geometry.grid import ImageGrid
 
     t0 = time.perf_counter()
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from ..data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
 from ..metrics import normalize
-from ..radar.imagers import DEFAULT_INPUT
+from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..models import reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
 from .._files import check_input_file, open_h5

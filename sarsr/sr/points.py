@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import WORKING_SIZE
-from ..radar.scene import LABEL_WIDTH
+from ..radar.geometry.scene import LABEL_WIDTH
 
 __all__ = ["decode_points", "draw_points", "compose", "points_table", "default_output", "NMS_WINDOW", "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD",
            "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M"]

@@ -20,11 +20,11 @@ import torch
 
 from .._files import open_h5, save_figure
 from ..data.torch_dataset import WORKING_SIZE, resize_image
-from ..radar.imagers import DEFAULT_INPUT, get_imager, list_imagers
+from ..radar.imaging.imagers import DEFAULT_INPUT, get_imager, list_imagers
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
 
-#: stored reconstruction -> report name: every registered imager (sarsr.radar.imagers), the
+#: stored reconstruction -> report name: every registered imager (sarsr.radar.imaging.imagers), the
 #: networks' input marked as such
 BASELINES = {name: get_imager(name).label + (" (network input)" if name == DEFAULT_INPUT else "")
              for name in list_imagers()}

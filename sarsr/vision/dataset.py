@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..radar.imagers import DEFAULT_INPUT
+from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..data.torch_dataset import WORKING_SIZE, SARDataset, preprocess_input, resize_image
 from ..sr import load_sr_model, super_resolve
 

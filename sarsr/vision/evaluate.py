@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .._files import save_figure
-from ..radar.imagers import DEFAULT_INPUT, get_imager
+from ..radar.imaging.imagers import DEFAULT_INPUT, get_imager
 from ..models import count_macs, count_params, cpu_latency_ms
 from . import load_classifier
 from .dataset import RecognitionDataset

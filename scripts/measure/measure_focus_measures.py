@@ -30,7 +30,7 @@ from sarsr import metrics, radar  # noqa: E402
 from sarsr.config import parse_sets  # noqa: E402
 from sarsr.data import load_scenario  # noqa: E402
 from sarsr.radar.autofocus import remove_plane  # noqa: E402
-from sarsr.radar.fourier import _lattice_axes  # noqa: E402
+from sarsr.radar.imaging.fourier import _lattice_axes  # noqa: E402
 
 
 def _entropy(a) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 
 from sarsr.data import load_scenario
 from sarsr.data.simulate import build_scan, record_rng
-from sarsr.radar.fourier import _lattice_axes
+from sarsr.radar.imaging.fourier import _lattice_axes
 
 
 def lattice_nodes(v, shape):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,17 +30,20 @@ MEMORY_LIMIT_MB = 1536
 
 
 def run(args, cwd=None, timeout=180, env=None):
-    """(rc, stdout, stderr, seconds, peak child RSS in MB) of ``sarsr ARGS``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    t = time.perf_counter()
-    try:
-        p = subprocess.run([*SARSR, *map(str, args)], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                           env={**os.environ, "PYTHONWARNINGS": "default", **(env or {})})
-        rc, out, err = p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired:
-        rc, out, err = "hang", "", f"no answer within {timeout} s"
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return rc, out, err, time.perf_counter() - t, max(peak, before) / 1024
+    """(rc, stdout, stderr, seconds, peak RSS of the command in MB) of ``sarsr ARGS``."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        t = time.perf_counter()
+        try:
+            p = subprocess.run(["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *SARSR, *map(str, args)],
+                               capture_output=True, text=True, timeout=timeout, cwd=cwd,
+                               env={**os.environ, "PYTHONWARNINGS": "default", **(env or {})})
+            rc, out, err = p.returncode, p.stdout, p.stderr
+        except subprocess.TimeoutExpired:
+            rc, out, err = "hang", "", f"no answer within {timeout} s"
+        secs = time.perf_counter() - t
+        text = Path(rss.name).read_text().split()
+        peak = int(text[-1]) / 1024 if text and text[-1].isdigit() else float("nan")
+    return rc, out, err, secs, peak
 
 
 class Probe:
@@ -54,13 +56,15 @@ class Probe:
         if self.only and self.only not in name:
             return
         snap = {Path(p): Path(p).read_bytes() for p in (*outside, *unchanged) if Path(p).exists()}
-        code, out, err, secs, _ = run(args, timeout=timeout, env=env)
+        code, out, err, secs, peak = run(args, timeout=timeout, env=env)
         lines = [ln for ln in err.strip().splitlines() if ln.strip()]
         why = []
         if code != rc:
             why.append(f"rc {code} (want {rc})")
         if rc != 0 and len(lines) != 1:
             why.append(f"{len(lines)} stderr lines")
+        if peak > MEMORY_LIMIT_MB:
+            why.append(f"peak memory {peak:.0f} MB > {MEMORY_LIMIT_MB} MB")
         if "Traceback" in err or "Warning" in err:
             why.append("traceback or warning on stderr")
         if match and match.lower() not in err.lower():
@@ -74,10 +78,10 @@ class Probe:
         secret = b"TOP-SECRET-PROBE"
         if secret.decode() in out or secret.decode() in err:
             why.append("an outside file's content came back")
-        self.results.append((name, not why, "; ".join(why), lines[-1][:140] if lines else "", secs))
+        self.results.append((name, not why, "; ".join(why), lines[-1][:140] if lines else "", secs, peak))
         status = "PASS" if not why else "FAIL"
-        print(f"{status}  {name:55s} {secs:5.1f} s  {('; '.join(why) + ' | ') if why else ''}{lines[-1][:110] if lines else ''}",
-              flush=True)
+        print(f"{status}  {name:55s} {secs:5.1f} s {peak:5.0f} MB  {('; '.join(why) + ' | ') if why else ''}"
+              f"{lines[-1][:100] if lines else ''}", flush=True)
 
 
 def fixtures(w: Path):
@@ -310,7 +314,8 @@ def main(argv=None):
 
     n_fail = sum(not ok for _, ok, *_ in p.results)
     print(f"\n{len(p.results) - n_fail} passed, {n_fail} failed of {len(p.results)} cases "
-          f"({time.perf_counter() - t0:.0f} s in all)")
+          f"({time.perf_counter() - t0:.0f} s in all; peak memory of any case "
+          f"{max(r[5] for r in p.results):.0f} MB)")
     if not a.keep:
         shutil.rmtree(w, ignore_errors=True)
     return 1 if n_fail else 0

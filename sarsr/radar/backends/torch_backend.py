@@ -14,7 +14,7 @@ import math
 import numpy as np
 import torch
 
-from .range_compression import image_path_window, range_profile_basis
+from ..physics.range_compression import image_path_window, range_profile_basis
 
 CHUNK_ELEMENTS = 2 ** 24
 #: Bytes of device memory one chunk element may take with its float64 / complex128 temporaries.
@@ -140,7 +140,7 @@ def simulate_echo_torch(tx, rx, k, points, amplitudes, *, path_loss=False, devic
 
 
 def _range_profiles_torch(s, k, r_min, r_max, oversample, dev):
-    """:func:`~sarsr.radar.range_compression.range_profiles` on ``dev``: the (K, L) basis from
+    """:func:`~sarsr.radar.physics.range_compression.range_profiles` on ``dev``: the (K, L) basis from
     numpy, the (N, K) x (K, L) product on the device. Returns (re, im) float32 (N, L), r0, dr, kc."""
     e, r0, dr, kc = range_profile_basis(k, r_min, r_max, oversample, n_channels=s.shape[0])
     q = s.to(torch.complex64) @ torch.as_tensor(e, device=dev)

@@ -27,9 +27,9 @@ import numpy as np
 import scipy.fft as sfft
 from scipy import ndimage
 
-from .. import _validate as V
-from . import kernels
-from .grid import ImageGrid
+from ... import _validate as V
+from ..backends import kernels
+from ..geometry.grid import ImageGrid
 
 #: Wavenumbers transformed per batch (bounds memory to K_BATCH * nfft^2 * 8 bytes).
 K_BATCH = 8

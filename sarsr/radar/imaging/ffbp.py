@@ -27,9 +27,9 @@ import math
 
 import numpy as np
 
-from .. import _validate as V
-from . import kernels
-from .range_compression import image_path_window, range_profiles, validate_backprojection
+from ... import _validate as V
+from ..backends import kernels
+from ..physics.range_compression import image_path_window, range_profiles, validate_backprojection
 
 __all__ = ["ffbp", "regular_axes", "FFBP_LEAF", "FFBP_OVERSAMPLE"]
 

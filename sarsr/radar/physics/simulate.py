@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _validate as V
-from . import kernels
+from ... import _validate as V
+from ..backends import kernels
 from .noise import add_awgn
 from .range_compression import resolve_backend
-from .scan import Scan
-from .scene import Scene
+from ..geometry.scan import Scan
+from ..geometry.scene import Scene
 from .waveform import FMCWWaveform, waveform as _waveform
 
 #: Scatterers handled per kernel call (bounds the per-thread scratch memory).
@@ -57,7 +57,7 @@ def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False
     V.check_memory(tx.shape[0] * k.size * 8, "the echo array")
     backend = resolve_backend(backend)
     if backend == "torch":
-        from .torch_backend import simulate_echo_torch
+        from ..backends.torch_backend import simulate_echo_torch
         return simulate_echo_torch(tx, rx, k, pts, amp, path_loss=path_loss, device=device)
     out = np.zeros((tx.shape[0], k.size), np.complex64)
     dk = V.uniform_step(k)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from .. import _validate as V
+from ... import _validate as V
 
 __all__ = ["path_window", "image_path_window", "range_profiles", "range_profile_basis", "image_range_profiles", "resolve_backend", "validate_backprojection"]
 

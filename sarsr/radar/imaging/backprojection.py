@@ -11,11 +11,11 @@ import math
 import numba
 import numpy as np
 
-from .. import _validate as V
-from . import kernels
+from ... import _validate as V
+from ..backends import kernels
 from .ffbp import ffbp, regular_axes
-from .range_compression import image_range_profiles, path_window, range_profiles, resolve_backend  # noqa: F401
-from .range_compression import validate_backprojection as _validate_bp
+from ..physics.range_compression import image_range_profiles, path_window, range_profiles, resolve_backend  # noqa: F401
+from ..physics.range_compression import validate_backprojection as _validate_bp
 
 METHODS = ("interp", "exact", "ffbp", "auto")
 #: ``method="auto"`` picks ffbp from this many channel x pixel pairs on (below that interp is
@@ -58,11 +58,11 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         "interp" (default): range-compress each channel (zoom DFT = zero-padded FFT bins over the
         needed window, ``oversample`` x finer than the range resolution), linearly interpolate
         the baseband profile at each pixel's path and restore the carrier phase exactly.
-        "ffbp": factorized backprojection (:mod:`sarsr.radar.ffbp`) on a regular planar grid
+        "ffbp": factorized backprojection (:mod:`sarsr.radar.imaging.ffbp`) on a regular planar grid
         (nx, ny, 3) or volume (nx, ny, nz, 3): channel tree, demodulated sub-images on coarse
         grids merged level by level; ~N log N instead of N x pixels. "auto": :func:`choose_method`.
     subimage_oversample : float
-        "ffbp" only: the accuracy / speed trade-off (see :func:`sarsr.radar.ffbp.ffbp`).
+        "ffbp" only: the accuracy / speed trade-off (see :func:`sarsr.radar.imaging.ffbp.ffbp`).
     oversample : int
         Range-profile oversampling for "interp".
     backend : {"numba", "torch", "auto"}
@@ -84,7 +84,7 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         return ffbp(echo, tx, rx, k, grid, oversample=oversample, subimage_oversample=subimage_oversample)
     echo, tx, rx, k, g = _validate_bp(echo, tx, rx, k, grid)
     if resolve_backend(backend) == "torch":
-        from .torch_backend import backproject_torch
+        from ..backends.torch_backend import backproject_torch
         return backproject_torch(echo, tx, rx, k, g, method=method, oversample=oversample, device=device)
     pts = g.reshape(-1, 3)
     npix = pts.shape[0]
@@ -92,7 +92,7 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
     if method == "exact":
         dk = V.uniform_step(k)
         if dk is None:
-            from .reference import backproject_numpy
+            from ..backends.reference import backproject_numpy
             out = np.concatenate([backproject_numpy(echo, tx, rx, k, pts[i:i + 256])
                                   for i in range(0, npix, 256)])
             return out.astype(np.complex64).reshape(g.shape[:-1])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .constants import C0
+from ..physics.constants import C0
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_array
+from ..._validate import as_array
 
 
 def add_awgn(echo, snr_db: float, rng=None) -> np.ndarray:

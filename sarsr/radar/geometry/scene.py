@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_array
+from ..._validate import as_array
 from .grid import ImageGrid
 from .masks import OBJECT_CLASSES, SHAPES, _mask, register_shape  # noqa: F401  (re-exported)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .array import MIMOArray, mimo_array
-from .constants import C0
+from ..physics.constants import C0
 from .position_error import PositionError, smooth_random_field
 
 

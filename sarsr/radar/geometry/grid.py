@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import check_memory
+from ..._validate import check_memory
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_array
+from ..._validate import as_array
 
 __all__ = ["TAPERS", "aperture_taper"]
 
