@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from ._files import atomic_write_text, save_figure
+from .data import load_scenario
+from .data.simulate import build_scan
 
 
 def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: float = 20.0, size: str = "paper",
@@ -32,14 +34,14 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
-    nx, ny_steps = (200, 25) if size == "paper" else (48, 6)
     wave = radar.waveform("iwr1443")
-    from .data import load_scenario
-
-    preset = load_scenario("paper_freehand")  # error model and scene distribution of the paper preset
-    pe, sig = preset["position_error"], sigma_mm * 1e-3
-    error = radar.PositionError((sig, sig, sig * pe["z_fraction"]), pe["correlation_length_m"], pe["iid"])
-    scan = radar.freehand_scan("awr1443", nx=nx, ny_steps=ny_steps, error=error, rng=rng)
+    # the acquisition is the paper preset's (trajectory, error model, scene distribution), with the
+    # requested error and, for "smoke", a smaller aperture: built by the scenario's own scan builder
+    over = {"position_error.sigma_m": sigma_mm * 1e-3}
+    if size != "paper":
+        over.update({"trajectory.nx": 48, "trajectory.ny_steps": 6})
+    preset = load_scenario("paper_freehand").with_overrides(over)
+    scan = build_scan(preset, rng)
     scene, z0 = radar.random_scene(rng, shape_reflectivity=preset["scene"]["shape_reflectivity"])
     grid = radar.image_grid(z=z0) if size == "paper" else radar.image_grid(n=48, extent=0.024, z=z0)
     timings = {}

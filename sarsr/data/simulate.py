@@ -80,11 +80,11 @@ def build_scan(sc: Scenario, rng):
     from .. import radar
 
     t, pe = sc["trajectory"], sc["position_error"]
-    sig = draw(rng, pe["sigma_m"])
+    sigma_m = draw(rng, pe["sigma_m"])  # x and y (m); z is z_fraction of it
     zf = draw(rng, pe["z_fraction"])
     ell = draw(rng, pe["correlation_length_m"])
     iid = bool(rng.random() < pe["iid_probability"]) if pe.get("iid_probability", 0) > 0 else pe["iid"]
-    err = radar.PositionError((sig, sig, sig * zf), ell, iid)
+    err = radar.PositionError((sigma_m, sigma_m, sigma_m * zf), ell, iid)
     arr = sc["array"]["preset"]
     if t["kind"] == "freehand":
         return radar.freehand_scan(arr, nx=t["nx"], ny_steps=t["ny_steps"],
