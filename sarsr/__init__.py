@@ -32,7 +32,7 @@ __all__ = ["__version__", "super_resolve"]
 
 def __getattr__(name):  # sarsr.super_resolve without importing torch at package import
     if name == "super_resolve":
-        from .sr import super_resolve
+        from .sr import super_resolve  # lazy: `import sarsr` without torch
 
         return super_resolve
     raise AttributeError(f"module 'sarsr' has no attribute {name!r}")

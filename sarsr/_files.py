@@ -18,6 +18,8 @@ import signal
 import tempfile
 import time
 from pathlib import Path
+import io
+import stat
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "save_figure", "append_text", "temp_beside", "temp_owner_pid",
            "home_relative", "FolderLock", "FolderBusy", "pid_alive", "die_with_parent", "check_input_file",
@@ -90,7 +92,6 @@ def append_text(path, text: str) -> None:
 def save_figure(fig, path, **savefig_kwargs) -> None:
     """Render a matplotlib figure in memory (the format from ``path``'s suffix) and write it with
     :func:`atomic_write_bytes`: never through a symlink, never a half-written image."""
-    import io
 
     buf = io.BytesIO()
     fmt = Path(path).suffix.lstrip(".").lower() or "png"
@@ -106,7 +107,6 @@ def check_input_file(path, what: str = "input") -> Path:
     """The gate before any input file is opened: it exists and is a regular file (a FIFO,
     device, socket or folder would block or mislead a reader). Returns it as a Path; raises
     ``FileNotFoundError`` or a one-line ``ValueError`` naming it."""
-    import stat
 
     p = Path(path)
     try:
@@ -200,7 +200,7 @@ class FolderLock:
         self._fh = None
 
     def __enter__(self):
-        import fcntl
+        import fcntl  # lazy: POSIX only, and only where a folder is locked
 
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
         try:
@@ -246,7 +246,7 @@ def die_with_parent() -> None:
     """In a worker process: ask Linux to SIGKILL this process when its parent dies (for any
     reason, SIGKILL included), so no orphan keeps writing. A no-op elsewhere."""
     try:
-        import ctypes
+        import ctypes  # lazy: Linux prctl only, in worker processes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         PR_SET_PDEATHSIG = 1

@@ -14,6 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import radar, metrics
+from .radar.backends import reference, kernels as _k
+from .radar.imaging import fourier
+from .models import (count_macs, count_params, cpu_latency_ms, create_model, list_models, model_entry,
+                     reparameterize, weights_path)
+from .train.losses import WithPointHead, get_loss
+
+import warnings
+
+from .data import load_scenario
+from .data.simulate import simulate_acquisition
+
 #: Problem sizes: (x positions, y steps (x 8 channels), image pixels per side, scatterers).
 SIZES = {
     "paper": dict(nx=200, ny_steps=25, npix=200, n_scatterers=1000),
@@ -52,8 +64,6 @@ def _best(fn, repeat=2):
 def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
     """Run the radar benchmark; returns one :class:`Row` per task. ``log(message)`` reports
     each step (``progress`` is the on/off switch of bars elsewhere, ``log`` the status line)."""
-    from . import radar
-    from .radar.backends import reference
 
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
@@ -104,8 +114,6 @@ def bench_radar(size: str = "paper", repeat: int = 2, log=print) -> list[Row]:
     log(f"EMPM: {scan.lattice_shape[0]}x{scan.lattice_shape[1]} lattice x {k.size} wavenumbers, nfft 512")
     kw = dict(lattice_shape=scan.lattice_shape)
     t_fast = _best(lambda: radar.empm(echo, scan.tx_est, scan.rx_est, k, grid, **kw), repeat)
-    from .radar.backends import kernels as _k
-    from .radar.imaging import fourier
 
     def numpy_focus(spec_re, spec_im, kk, kx, ky, depth, out_re, out_im):
         r = reference.spectral_focus_numpy(spec_re + 1j * spec_im, kk, kx, ky, depth)
@@ -155,9 +163,6 @@ def bench_models(pattern: str = "*", size: int | None = None, repeat: int = 3, b
     e.g. another depth, and weights) instead of the registered defaults.
     """
     import torch
-
-    from .models import (count_macs, count_params, cpu_latency_ms, create_model, list_models,
-                         model_entry, reparameterize, weights_path)
 
     names = list_models(pattern)
     if shipped:
@@ -220,9 +225,6 @@ def bench_train_step(model: str = "srvit_hsm", variants=None, steps: int = 6, wa
     3 x the forward pass's multiply-adds x 2 flops, per second).
     """
     import torch
-
-    from .models import count_macs, create_model
-    from .train.losses import WithPointHead, get_loss
 
     opts = dict(TRAIN_BENCH_OPTIONS.get(model, {}) if options is None else options)
     image_loss = get_loss(loss)
@@ -296,7 +298,6 @@ class BPRow:
 
 
 def _bp_case(side, nz=1, repeat=1, log=print) -> BPRow:
-    from . import radar
 
     wave = radar.waveform("iwr1443")
     scan = radar.freehand_scan("awr1443", nx=side, ny_steps=max(1, side // 8), rng=0,
@@ -387,9 +388,6 @@ def bench_autofocus(size: str = "paper", sigma_mm: float = 3.0, count: int = 2, 
     fraction). Returns one row per start: seconds per scan, scans per hour, the depth error and
     its residual after autofocus (rms, mm, best-fit plane removed: a plane only shifts the
     image), EMPM point recall before and after (true amplitudes) and how many scans changed."""
-    import warnings
-
-    from . import metrics, radar
 
     if size not in ("paper", "small", "smoke"):
         raise ValueError(f"bench_autofocus: size must be paper, small or smoke, not {size!r}")
@@ -398,8 +396,6 @@ def bench_autofocus(size: str = "paper", sigma_mm: float = 3.0, count: int = 2, 
     cases = []
     for i in range(int(count)):
         if size == "paper":
-            from .data import load_scenario
-            from .data.simulate import simulate_acquisition
 
             sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": sigma_mm * 1e-3})
             a = simulate_acquisition(sc, 1000, i)

@@ -17,6 +17,10 @@ import torch
 
 from .config import load_config
 
+import warnings
+
+from ._files import temp_beside
+
 __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "model_state", "run_config"]
 
 
@@ -43,7 +47,6 @@ def load_checkpoint(path, map_location="cpu"):
         raise FileNotFoundError(f"no checkpoint file {p}")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p}: empty file (an interrupted write?)")
-    import warnings
 
     try:
         with warnings.catch_warnings():  # a refused file gets one line from us, not torch's warnings first
@@ -64,7 +67,6 @@ def load_checkpoint(path, map_location="cpu"):
 def save_checkpoint(obj, path) -> None:
     """``torch.save`` to a temporary name in the same folder, then rename: a reader never sees
     a partial file, whatever kills the writer."""
-    from ._files import temp_beside
 
     p = Path(path)
     fd, tmp = temp_beside(p)  # exclusive creation: a planted symlink is never written through

@@ -1,4 +1,8 @@
-"""The ``sarsr`` command line. ``sarsr --help`` lists the subcommands."""
+"""The ``sarsr`` command line. ``sarsr --help`` lists the subcommands.
+
+Every import of the package, numpy and the heavy packages is made inside the subcommand that
+needs it (lazy by design): ``sarsr --help`` and argument errors answer in ~0.05 s, without
+loading numpy, torch or numba."""
 
 from __future__ import annotations
 

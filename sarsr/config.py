@@ -56,11 +56,12 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
 from __future__ import annotations
 
 import math
-
 import copy
 import sys
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
+
+from ._files import read_input_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -230,7 +231,7 @@ def _is_source(name) -> bool:
     """``data.source``: a stored image, i.e. a registered imager's name or ``"input"`` (imported
     here, not at the top: sarsr.config sits below sarsr.radar, and the models load it without
     the physics)."""
-    from .radar.imaging.imagers import IMAGERS
+    from .radar.imaging.imagers import IMAGERS  # lazy: sarsr.config sits below radar (sr reads configs without radar)
 
     return name in IMAGERS or name == "input"
 
@@ -289,7 +290,6 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
     if not p.exists():
         have = ", ".join(sorted(q.stem for q in CONFIG_DIR.glob("*.toml")))
         raise FileNotFoundError(f"no training config {str(path_or_name)!r} (shipped: {have})")
-    from ._files import read_input_text
 
     try:
         raw = tomllib.loads(read_input_text(p, "training config"))

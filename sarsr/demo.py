@@ -13,6 +13,12 @@ import numpy as np
 from ._files import atomic_write_text, save_figure
 from .data import load_scenario
 from .data.simulate import build_scan
+from . import metrics, plot, radar
+from .radar.imaging.imagers import DEFAULT_INPUT
+
+import warnings
+
+from .sr import load_sr_model, super_resolve
 
 
 def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: float = 20.0, size: str = "paper",
@@ -21,15 +27,12 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     ``demo.png`` and ``metrics.json`` to ``out``; ``log(message)`` reports each step
     (``progress=`` is the old name of ``log``, deprecated). Returns the metrics dict."""
     if progress is not None:
-        import warnings
 
         warnings.warn("run_demo(progress=...) is deprecated; pass log=...", DeprecationWarning, stacklevel=2)
         log = progress
     import matplotlib
 
     matplotlib.use("Agg")
-    from . import metrics, plot, radar
-    from .radar.imaging.imagers import DEFAULT_INPUT
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +66,6 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     label = radar.label_image(scene, grid)
     sr_note = None
     try:
-        from .sr import load_sr_model, super_resolve
 
         net = load_sr_model(model)
         t = time.perf_counter()

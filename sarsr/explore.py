@@ -18,6 +18,8 @@ from . import metrics
 from .data import load_scenario
 from .data.simulate import simulate_record
 from .radar.imaging.imagers import DEFAULT_INPUT, get_imager, list_imagers
+from .radar import image_grid
+from .sr import load_sr_model, super_resolve
 
 __all__ = ["simulate_view", "draw_view", "SR_MODES", "METHODS"]
 
@@ -66,12 +68,10 @@ def simulate_view(sigma_mm: float = 1.0, snr_db: float = 20.0, n_points: int = 1
     rec = simulate_record(sc, int(seed), 0)
     t_sim = time.perf_counter() - t0
     image, label = rec[imager.name], rec["label"]
-    from .radar import image_grid
 
     grid = image_grid(n=sc["grid"]["n"], extent=sc["grid"]["extent_m"], z=rec["z0_m"])
     out, points, t_sr = None, None, 0.0
     if SR_MODES[sr_mode] is not None:
-        from .sr import load_sr_model, super_resolve
 
         net = load_sr_model(model)
         t1 = time.perf_counter()

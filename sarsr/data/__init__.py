@@ -13,7 +13,7 @@ __all__ = ["generate_dataset", "plan_shards", "read_manifest", "run_shard", "MAN
 
 def __getattr__(name):  # torch is imported only when the torch dataset is used
     if name in ("SARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"):
-        from . import torch_dataset
+        from . import torch_dataset  # lazy: torch only with the torch dataset
 
         return getattr(torch_dataset, name)
     raise AttributeError(name)

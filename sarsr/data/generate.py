@@ -18,10 +18,14 @@ import time
 from pathlib import Path
 
 from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, read_input_text, temp_owner_pid
-
 from .scenario import IMAGE_STORE_KEYS, Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
 from .simulate import check_record_memory, simulate_record
+from .. import __version__
+
+import shutil
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed as done_iter
 
 __all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "MANIFEST"]
 
@@ -89,7 +93,6 @@ def read_manifest(root: str | Path) -> dict:
                          f"rewrite it") from None
     if not isinstance(m, dict) or not isinstance(m.get("shards"), list) or "count" not in m:
         raise ValueError(f"{p}: not a sarsr dataset manifest (no shards / count)")
-    from .. import __version__
 
     if _release(m.get("sarsr_version", "0")) > _release(__version__):
         raise ValueError(f"{p}: written by sarsr {m.get('sarsr_version')}, newer than this sarsr {__version__}; "
@@ -153,7 +156,6 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
     need = float(count) * record_bytes(sc)
     probe = next((q for q in [out, *out.parents] if q.exists()), None)
     if probe is not None:
-        import shutil
 
         free = shutil.disk_usage(probe).free
         have = sum(f.stat().st_size for f in out.glob("shard-*.h5")) if out.is_dir() else 0
@@ -238,8 +240,6 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
                 results.append(r)
                 bar.update(r["count"])
         else:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor, as_completed as done_iter
 
             threads = max(1, ncpu // workers)
             ctx = mp.get_context("spawn")
@@ -267,7 +267,6 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
     elapsed = time.perf_counter() - t0
     shards = sorted(done + [{k: r[k] for k in ("shard", "file", "start", "count")} for r in results],
                     key=lambda d: d["shard"])
-    from .. import __version__
 
     manifest = dict(spec, scenario_toml=sc.text, scenario_config=sc.config, sarsr_version=__version__, shards=shards,
                     generated_records=sum(r["count"] for r in results),

@@ -19,6 +19,8 @@ from ..config import REQUIRED, Field, set_dotted, validate
 from ..radar.imaging.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
 from ..radar.geometry.masks import OBJECT_CLASSES, SHAPES
 
+from importlib import resources
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -28,7 +30,6 @@ __all__ = ["Scenario", "ScenarioError", "load_scenario", "list_scenarios", "SIMU
 
 def _presets_dir() -> Path:
     """Folder of the packaged presets: ``sarsr.simulators`` (the repository's ``simulators/``)."""
-    from importlib import resources
 
     try:
         return Path(str(resources.files("sarsr.simulators")))

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from .scenario import IMAGE_STORE_KEYS
+from .. import __version__
+from .._files import temp_beside, open_h5
 
 __all__ = ["IMAGE_KEYS", "SCALAR_KEYS", "STRING_KEYS", "shard_name", "write_shard", "verify_shard", "ShardError"]
 
@@ -52,9 +54,6 @@ def write_shard(path: Path, records: list[dict], start: int, seed: int, scenario
     """Write ``records`` (from :func:`simulate_record`) atomically to ``path``."""
     import h5py
 
-    from .. import __version__
-
-    from .._files import temp_beside
 
     path = Path(path)
     fd, tmp = temp_beside(path)  # exclusive creation: a planted symlink is never written through
@@ -109,8 +108,6 @@ def verify_shard(path: Path, start: int, count: int, seed: int, digest: str, ful
     """Return ``None`` when ``path`` is a complete, uncorrupted shard of the expected records,
     else a short reason. ``full`` re-reads every dataset and checks its CRC32."""
     import h5py
-
-    from .._files import open_h5
 
     path = Path(path)
     if not path.exists():

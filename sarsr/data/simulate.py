@@ -11,6 +11,9 @@ from .._validate import check_memory, max_bytes
 from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..radar.geometry.masks import OBJECT_CLASSES
 from .scenario import Scenario
+from .. import radar
+
+import warnings
 
 __all__ = ["record_rng", "simulate_record", "build_scan", "build_grid", "record_working_bytes",
            "check_record_memory"]
@@ -53,7 +56,6 @@ def record_working_bytes(sc: Scenario) -> float:
     channels x ADC samples) with its range-FFT and imaging copies, the positions (true,
     estimated, error; float64 x 3 per channel) and the images on the n x n grid and the
     nfft x nfft EMPM lattice."""
-    from .. import radar
 
     t = sc["trajectory"]
     positions = (float(t["nx"]) * float(t["ny_steps"]) if t["kind"] in ("freehand", "raster")
@@ -77,7 +79,6 @@ def check_record_memory(sc: Scenario) -> None:
 
 
 def build_scan(sc: Scenario, rng):
-    from .. import radar
 
     t, pe = sc["trajectory"], sc["position_error"]
     sigma_m = draw(rng, pe["sigma_m"])  # x and y (m); z is z_fraction of it
@@ -100,7 +101,6 @@ def build_scan(sc: Scenario, rng):
 
 
 def build_grid(sc: Scenario, z0: float):
-    from .. import radar
 
     return radar.image_grid(n=sc["grid"]["n"], extent=sc["grid"]["extent_m"], z=z0)
 
@@ -111,7 +111,6 @@ def simulate_acquisition(sc: Scenario, seed: int, index: int) -> dict:
     ``z0`` (m), ``snr_db``, ``echo`` (complex64 (N, K), simulated at the true positions),
     ``grid`` (ImageGrid at z0), ``class_id`` (recognition scenarios, else None) and ``rng``
     (the record's generator, positioned after the draws above)."""
-    from .. import radar
 
     check_record_memory(sc)
     rng = record_rng(seed, index)
@@ -162,7 +161,6 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
       (true - estimated, rigid shift removed; m);
     - ``scene_json``: the scene description (shapes, points, amplitudes) as JSON.
     """
-    from .. import radar
 
     acq = simulate_acquisition(sc, seed, index)
     wave, scan, scene, z0, snr, echo, grid = (acq[k] for k in ("wave", "scan", "scene", "z0", "snr_db", "echo", "grid"))
@@ -181,7 +179,6 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
     if rec.get("autofocus"):
         if scan.lattice_shape is None:
             raise ValueError(f"{sc.name}: reconstruction.autofocus needs a lattice trajectory (freehand or raster)")
-        import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -30,6 +30,9 @@ from .._files import open_h5
 from ..radar.imaging.imagers import DEFAULT_INPUT
 from .generate import read_manifest
 from .scenario import IMAGE_STORE_KEYS
+from .. import radar
+from .shards import verify_shard
+from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
 
@@ -76,7 +79,6 @@ def render_label(scene_json: str, grid_n: int, extent_m: float, size: int | None
 
     Returns float32 (size, size) in [0, 1]; each point peaks at its amplitude.
     """
-    from .. import radar
 
     grid = radar.image_grid(n=int(grid_n), extent=float(extent_m), z=0.0)
     if size is not None and size != grid_n:
@@ -124,7 +126,6 @@ class SARDataset(torch.utils.data.Dataset):
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= n):
             raise IndexError(f"indices out of range [0, {n})")
         if verify:  # every stored CRC32 checked once, here, so training never reads altered data
-            from .shards import verify_shard
 
             for name, start, count in self._shards:
                 bad = verify_shard(self.root / name, start, count, m["seed"], m["scenario_digest"])
@@ -196,7 +197,6 @@ class SARDataset(torch.utils.data.Dataset):
         the stacked ``(x, y)`` tensors on ``device``; items are then slices of them (crops and
         flips run on ``device``, the same ones as without preloading). Memory: records x
         (C + 1) x size^2 x 4 bytes. Returns self."""
-        from concurrent.futures import ThreadPoolExecutor
 
         from tqdm.auto import tqdm
 

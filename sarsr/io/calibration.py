@@ -15,7 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import read_input_text
+from .._files import read_input_text, atomic_write_text
+from .capture import capture_channels
+
+import copy
 
 __all__ = ["Calibration", "calibrate", "apply_calibration", "load_calibration"]
 
@@ -33,7 +36,6 @@ class Calibration:
 
     def save(self, path) -> Path:
         """Write the calibration as JSON (atomically). Refuses a calibration holding NaN or inf."""
-        from .._files import atomic_write_text
 
         d = asdict(self)
         for key in ("range_offset_m", "phase_rad", "gain", "reflector_m"):
@@ -64,7 +66,6 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
     """Estimate per-channel offsets from capture ``cap`` of a point reflector at ``reflector``
     (x, y, z in m, in the positions' frame). ``frames`` selects frames (default: all, averaged
     after removing each frame's geometry)."""
-    from .capture import capture_channels
 
     tx, rx, echo = capture_channels(cap, array)
     k = cap.config.waveform().k
@@ -103,7 +104,6 @@ def calibrate(cap, reflector, array="awr1443", frames=None) -> Calibration:
 
 def apply_calibration(cap, cal: Calibration):
     """Return a copy of ``cap`` with the offsets removed from its ADC data."""
-    import copy
 
     if list(cal.tx_order) != list(cap.config.tx_order) or cal.rx_mask != cap.config.rx_mask:
         raise ValueError(f"calibration is for Tx {cal.tx_order} / Rx mask {cal.rx_mask:#x}, capture uses "

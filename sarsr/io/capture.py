@@ -17,7 +17,12 @@ import numpy as np
 from .._files import atomic_write_text
 from .dca1000 import read_dca1000, write_dca1000
 from .mmwave_config import RadarConfig, load_radar_config
-from .positions import read_positions, write_positions
+from .positions import read_positions, write_positions, interpolate_positions
+
+import re
+
+from ..radar import mimo_array
+from .. import radar
 
 __all__ = ["Capture", "read_capture", "write_capture", "simulate_capture", "capture_channels", "chirp_times"]
 
@@ -50,7 +55,6 @@ def _raw_parts(folder: Path) -> list:
     """The ``*_Raw_N.bin`` parts of a DCA1000 capture in part order (N numerically: _Raw_10
     after _Raw_9); a gap in the numbering (a lost part) or two recordings in one folder is a
     one-line error naming it, never a silent join."""
-    import re
 
     parts = {}
     for f in folder.glob("*_Raw_*.bin"):
@@ -138,7 +142,6 @@ def chirp_times(cfg: RadarConfig, n_frames: int) -> np.ndarray:
 
 def _poses_for_chirps(path, cfg: RadarConfig, n_frames: int) -> np.ndarray:
     """One pose per frame, one per chirp, or timestamped poses interpolated at chirp times."""
-    from .positions import interpolate_positions
 
     pos, t = read_positions(path)
     per_chirp = cfg.n_frames * cfg.n_loops * cfg.n_tx
@@ -172,7 +175,6 @@ def capture_channels(cap: Capture, array="awr1443"):
     """Flatten a capture into per-channel geometry: returns ``tx (N, 3), rx (N, 3), echo (N, K)``
     with N = frames x loops x n_tx x n_rx (loops averaged first) using the array's element
     offsets on the board (Tx by config index, enabled Rx in order)."""
-    from ..radar import mimo_array
 
     if cap.positions is None:
         raise ValueError("capture has no positions; pass a positions file")
@@ -201,7 +203,6 @@ def simulate_capture(config: RadarConfig, positions, scene, array="awr1443", snr
     """Simulated ADC cube (frames, loops, n_tx, n_rx, n_samples) for board ``positions``
     (frames, 3), scaled so the largest sample is ``full_scale`` counts and rounded to integers
     (what a DCA1000 file holds)."""
-    from .. import radar
 
     cfg = config
     pos = np.asarray(positions, float)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import check_input_file, open_h5
+from .._validate import check_memory
 
 __all__ = ["load_mat", "save_mat", "is_v73"]
 
@@ -24,8 +25,6 @@ def is_v73(path) -> bool:
 
 def _h5_value(obj):
     import h5py
-
-    from .._validate import check_memory
 
     if isinstance(obj, h5py.Dataset):
         check_memory(float(obj.size) * obj.dtype.itemsize * 2, f"{Path(obj.file.filename).name}:{obj.name}")
@@ -50,8 +49,6 @@ def load_mat(path, variables=None) -> dict:
             names = [k for k in f.keys() if not k.startswith("#")]
             return {k: _h5_value(f[k]) for k in names if variables is None or k in variables}
     from scipy.io import loadmat, whosmat
-
-    from .._validate import check_memory
 
     try:  # sizes from the headers first: a small compressed file can hold a huge array
         for name, shape, cls in whosmat(p):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from .._files import read_input_text
 from ..radar.physics.waveform import FMCWWaveform
+from .dca1000 import RawLayout
 
 __all__ = ["RadarConfig", "load_radar_config", "ConfigParseError", "DEVICES"]
 
@@ -140,7 +141,6 @@ class RadarConfig:
         return self.profile
 
     def raw_layout(self, offset_binary: bool = False):
-        from .dca1000 import RawLayout
 
         return RawLayout(self.profile.num_samples, self.n_rx, self.n_tx, self.n_loops, self.layout, self.iq_swap, offset_binary)
 

@@ -14,6 +14,10 @@ import numpy as np
 
 from .._files import atomic_write_text, check_input_file
 
+import csv
+
+from .matlab import load_mat
+
 __all__ = ["read_positions", "write_positions", "interpolate_positions"]
 
 
@@ -22,7 +26,6 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
     p = check_input_file(path, "positions")
     t = None
     if p.suffix.lower() == ".csv":
-        import csv
 
         try:
             with p.open(encoding="utf-8-sig", errors="strict") as fh:  # a BOM (Excel exports) is fine
@@ -52,7 +55,6 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
         a = np.load(p)
         xyz, t = _split(a, p)
     elif p.suffix.lower() == ".mat":
-        from .matlab import load_mat
 
         d = load_mat(p)
         key = next((k for k in ("positions", "pos", "xyz") if k in d), None)

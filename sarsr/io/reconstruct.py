@@ -15,6 +15,10 @@ import numpy as np
 from .._files import atomic_path, atomic_write_text
 from ..radar.imaging.imagers import BACKPROJECTION, EMPM
 from .capture import capture_channels, read_capture
+from .. import radar, plot
+from .calibration import apply_calibration, load_calibration
+
+import warnings
 
 __all__ = ["reconstruct_capture"]
 
@@ -35,14 +39,11 @@ def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200
     """
     import h5py
 
-    from .. import radar
-
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not force:
         raise FileExistsError(f"output folder {out} is not empty; pass --force to overwrite")
     cap = capture if not isinstance(capture, (str, Path)) else read_capture(capture, **read_kw)
     if calibration is not None:
-        from .calibration import apply_calibration, load_calibration
 
         cap = apply_calibration(cap, calibration if not isinstance(calibration, (str, Path))
                                 else load_calibration(calibration))
@@ -68,7 +69,6 @@ def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200
         # frames are x-fastest rows of board steps: frame f = iy_step * nx + ix
         idx = np.arange(F * T * R).reshape(ny // (T * R), nx, T * R).transpose(1, 0, 2).reshape(-1)
         if autofocus:
-            import warnings
 
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", RuntimeWarning)
@@ -106,7 +106,6 @@ def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200
     import matplotlib
 
     matplotlib.use("Agg")
-    from .. import plot
 
     fig = plot.panels(images, grid)
     with atomic_path(out / "image.png") as tmp:

@@ -21,6 +21,8 @@ from torch import nn
 
 from ..checkpoint import load_checkpoint, model_state  # noqa: F401  (model_state re-exported)
 
+import json
+
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
            "weights_path", "names_shipped_weights", "model_state"]
 
@@ -80,7 +82,7 @@ def names_shipped_weights(spec) -> bool:
     """Whether a weights reference (``train.init``, a stage chain) is a registered model's
     name, meaning the weights shipped with the package, rather than a file path: a string
     without suffix or folder (``"srvit_hsm"``)."""
-    from .runs import parse_spec  # one rule for names vs files (sarsr.models.runs.parse_spec)
+    from .runs import parse_spec  # lazy: cycle (runs imports the registry); one rule for names vs files
 
     try:
         return isinstance(spec, str) and parse_spec(spec)[0] == "shipped"
@@ -108,7 +110,6 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
     if pretrained and checkpoint_path is None:  # shipped weights may come with non-default options
         meta = weights_path(name).with_suffix(".json")
         if meta.exists():
-            import json
 
             shipped = json.loads(meta.read_text()).get("options", {})
             overrides = {**shipped, **overrides}

@@ -38,6 +38,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _validate as V
+from .imaging.fourier import _lattice_axes, check_lattice_shape, empm
+from .imaging.backprojection import backproject
+from .backends.kernels import window_echo
+from ..metrics import image_entropy
+from .geometry.grid import ImageGrid
 
 __all__ = ["autofocus", "AutofocusResult", "spline_basis", "phase_gradient_depth_error",
            "exact_phase_gradient_depth_error", "remove_plane", "focus_nfft"]
@@ -105,7 +110,6 @@ def _empm_setup(echo, tx, rx, k, k_index: slice, pts, lattice_shape, nfft) -> di
     ``s0`` (Ks, nx, ny), the plane-wave focusing filter ``filt`` (Ks, nfft, nfft; it also moves
     the image so that the scene is centred in it) and the scene region ``ri``, ``rj`` (index
     ranges of the fftshifted image, where index i is x0_img + (i - nfft // 2) dx)."""
-    from .imaging.fourier import _lattice_axes
 
     nx, ny = lattice_shape
     v = 0.5 * (tx + rx)
@@ -349,8 +353,6 @@ def exact_phase_gradient_depth_error(echo, tx, rx, k, pts, lattice_shape, *,
     ``pts`` (H, W, 3) image points (m) on the scene plane; returns the depth error per sample
     (N,), m, with the sign of the position error (measured - true), zero mean.
     """
-    from .imaging.backprojection import backproject
-    from .backends.kernels import window_echo
 
     nx, ny = lattice_shape
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)
@@ -393,8 +395,6 @@ def focus_nfft(tx, rx, pts, lattice_shape, minimum: int = 256) -> int:
     circular FFT image), at least ``minimum`` (256 for a paper scan: 200 x 200 lattice, a
     0.2 m scene = 209 steps at lambda/4)."""
     from scipy.fft import next_fast_len
-
-    from .imaging.fourier import _lattice_axes
 
     nx, ny = lattice_shape
     (_, dx), (_, dy) = _lattice_axes((0.5 * (np.asarray(tx) + np.asarray(rx))).reshape(nx, ny, 3))
@@ -475,10 +475,6 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     """
     import torch
     from scipy.optimize import minimize
-
-    from ..metrics import image_entropy
-    from .imaging.fourier import check_lattice_shape, empm
-    from .geometry.grid import ImageGrid
 
     t0 = time.perf_counter()
     echo, tx, rx, k = V.echo_geometry(echo, tx, rx, k)

@@ -22,6 +22,10 @@ from .._validate import check_memory
 from .points import DEFAULT_POINT_THRESHOLD, compose, decode_points, points_table
 from .put_back import _points_mode, apply_points_mode
 
+import warnings
+
+from ..io.matlab import load_mat
+
 __all__ = ["super_resolve", "load_sr_model", "network_pass", "resample_output", "RESAMPLE_METHODS", "read_image"]
 
 RESAMPLE_METHODS = ("peak", "bilinear", "max")
@@ -192,7 +196,6 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
             [resize_image(torch.from_numpy(normalize(im))[None], y.shape[-1])[0].numpy() for im in batch])
         y, restored = apply_points_mode(y, shown, keep_input_points, point_detector)
         if keep_input_points == "auto" and restored.any():
-            import warnings
 
             warnings.warn(f"super_resolve: the network erased most bright peaks of {int(restored.sum())} of "
                           f"{len(restored)} image(s) (a defocused input: position error of 1-2 mm or more?); "
@@ -252,8 +255,6 @@ def _read_any(p: Path, ext: str, variable):
     if ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff"):
         from PIL import Image
 
-        import warnings
-
         try:
             with warnings.catch_warnings():  # PIL's bomb warning becomes our own check below
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -282,7 +283,6 @@ def _read_any(p: Path, ext: str, variable):
             ds = f[_choose(names, variable, p)]
             check_memory(float(ds.size) * ds.dtype.itemsize, f"{p.name}:{ds.name}")
             return ds[()]
-    from ..io.matlab import load_mat
 
     arrays = {k: v for k, v in load_mat(p).items() if isinstance(v, np.ndarray)}
     arrays = {k: (np.moveaxis(v, -1, 0) if v.ndim == 3 else v) for k, v in arrays.items()}

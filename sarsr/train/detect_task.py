@@ -14,6 +14,7 @@ import torch
 
 from .sr_task import SRTask
 from .tasks import register_task
+from .. import metrics
 
 __all__ = ["PointDetectionTask", "detection_score"]
 
@@ -34,7 +35,6 @@ class PointDetectionTask(SRTask):
 
     @torch.no_grad()
     def validate(self, model, val_ds, dev, batch_size: int = 8) -> dict:
-        from .. import metrics
 
         was = model.training
         model.eval()

@@ -18,9 +18,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .._files import open_h5, save_figure
-from ..data.torch_dataset import WORKING_SIZE, resize_image
+from .._files import open_h5, save_figure, atomic_write_text, home_relative
+from ..data.torch_dataset import WORKING_SIZE, resize_image, render_label
 from ..radar.imaging.imagers import DEFAULT_INPUT, get_imager, list_imagers
+from .. import metrics
+from ..data import read_manifest, generate_dataset, load_scenario
+from ..data.shards import verify_shard
+from ..models import count_macs, count_params, cpu_latency_ms
+from ..sr import (DEFAULT_POINT_THRESHOLD, _points_mode, apply_points_mode, compose, decode_points,
+                  keep_input_points as keep_points, load_sr_model, network_pass, resample_output)
+from ..metrics import REGIONS
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
 
@@ -77,14 +84,6 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     adds the erased input peaks to that.
     """
     from tqdm.auto import tqdm
-
-    from .. import metrics
-    from ..data import read_manifest
-    from ..data.shards import verify_shard
-    from ..data.torch_dataset import render_label
-    from ..models import count_macs, count_params, cpu_latency_ms
-    from ..sr import (DEFAULT_POINT_THRESHOLD, _points_mode, apply_points_mode, compose, decode_points, keep_input_points as keep_points,
-                      load_sr_model, network_pass, resample_output)
 
     points = _points_mode(points, "evaluate")
     threshold = DEFAULT_POINT_THRESHOLD if point_threshold is None else float(point_threshold)
@@ -217,7 +216,6 @@ def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, s
     "point_recall": {method: [...]}}``. ``points`` and ``keep_input_points`` as in
     :func:`evaluate` (the networks as ``super_resolve`` returns them by default; optionally also
     alone and in screening mode)."""
-    from ..data import generate_dataset, load_scenario
 
     if count < 1:
         raise ValueError(f"robustness: count must be >= 1, got {count}")
@@ -267,7 +265,6 @@ def plot_robustness(curve: dict, path):
 def report_head(path, title: str, test_root, n: int, detail: str, command: str = "") -> tuple[Path, list[str]]:
     """Start a markdown evaluation report: creates the folder; returns the path and the opening
     lines (title, held-out test set from its manifest, ``detail``, the command)."""
-    from ..data import read_manifest
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -298,7 +295,6 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
     What a person wrote below the footer of the report being replaced (analysis sections) is
     kept below the new footer: regenerating the tables never deletes the text around them."""
     lines = lines + ["", f"_Generated {time.strftime('%Y-%m-%d')} by `{tool}`._", ""]
-    from .._files import atomic_write_text, home_relative
 
     if path.exists():
         old = path.read_text(errors="replace").splitlines()
@@ -312,7 +308,6 @@ def report_finish(path: Path, lines: list[str], tool: str, payload: dict) -> Non
 
 def _region_table(rows: list[dict]) -> list[str]:
     """Where the error lives: RMSE and mean signed error (+ brighter than the label) per region."""
-    from ..metrics import REGIONS
 
     if not rows or "rmse_background" not in rows[0]:
         return []
@@ -363,7 +358,6 @@ def write_report(path, results, test_root=None, curve: dict | None = None, comma
     ``results``: the rows of :func:`evaluate` on ``test_root``, or ``{test_root: rows}`` for
     several test sets (one table each, with each method's gain over its input). ``curve``:
     the robustness curve (figure + table)."""
-    from ..data import read_manifest
 
     sets = results if isinstance(results, dict) else {str(test_root): results}
     path = Path(path)

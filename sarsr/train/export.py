@@ -10,9 +10,10 @@ from pathlib import Path
 
 import torch
 
-from .._files import atomic_write_text, home_relative
+from .._files import atomic_write_text, home_relative, temp_beside
 from ..checkpoint import load_checkpoint, model_state, run_config
 from ..models.registry import WEIGHTS_DIR, model_entry
+from ..models import names_shipped_weights, weights_path
 
 __all__ = ["export_weights"]
 
@@ -55,7 +56,6 @@ def _stage(run: Path, cfg: dict, checkpoint: str) -> dict:
 
 def _chain(run: Path, cfg: dict, checkpoint: str) -> list[dict]:
     """The stages behind a run, oldest first, following ``train.init`` back through earlier runs."""
-    from ..models import names_shipped_weights, weights_path
 
     stages = [_stage(run, cfg, checkpoint)]
     seen = {run.resolve()}
@@ -97,7 +97,6 @@ def export_weights(run_dir, checkpoint: str = "best.pt", evaluation: dict | None
     if pt.exists() and not force:
         raise ValueError(f"{pt} exists: the package already ships weights for {name}; pass --force (force=True) "
                          f"to replace them")
-    from .._files import temp_beside
 
     fd, tmp = temp_beside(pt)
     with os.fdopen(fd, "wb") as fh:

@@ -57,6 +57,9 @@ import inspect
 
 import torch
 import torch.nn.functional as F
+import numpy as np
+
+from ..metrics import point_targets
 
 __all__ = ["LOSSES", "get_loss", "needs_input", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce", "point_mask",
            "point_head_targets", "point_head_loss", "WithPointHead", "POINT_LOSS_WEIGHTS"]
@@ -118,10 +121,7 @@ l1_peak_keep.needs_input = True
 def point_mask(target, dilate: int = 1) -> torch.Tensor:
     """(B, 1, H, W) float mask of the isolated point targets of label images ``target`` (B, 1, H,
     W) in [0, 1] (:func:`sarsr.metrics.point_targets`), dilated by ``dilate`` pixels (8-neighbourhood)."""
-    import numpy as np
     from scipy import ndimage
-
-    from ..metrics import point_targets
 
     masks = []
     for y in target.detach().float().cpu().numpy()[:, 0]:
@@ -146,9 +146,6 @@ point_bce.logits = True  # the prediction is per-pixel logits, not an image in [
 
 def _isolated_point_pixels(target) -> torch.Tensor:
     """(B, 1, H, W) bool: pixels of the label's isolated point components (:func:`sarsr.metrics.point_targets`)."""
-    import numpy as np
-
-    from ..metrics import point_targets
 
     masks = []
     for y in target.detach().float().cpu().numpy()[:, 0]:

@@ -28,12 +28,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from .._files import append_text, atomic_write_text, die_with_parent, save_figure
+from .._files import append_text, atomic_write_text, die_with_parent, save_figure, FolderLock
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ..models import count_params, create_model, model_state
+from ..models import count_params, create_model, model_state, resolve_state
 from ..config import DEFAULTS, ConfigError, load_config
 from .ema import WeightEMA
 from .tasks import get_task
+from .. import metrics
+from ..sr.points import default_output
+from .losses import needs_input
 
 __all__ = ["train", "StepBatchSampler", "lr_factor", "validate", "TrainingDiverged"]
 
@@ -139,7 +142,6 @@ def _init_weights(path, device) -> dict:
     training checkpoint (its ``"model"`` entry), or the name of a registered model whose
     weights ship with the package (e.g. ``"srvit_hsm"``: the current default network);
     :func:`sarsr.models.resolve_state`."""
-    from ..models import resolve_state
 
     try:
         return resolve_state(path, device)
@@ -156,8 +158,6 @@ def validate(model, dataset, device, batch_size=8, points: bool = False, details
     adds a fourth item: the image head alone (``net_psnr``, ``net_point_recall``,
     ``net_false_points``) and the detections (``detection_recall``, ``false_detections``,
     :func:`sarsr.metrics.detection_metrics` of the decoded points)."""
-    from .. import metrics
-    from ..sr.points import default_output
 
     was = model.training
     model.eval()
@@ -300,7 +300,6 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     """Train (or resume) the run defined by ``config`` into folder ``out`` (see
     :func:`_train`). The folder is locked while the run is alive (the advisory lock of
     ``sarsr dataset``): a second trainer on the same folder fails at once naming the owner."""
-    from .._files import FolderLock
 
     if int(os.environ.get("RANK", "0")) != 0:
         return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config)
@@ -431,7 +430,6 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
     if t["compile"] and world == 1:  # training steps only; validation runs the plain module
         net = torch.compile(model)
     loss_fn = task.loss
-    from .losses import needs_input
 
     loss_takes_input = needs_input(loss_fn)
     end = min(t["steps"], max_steps) if max_steps else t["steps"]

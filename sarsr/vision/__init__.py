@@ -11,7 +11,7 @@ def load_classifier(path, device=None, tasks=("classification", "segmentation"))
     """A trained classifier (or dense model) from a run's ``model.pt`` / ``best.pt`` /
     ``last.pt``, in eval mode, with its run config as ``net.sarsr_config``. A checkpoint of a
     task not in ``tasks`` (e.g. a super-resolution run) is refused in one line."""
-    from ..models import parse_spec, resolve
+    from ..models import parse_spec, resolve  # lazy: `sarsr.vision` names load without torch
 
     if parse_spec(path)[0] != "file":  # classifiers ship no weights: a bare name is a file here
         path = f"file:{path}"
@@ -23,13 +23,13 @@ def predict(image, model, size=None) -> dict:
     classifier (module or checkpoint path). Returns ``{"class": name, "probabilities": {...}}``."""
     import torch
 
-    from ..data.torch_dataset import preprocess_input
+    from ..data.torch_dataset import preprocess_input  # lazy: `sarsr.vision` names load without torch
 
     net = load_classifier(model, tasks=("classification",)) if not isinstance(model, torch.nn.Module) else model.eval()
     cfg = getattr(net, "sarsr_config", {"data": {"size": size, "sr_model": ""}})
     size = size if size is not None else cfg["data"]["size"]
     if cfg["data"].get("sr_model"):
-        from .dataset import sr_input
+        from .dataset import sr_input  # lazy: `sarsr.vision` names load without torch
 
         x = sr_input(image, cfg["data"]["sr_model"], size)
     else:

@@ -17,6 +17,7 @@ from ..train.tasks import register_task
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
 from .task import ClassificationTask
+from .. import radar
 
 __all__ = ["dense_target", "DenseRecognitionDataset", "SegmentationTask", "pixel_scores"]
 
@@ -24,7 +25,6 @@ __all__ = ["dense_target", "DenseRecognitionDataset", "SegmentationTask", "pixel
 def dense_target(scene_json: str, class_id: int, n: int, extent: float) -> np.ndarray:
     """Per-pixel class map (n, n) int64 on the scenario grid (pixels over [-extent, extent) m,
     indexed [ix, iy] like the images): 0 background, ``class_id + 1`` on the object."""
-    from .. import radar
 
     objs = [o for o in json.loads(scene_json) if o.get("kind") == "shape"]
     if not objs:

@@ -13,6 +13,7 @@ from . import load_classifier
 from .dataset import RecognitionDataset
 from .progressive import progressive_cost, progressive_predictions
 from .task import accuracy
+from ..train.evaluate import report_finish, report_head
 
 __all__ = ["evaluate_classifiers", "progressive_report", "write_recognition_report", "plot_progressive"]
 
@@ -86,7 +87,6 @@ def write_recognition_report(path, rows: list[dict], test_root, progressive: dic
                              command: str = "") -> None:
     """Markdown accuracy table (+ JSON beside it) and, if given, the progressive-recognition
     curve (figure + table)."""
-    from ..train.evaluate import report_finish, report_head
 
     path, lines = report_head(path, "Recognition evaluation", test_root, rows[0]["n"] if rows else 0,
                               "8 classes (chance 12.5 %). Input: |EMPM| normalised by its maximum, or the same "

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from ..models import count_macs
 from ..nn import TokenRecycler
+from ..models.complexity import _custom_formulas
 
 __all__ = ["sweep_masks", "progressive_predictions", "progressive_cost"]
 
@@ -43,10 +45,6 @@ def progressive_predictions(model, x: torch.Tensor, steps: int = 4, split: int |
 def progressive_cost(model, image_size, steps: int = 4, split: int | None = None) -> dict:
     """MACs of the recycling path summed over the sweep vs running the full model at every step
     (on the image so far, zero elsewhere)."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    from ..models.complexity import _custom_formulas
-
     split = len(model.blocks) // 2 if split is None else split
     x = torch.randn(1, *image_size)
     model.eval()

@@ -10,6 +10,8 @@ from ..data import read_manifest
 from ..train.tasks import register_task
 from .dataset import RecognitionDataset
 from .objects import OBJECT_CLASSES
+from ..nn import TokenRecycler
+from .progressive import sweep_masks
 
 __all__ = ["ClassificationTask", "accuracy"]
 
@@ -64,8 +66,6 @@ class ClassificationTask:
         token recycler, so the classifier learns to answer on a partial sweep (TORE)."""
         p = self.cfg["data"]["sweep_training"]
         if p > 0 and hasattr(model, "patch_grid"):
-            from ..nn import TokenRecycler
-            from .progressive import sweep_masks
 
             rng = np.random.default_rng([self.cfg["train"]["seed"], step])
             if rng.random() < p:

@@ -16,9 +16,13 @@ import math
 
 import numba as nb
 import numpy as np
+
 from llvmlite import ir
+
 from numba.core import types
 from numba.extending import intrinsic
+
+import concurrent.futures as cf
 
 TWO_PI = 2.0 * math.pi
 INV_TWO_PI = 1.0 / TWO_PI
@@ -381,7 +385,6 @@ def backproject_interp(tab, nbin, tx0, tx1, tx2, rx0, rx1, rx2, r_start, inv_dr,
 
 def parallel_blocks(fn, n_items: int, block: int, n_threads: int | None = None) -> None:
     """Run ``fn(start, stop)`` over ``[0, n_items)`` in blocks on a thread pool (GIL-free kernels)."""
-    import concurrent.futures as cf
 
     n_threads = n_threads or nb.get_num_threads()
     ranges = [(i, min(i + block, n_items)) for i in range(0, n_items, block)]

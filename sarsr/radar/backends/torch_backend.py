@@ -16,6 +16,8 @@ import torch
 
 from ..physics.range_compression import image_path_window, range_profile_basis
 
+import warnings
+
 CHUNK_ELEMENTS = 2 ** 24
 #: Bytes of device memory one chunk element may take with its float64 / complex128 temporaries.
 _BYTES_PER_ELEMENT = 128
@@ -104,7 +106,6 @@ def _kernel(fn, dev):
             try:
                 return compiled(*args)
             except Exception as exc:  # noqa: BLE001 - an inductor / Triton failure must never stop imaging
-                import warnings
 
                 warnings.warn(f"torch.compile of {fn.__name__} failed ({type(exc).__name__}: "
                               f"{' '.join(str(exc).split())[:160]}); running it uncompiled", RuntimeWarning)

@@ -22,6 +22,8 @@ from ..._validate import as_array
 from .grid import ImageGrid
 from .masks import OBJECT_CLASSES, SHAPES, _mask, register_shape  # noqa: F401  (re-exported)
 
+import json
+
 #: Label Gaussian width o (m).
 LABEL_WIDTH = 1.2e-3
 #: Default interior level of solid shapes in the label.
@@ -201,7 +203,6 @@ def scene_from_objects(objects) -> Scene:
     parameters, points keep their stored positions and amplitudes. ``label_image`` of the
     result on any grid is the record's label rendered on that grid (each point peaks at its
     true amplitude there)."""
-    import json
 
     objs = json.loads(objects) if isinstance(objects, (str, bytes)) else objects
     if not isinstance(objs, list):

@@ -14,8 +14,8 @@ import numpy as np
 from ... import _validate as V
 from ..backends import kernels
 from .ffbp import ffbp, regular_axes
-from ..physics.range_compression import image_range_profiles, path_window, range_profiles, resolve_backend  # noqa: F401
-from ..physics.range_compression import validate_backprojection as _validate_bp
+from ..physics.range_compression import (image_range_profiles, path_window, range_profiles, resolve_backend,
+                                         validate_backprojection as _validate_bp)  # noqa: F401
 
 METHODS = ("interp", "exact", "ffbp", "auto")
 #: ``method="auto"`` picks ffbp from this many channel x pixel pairs on (below that interp is
@@ -84,7 +84,7 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
         return ffbp(echo, tx, rx, k, grid, oversample=oversample, subimage_oversample=subimage_oversample)
     echo, tx, rx, k, g = _validate_bp(echo, tx, rx, k, grid)
     if resolve_backend(backend) == "torch":
-        from ..backends.torch_backend import backproject_torch
+        from ..backends.torch_backend import backproject_torch  # lazy: torch only for backend='torch'
         return backproject_torch(echo, tx, rx, k, g, method=method, oversample=oversample, device=device)
     pts = g.reshape(-1, 3)
     npix = pts.shape[0]
@@ -92,7 +92,7 @@ def backproject(echo, tx, rx, k, grid, *, method: str = "interp", oversample: in
     if method == "exact":
         dk = V.uniform_step(k)
         if dk is None:
-            from ..backends.reference import backproject_numpy
+            from ..backends.reference import backproject_numpy  # lazy: the numpy reference only for method='numpy'
             out = np.concatenate([backproject_numpy(echo, tx, rx, k, pts[i:i + 256])
                                   for i in range(0, npix, 256)])
             return out.astype(np.complex64).reshape(g.shape[:-1])

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.fft as sfft
-from scipy import ndimage
+from scipy import ndimage, sparse
 
 from ... import _validate as V
 from ..backends import kernels
@@ -87,8 +87,6 @@ def lateral_regrid_matrix(dev_x, dev_y, taps: int = 3):
     nominal node (smooth, |dev| of a few steps at most). The value at node g is read from the
     data at index ``g - dev(g)``: exact for a rigid shift of band-limited data, first order for
     a smooth deformation. Rows are normalised (a constant field stays constant)."""
-    from scipy import sparse
-
     nx, ny = dev_x.shape
     gi, gj = np.meshgrid(np.arange(nx), np.arange(ny), indexing="ij")
     fx, fy = (gi - dev_x).reshape(-1), (gj - dev_y).reshape(-1)

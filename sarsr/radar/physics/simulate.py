@@ -57,7 +57,7 @@ def simulate_echo(tx, rx, k, points, amplitudes=None, *, path_loss: bool = False
     V.check_memory(tx.shape[0] * k.size * 8, "the echo array")
     backend = resolve_backend(backend)
     if backend == "torch":
-        from ..backends.torch_backend import simulate_echo_torch
+        from ..backends.torch_backend import simulate_echo_torch  # lazy: torch only for backend='torch'
         return simulate_echo_torch(tx, rx, k, pts, amp, path_loss=path_loss, device=device)
     out = np.zeros((tx.shape[0], k.size), np.complex64)
     dk = V.uniform_step(k)
