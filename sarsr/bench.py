@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+import warnings
 
 import numpy as np
 
@@ -20,9 +21,6 @@ from .radar.imaging import fourier
 from .models import (count_macs, count_params, cpu_latency_ms, create_model, list_models, model_entry,
                      reparameterize, weights_path)
 from .train.losses import WithPointHead, get_loss
-
-import warnings
-
 from .data import load_scenario
 from .data.simulate import simulate_acquisition
 

@@ -12,13 +12,11 @@ import os
 import pickle
 import zipfile
 from pathlib import Path
+import warnings
 
 import torch
 
 from .config import load_config
-
-import warnings
-
 from ._files import temp_beside
 
 __all__ = ["CheckpointError", "load_checkpoint", "save_checkpoint", "model_state", "run_config"]

@@ -288,7 +288,8 @@ _POINTS_FLAG = {"auto": "auto", "always": True, "never": False}
 def _cmd_sr(args) -> int:
     import numpy as np
 
-    from .sr import DEFAULT_POINT_THRESHOLD, POINT_FIELDS, read_image, super_resolve
+    from .io import read_image
+    from .sr import DEFAULT_POINT_THRESHOLD, POINT_FIELDS, super_resolve
 
     from ._files import atomic_path, atomic_write_text
 
@@ -451,7 +452,7 @@ def _cmd_vision(args) -> int:
             write_recognition_report(args.report, rows, args.test, rep, command="sarsr " + " ".join(sys.argv[1:]))
             print(f"wrote {args.report}")
         return 0
-    from .sr import read_image
+    from .io import read_image
     from .vision import predict
 
     res = predict(read_image(args.input, args.var), args.model_path)

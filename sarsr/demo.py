@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+import warnings
 
 import numpy as np
 
@@ -15,9 +16,6 @@ from .data import load_scenario
 from .data.simulate import build_scan
 from . import metrics, plot, radar
 from .radar.imaging.imagers import DEFAULT_INPUT
-
-import warnings
-
 from .sr import load_sr_model, super_resolve
 
 

@@ -16,16 +16,15 @@ import os
 import signal
 import time
 from pathlib import Path
+import shutil
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed as done_iter
 
 from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, read_input_text, temp_owner_pid
 from .scenario import IMAGE_STORE_KEYS, Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
 from .simulate import check_record_memory, simulate_record
 from .. import __version__
-
-import shutil
-import multiprocessing as mp
-from concurrent.futures import ProcessPoolExecutor, as_completed as done_iter
 
 __all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "MANIFEST"]
 

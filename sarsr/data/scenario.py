@@ -13,13 +13,12 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from importlib import resources
 
 from .._files import read_input_text
 from ..config import REQUIRED, Field, set_dotted, validate
 from ..radar.imaging.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
 from ..radar.geometry.masks import OBJECT_CLASSES, SHAPES
-
-from importlib import resources
 
 if sys.version_info >= (3, 11):
     import tomllib

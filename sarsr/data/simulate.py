@@ -4,6 +4,7 @@ noise, reconstructions and label. Deterministic in (scenario, seed, index) alone
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
@@ -12,8 +13,6 @@ from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..radar.geometry.masks import OBJECT_CLASSES
 from .scenario import Scenario
 from .. import radar
-
-import warnings
 
 __all__ = ["record_rng", "simulate_record", "build_scan", "build_grid", "record_working_bytes",
            "check_record_memory"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -32,7 +33,6 @@ from .generate import read_manifest
 from .scenario import IMAGE_STORE_KEYS
 from .. import radar
 from .shards import verify_shard
-from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
 

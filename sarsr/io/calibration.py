@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+import copy
 
 import numpy as np
 
 from .._files import read_input_text, atomic_write_text
 from .capture import capture_channels
-
-import copy
 
 __all__ = ["Calibration", "calibrate", "apply_calibration", "load_calibration"]
 

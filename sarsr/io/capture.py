@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+import re
 
 import numpy as np
 
@@ -18,9 +19,6 @@ from .._files import atomic_write_text
 from .dca1000 import read_dca1000, write_dca1000
 from .mmwave_config import RadarConfig, load_radar_config
 from .positions import read_positions, write_positions, interpolate_positions
-
-import re
-
 from ..radar import mimo_array
 from .. import radar
 

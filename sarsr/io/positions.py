@@ -9,13 +9,11 @@ variable named ``positions`` / ``pos``.
 from __future__ import annotations
 
 from pathlib import Path
+import csv
 
 import numpy as np
 
 from .._files import atomic_write_text, check_input_file
-
-import csv
-
 from .matlab import load_mat
 
 __all__ = ["read_positions", "write_positions", "interpolate_positions"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import warnings
 
 import numpy as np
 
@@ -17,8 +18,6 @@ from ..radar.imaging.imagers import BACKPROJECTION, EMPM
 from .capture import capture_channels, read_capture
 from .. import radar, plot
 from .calibration import apply_calibration, load_calibration
-
-import warnings
 
 __all__ = ["reconstruct_capture"]
 

@@ -15,13 +15,12 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+import json
 
 import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, model_state  # noqa: F401  (model_state re-exported)
-
-import json
 
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
            "weights_path", "names_shipped_weights", "model_state"]

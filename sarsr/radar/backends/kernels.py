@@ -13,16 +13,13 @@ Conventions: positions (m), wavenumbers (rad/m), phases (rad); an echo sample is
 from __future__ import annotations
 
 import math
+import concurrent.futures as cf
 
 import numba as nb
 import numpy as np
-
 from llvmlite import ir
-
 from numba.core import types
 from numba.extending import intrinsic
-
-import concurrent.futures as cf
 
 TWO_PI = 2.0 * math.pi
 INV_TWO_PI = 1.0 / TWO_PI

@@ -10,13 +10,12 @@ small GPU from running out of memory).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 
 from ..physics.range_compression import image_path_window, range_profile_basis
-
-import warnings
 
 CHUNK_ELEMENTS = 2 ** 24
 #: Bytes of device memory one chunk element may take with its float64 / complex128 temporaries.

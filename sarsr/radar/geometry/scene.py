@@ -15,14 +15,13 @@ same.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import json
 
 import numpy as np
 
 from ..._validate import as_array
 from .grid import ImageGrid
 from .masks import OBJECT_CLASSES, SHAPES, _mask, register_shape  # noqa: F401  (re-exported)
-
-import json
 
 #: Label Gaussian width o (m).
 LABEL_WIDTH = 1.2e-3
