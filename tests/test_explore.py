@@ -31,3 +31,12 @@ def test_view_refuses_what_it_cannot_do():
     with pytest.raises(ValueError, match="sigma_mm"):
         simulate_view(sigma_mm=-1)
     assert "empm" in METHODS and set(SR_MODES) == {"auto", "network alone", "screening", "off"}
+
+
+def test_changing_only_the_sr_mode_reuses_the_scan():
+    first = simulate_view(sigma_mm=1.0, snr_db=30.0, n_points=4, seed=11, sr_mode="off")
+    again = simulate_view(sigma_mm=1.0, snr_db=30.0, n_points=4, seed=11, sr_mode="network alone")
+    assert first["seconds"]["simulate_and_image"] > 0 and again["seconds"]["simulate_and_image"] == 0.0
+    np.testing.assert_array_equal(first["input"], again["input"])  # the same scan, not a new one
+    other = simulate_view(sigma_mm=1.5, snr_db=30.0, n_points=4, seed=11, sr_mode="off")
+    assert other["seconds"]["simulate_and_image"] > 0  # a new acquisition parameter: simulated again
