@@ -229,7 +229,8 @@ def _cmd_evaluate(args) -> int:
         if args.ship_rule is not None:
             _print_ship_rule(rows, args.ship_rule)
     curve = robustness(models, count=args.robustness_count, progress=not args.quiet,
-                       keep_input_points=args.keep_input_points) if args.robustness else None
+                       keep_input_points=args.keep_input_points,
+                       point_threshold=args.point_threshold) if args.robustness else None
     if args.report:
         write_report(args.report, results, curve=curve, command="sarsr " + " ".join(sys.argv[1:]))
         print(f"wrote {args.report}")

@@ -309,6 +309,18 @@ def test_cli_evaluate_refuses_an_empty_evaluation(smoke_set, tmp_path, capsys):
     assert exc.value.code == 2 and "argument --robustness-count" in capsys.readouterr().err
 
 
+def test_cli_robustness_takes_the_point_threshold(smoke_set, monkeypatch):
+    """--point-threshold reaches the robustness curve too, not only the test-set table."""
+    import sarsr.train.evaluate as ev
+    from sarsr.cli import main
+
+    seen = {}
+    monkeypatch.setattr(ev, "robustness", lambda models, **kw: seen.update(kw) or None)
+    assert main(["evaluate", "--test", str(smoke_set), "--limit", "1", "--robustness", "--robustness-count", "1",
+                 "--point-threshold", "0.3", "--quiet"]) == 0
+    assert seen["point_threshold"] == 0.3 and seen["count"] == 1
+
+
 def test_train_init_from_shipped_weights(tmp_path):
     from sarsr.train.trainer import _init_weights
 
