@@ -296,7 +296,6 @@ class BPRow:
 
 
 def _bp_case(side, nz=1, repeat=1, log=print) -> BPRow:
-
     wave = radar.waveform("iwr1443")
     scan = radar.freehand_scan("awr1443", nx=side, ny_steps=max(1, side // 8), rng=0,
                                error=radar.PositionError((1e-3, 1e-3, 0.25e-3)))
@@ -394,7 +393,6 @@ def bench_autofocus(size: str = "paper", sigma_mm: float = 3.0, count: int = 2, 
     cases = []
     for i in range(int(count)):
         if size == "paper":
-
             sc = load_scenario("paper_freehand").with_overrides({"position_error.sigma_m": sigma_mm * 1e-3})
             a = simulate_acquisition(sc, 1000, i)
             scan, k, grid, scene = a["scan"], a["wave"].k, a["grid"], a["scene"]

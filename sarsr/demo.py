@@ -25,7 +25,6 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     ``demo.png`` and ``metrics.json`` to ``out``; ``log(message)`` reports each step
     (``progress=`` is the old name of ``log``, deprecated). Returns the metrics dict."""
     if progress is not None:
-
         warnings.warn("run_demo(progress=...) is deprecated; pass log=...", DeprecationWarning, stacklevel=2)
         log = progress
     import matplotlib
@@ -64,7 +63,6 @@ def run_demo(out: str | Path, seed: int = 0, sigma_mm: float = 1.0, snr_db: floa
     label = radar.label_image(scene, grid)
     sr_note = None
     try:
-
         net = load_sr_model(model)
         t = time.perf_counter()
         inp = radar.get_imager(DEFAULT_INPUT).label

@@ -155,7 +155,6 @@ def generate_dataset(scenario: str | Path | Scenario, out: str | Path, count: in
     need = float(count) * record_bytes(sc)
     probe = next((q for q in [out, *out.parents] if q.exists()), None)
     if probe is not None:
-
         free = shutil.disk_usage(probe).free
         have = sum(f.stat().st_size for f in out.glob("shard-*.h5")) if out.is_dir() else 0
         if need - have > free:
@@ -239,7 +238,6 @@ def _generate_locked(sc, out, count, seed, workers, scheduler, shard_size, progr
                 results.append(r)
                 bar.update(r["count"])
         else:
-
             threads = max(1, ncpu // workers)
             ctx = mp.get_context("spawn")
             ex = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=ctx, initializer=die_with_parent)

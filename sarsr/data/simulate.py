@@ -78,7 +78,6 @@ def check_record_memory(sc: Scenario) -> None:
 
 
 def build_scan(sc: Scenario, rng):
-
     t, pe = sc["trajectory"], sc["position_error"]
     sigma_m = draw(rng, pe["sigma_m"])  # x and y (m); z is z_fraction of it
     zf = draw(rng, pe["z_fraction"])
@@ -100,7 +99,6 @@ def build_scan(sc: Scenario, rng):
 
 
 def build_grid(sc: Scenario, z0: float):
-
     return radar.image_grid(n=sc["grid"]["n"], extent=sc["grid"]["extent_m"], z=z0)
 
 

@@ -126,7 +126,6 @@ class SARDataset(torch.utils.data.Dataset):
         if self.indices.size and (self.indices.min() < 0 or self.indices.max() >= n):
             raise IndexError(f"indices out of range [0, {n})")
         if verify:  # every stored CRC32 checked once, here, so training never reads altered data
-
             for name, start, count in self._shards:
                 bad = verify_shard(self.root / name, start, count, m["seed"], m["scenario_digest"])
                 if bad:

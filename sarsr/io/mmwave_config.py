@@ -141,7 +141,6 @@ class RadarConfig:
         return self.profile
 
     def raw_layout(self, offset_binary: bool = False):
-
         return RawLayout(self.profile.num_samples, self.n_rx, self.n_tx, self.n_loops, self.layout, self.iq_swap, offset_binary)
 
     def to_dict(self) -> dict:

@@ -24,7 +24,6 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
     p = check_input_file(path, "positions")
     t = None
     if p.suffix.lower() == ".csv":
-
         try:
             with p.open(encoding="utf-8-sig", errors="strict") as fh:  # a BOM (Excel exports) is fine
                 rows = list(csv.reader(fh))
@@ -53,7 +52,6 @@ def read_positions(path) -> tuple[np.ndarray, np.ndarray | None]:
         a = np.load(p)
         xyz, t = _split(a, p)
     elif p.suffix.lower() == ".mat":
-
         d = load_mat(p)
         key = next((k for k in ("positions", "pos", "xyz") if k in d), None)
         if key is None:

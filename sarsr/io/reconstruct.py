@@ -43,7 +43,6 @@ def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200
         raise FileExistsError(f"output folder {out} is not empty; pass --force to overwrite")
     cap = capture if not isinstance(capture, (str, Path)) else read_capture(capture, **read_kw)
     if calibration is not None:
-
         cap = apply_calibration(cap, calibration if not isinstance(calibration, (str, Path))
                                 else load_calibration(calibration))
     tx, rx, echo = capture_channels(cap, array)
@@ -68,7 +67,6 @@ def reconstruct_capture(capture, out, method: str = BACKPROJECTION, n: int = 200
         # frames are x-fastest rows of board steps: frame f = iy_step * nx + ix
         idx = np.arange(F * T * R).reshape(ny // (T * R), nx, T * R).transpose(1, 0, 2).reshape(-1)
         if autofocus:
-
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", RuntimeWarning)
                 af = radar.autofocus(echo[idx], tx[idx], rx[idx], k, grid, lattice_shape=(nx, ny))

@@ -109,7 +109,6 @@ def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Pat
     if pretrained and checkpoint_path is None:  # shipped weights may come with non-default options
         meta = weights_path(name).with_suffix(".json")
         if meta.exists():
-
             shipped = json.loads(meta.read_text()).get("options", {})
             overrides = {**shipped, **overrides}
     unknown = set(overrides) - set(entry.cfg)

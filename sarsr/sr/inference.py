@@ -191,7 +191,6 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
             [resize_image(torch.from_numpy(normalize(im))[None], y.shape[-1])[0].numpy() for im in batch])
         y, restored = apply_points_mode(y, shown, keep_input_points, point_detector)
         if keep_input_points == "auto" and restored.any():
-
             warnings.warn(f"super_resolve: the network erased most bright peaks of {int(restored.sum())} of "
                           f"{len(restored)} image(s) (a defocused input: position error of 1-2 mm or more?); "
                           f"their erased peaks were put back, speckle included. Autofocus the echoes first "

@@ -35,7 +35,6 @@ class PointDetectionTask(SRTask):
 
     @torch.no_grad()
     def validate(self, model, val_ds, dev, batch_size: int = 8) -> dict:
-
         was = model.training
         model.eval()
         losses, rows = [], []

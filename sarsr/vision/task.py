@@ -66,7 +66,6 @@ class ClassificationTask:
         token recycler, so the classifier learns to answer on a partial sweep (TORE)."""
         p = self.cfg["data"]["sweep_training"]
         if p > 0 and hasattr(model, "patch_grid"):
-
             rng = np.random.default_rng([self.cfg["train"]["seed"], step])
             if rng.random() < p:
                 masks = sweep_masks(*model.patch_grid(*x.shape[-2:]), 4)

@@ -105,7 +105,6 @@ def _kernel(fn, dev):
             try:
                 return compiled(*args)
             except Exception as exc:  # noqa: BLE001 - an inductor / Triton failure must never stop imaging
-
                 warnings.warn(f"torch.compile of {fn.__name__} failed ({type(exc).__name__}: "
                               f"{' '.join(str(exc).split())[:160]}); running it uncompiled", RuntimeWarning)
                 failed = True
