@@ -4,6 +4,7 @@ fusion equivalence, state-dict round trip, features API; published parameter cou
 
 import io
 
+import numpy as np
 import pytest
 import torch
 
@@ -119,6 +120,22 @@ def test_overrides_and_default_cfg():
     m = create_model("shvit_s1", num_classes=7, in_chans=1)
     assert m.eval()(torch.randn(1, 1, 64, 64)).shape == (1, 7)
     assert m.default_cfg["num_classes"] == 7 and m.default_cfg["name"] == "shvit_s1"
+
+
+def test_input_transform_follows_the_default_cfg():
+    """One input transform, bound to a model's default configuration: magnitude for one input
+    channel, real and imaginary parts for two (largest component 1); resized to the working grid."""
+    from sarsr.models import input_transform
+    from sarsr.transforms import preprocess_input
+
+    rng = np.random.default_rng(0)
+    img = (rng.normal(size=(40, 40)) + 1j * rng.normal(size=(40, 40))) * 1e3
+    one = input_transform(create_model("mobile_srvit"), size=32)(img)
+    assert one.shape == (1, 32, 32) and float(one.max()) == pytest.approx(1.0)
+    assert torch.equal(one, preprocess_input(img, 32))
+    two = input_transform({"in_chans": 2}, size=None)(img)
+    assert two.shape == (2, 40, 40) and float(two.abs().max()) == pytest.approx(1.0)
+    assert np.allclose(two[0].numpy() / two[1].numpy(), img.real / img.imag, rtol=1e-3)
 
 
 @pytest.mark.parametrize("name,published,tol", [

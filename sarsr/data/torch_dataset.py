@@ -1,9 +1,10 @@
 """PyTorch dataset over generated shards, with the paper's preprocessing.
 
-Preprocessing (documented once here, used by training and evaluation):
+Preprocessing: the input transform of every network (:mod:`sarsr.transforms`:
+:func:`preprocess_input`, re-exported here) on the chosen reconstruction (``empm`` by
+default; two channels, real and imaginary, with ``complex_input=True``):
 
-1. input = ``|image|`` of the chosen reconstruction (``empm`` by default), or, with
-   ``complex_input=True``, two channels (real, imag);
+1. input = ``|image|`` (or real, imaginary);
 2. bilinear resize (``align_corners=False``) of the input from the stored n x n grid to
    ``size`` x ``size`` (the paper: 200 → 256); the label is *rendered* on the resized grid
    from the record's stored scene (:func:`render_label`, ``label="render"``, the default), so
@@ -25,7 +26,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .._files import open_h5
 from ..radar.imaging.imagers import DEFAULT_INPUT
@@ -33,38 +33,12 @@ from .generate import read_manifest
 from .scenario import IMAGE_STORE_KEYS
 from .. import radar
 from .shards import verify_shard
+from ..transforms import WORKING_SIZE, preprocess_input, resize_image  # re-exported: public here too
 
 __all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
 
 #: How :class:`SARDataset` makes labels on its working grid.
 LABEL_MODES = ("render", "stored")
-
-from ..config import WORKING_SIZE  # noqa: E402, F401  (the working grid side; defined low, without torch)
-
-
-def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
-    """Bilinear resize of (C, H, W) to (C, size, size); ``None`` keeps the size."""
-    if size is None or tuple(img.shape[-2:]) == (size, size):
-        return img
-    return F.interpolate(img[None], size=(size, size), mode="bilinear", align_corners=False)[0]
-
-
-def preprocess_input(image: np.ndarray, size: int | None = WORKING_SIZE, complex_input: bool = False) -> torch.Tensor:
-    """Complex or magnitude image (H, W) → normalised float32 tensor (C, size, size)."""
-    a = np.asarray(image)
-    if a.dtype.kind == "f" and a.dtype.itemsize > 4 or a.dtype.kind == "c" and a.dtype.itemsize > 8:
-        big = float(np.abs(a).max()) if a.size else 0.0  # scale in float64 first: 1e308 must not become inf
-        if big > 0 and np.isfinite(big):
-            a = a / big
-    if complex_input:
-        if not np.iscomplexobj(a):
-            a = a.astype(np.complex64)
-        x = torch.from_numpy(np.stack([a.real, a.imag]).astype(np.float32))
-    else:
-        x = torch.from_numpy(np.abs(a).astype(np.float32))[None]
-    x = resize_image(x, size)
-    peak = x.abs().amax() if complex_input else x.amax()
-    return x / peak if peak > 0 else x
 
 
 def render_label(scene_json: str, grid_n: int, extent_m: float, size: int | None = None) -> np.ndarray:

@@ -13,11 +13,11 @@ Every model offers ``forward``, ``forward_features`` and (backbones) ``forward_h
 from ..nn import reparameterize
 from . import detect, efficientvim, mobilevit, shvit, srvit, vit  # noqa: F401  (registers the models)
 from .complexity import count_macs, count_params, cpu_latency_ms
-from .registry import (create_model, list_models, model_entry, model_state, names_shipped_weights, register_model,
+from .registry import (create_model, input_transform, list_models, model_entry, model_state, names_shipped_weights, register_model,
                        weights_path)
 from .runs import FILE_PREFIX, SHIPPED_PREFIX, build_kwargs, load_run, parse_spec, resolve, resolve_state
 from .srvit import POINT_CHANNELS
 
-__all__ = ["create_model", "list_models", "model_entry", "model_state", "register_model", "weights_path", "names_shipped_weights",
+__all__ = ["create_model", "input_transform", "list_models", "model_entry", "model_state", "register_model", "weights_path", "names_shipped_weights",
            "load_run", "build_kwargs", "resolve", "resolve_state", "parse_spec", "FILE_PREFIX", "SHIPPED_PREFIX",
            "reparameterize", "count_params", "count_macs", "cpu_latency_ms", "POINT_CHANNELS"]

@@ -11,6 +11,7 @@ options, training config and evaluation) and load with ``pretrained=True``.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,9 @@ import torch
 from torch import nn
 
 from ..checkpoint import load_checkpoint, model_state  # noqa: F401  (model_state re-exported)
+from ..transforms import WORKING_SIZE, preprocess_input
 
-__all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry",
+__all__ = ["register_model", "create_model", "input_transform", "list_models", "model_entry", "ModelEntry",
            "weights_path", "names_shipped_weights", "model_state"]
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
@@ -91,6 +93,16 @@ def names_shipped_weights(spec) -> bool:
 
 class ModelOptionError(ValueError, TypeError):
     """A model option the builder does not take (a ValueError for the CLI, a TypeError as before)."""
+
+
+def input_transform(model, size: int | None = WORKING_SIZE):
+    """The input transform ``model`` was trained with (:func:`sarsr.transforms.preprocess_input`),
+    bound to its default configuration: ``f(image) -> (C, size, size)`` float32 tensor, C =
+    ``default_cfg["in_chans"]`` (1: magnitude, 2: real and imaginary parts), normalised to 1.
+    ``model``: a network from :func:`create_model` / :func:`sarsr.models.resolve`, or its
+    ``default_cfg`` dict. ``size``: the working grid side (None keeps the image's size)."""
+    cfg = model if isinstance(model, dict) else getattr(model, "default_cfg", {})
+    return functools.partial(preprocess_input, size=size, complex_input=cfg.get("in_chans", 1) == 2)
 
 
 def create_model(name: str, pretrained: bool = False, checkpoint_path: str | Path | None = None,

@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.torch_dataset import WORKING_SIZE, preprocess_input, resize_image
+from ..transforms import WORKING_SIZE, resize_image
 from ..metrics import normalize
 from ..radar.imaging.imagers import DEFAULT_INPUT
-from ..models import reparameterize
+from ..models import input_transform, reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
 from .._validate import check_memory
 from .points import DEFAULT_POINT_THRESHOLD, compose, decode_points, points_table
@@ -89,8 +89,8 @@ def network_pass(batch, net, size: int | None = WORKING_SIZE):
     working grid, not clipped, and the point head's (B, 4, h, w) or None for a network
     without one. ValueError when the network produces NaN or inf."""
     dev = next(net.parameters()).device
-    cin = net.default_cfg.get("in_chans", 1) if hasattr(net, "default_cfg") else 1
-    x = torch.stack([preprocess_input(im, size, complex_input=cin == 2) for im in batch]).to(dev)
+    transform = input_transform(net, size)
+    x = torch.stack([transform(im) for im in batch]).to(dev)
     out = net(x).float()
     if not bool(torch.isfinite(out).all()):
         raise ValueError("super_resolve: the network produced NaN or inf (are its weights finite? a diverged "

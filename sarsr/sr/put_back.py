@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from ..data.torch_dataset import WORKING_SIZE, preprocess_input
+from ..transforms import WORKING_SIZE, preprocess_input
 from ..metrics import normalize
 from ._loading import _CACHE, _build_net, _check_spec
 

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from .._files import open_h5, save_figure, atomic_write_text, home_relative
-from ..data.torch_dataset import WORKING_SIZE, resize_image, render_label
+from ..data.torch_dataset import render_label
+from ..transforms import WORKING_SIZE, resize_image
 from ..radar.imaging.imagers import DEFAULT_INPUT, get_imager, list_imagers
 from .. import metrics
 from ..data import read_manifest, generate_dataset, load_scenario

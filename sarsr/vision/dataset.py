@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from ..radar.imaging.imagers import DEFAULT_INPUT
-from ..data.torch_dataset import WORKING_SIZE, SARDataset, preprocess_input, resize_image
+from ..data.torch_dataset import SARDataset
+from ..transforms import WORKING_SIZE, preprocess_input, resize_image
 from ..sr import load_sr_model, super_resolve
 
 #: Grid the SR network runs on before the classifier's resize (the paper's 256 x 256).
