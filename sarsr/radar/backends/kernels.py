@@ -38,6 +38,20 @@ _JIT = dict(fastmath=True, cache=True, nogil=True)
 
 
 @nb.njit(inline="always", **_JIT)
+def _legs(x, y, z, t0, t1, t2, r0, r1, r2):
+    """The two legs of a bistatic path: distances (m) from the point (x, y, z) to the transmitter
+    at (t0, t1, t2) and to the receiver at (r0, r1, r2), ``(R_tx, R_rx)``; every kernel's path
+    length R = R_tx + R_rx comes from here (inlined: no call in the hot loops)."""
+    a0 = x - t0
+    a1 = y - t1
+    a2 = z - t2
+    b0 = x - r0
+    b1 = y - r1
+    b2 = z - r2
+    return math.sqrt(a0 * a0 + a1 * a1 + a2 * a2), math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+
+
+@nb.njit(inline="always", **_JIT)
 def _sincos64(x):
     """(sin x, cos x) for any float64 x; branch-free, vectorisable."""
     n = math.floor(x * INV_TWO_PI + 0.5)
@@ -137,14 +151,7 @@ def simulate_uniform_k(tx, rx, px, py, pz, amp, k0, dk, nk, path_loss, out):
         tx0, tx1, tx2 = tx[n, 0], tx[n, 1], tx[n, 2]
         rx0, rx1, rx2 = rx[n, 0], rx[n, 1], rx[n, 2]
         for j in range(m):
-            a0 = px[j] - tx0
-            a1 = py[j] - tx1
-            a2 = pz[j] - tx2
-            b0 = px[j] - rx0
-            b1 = py[j] - rx1
-            b2 = pz[j] - rx2
-            rt = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
-            rr = math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+            rt, rr = _legs(px[j], py[j], pz[j], tx0, tx1, tx2, rx0, rx1, rx2)
             r = rt + rr
             a = amp[j]
             if path_loss:
@@ -178,14 +185,7 @@ def simulate_any_k(tx, rx, px, py, pz, amp, k, path_loss, out):
         r = np.empty(m)
         a = np.empty(m)
         for j in range(m):
-            a0 = px[j] - tx[n, 0]
-            a1 = py[j] - tx[n, 1]
-            a2 = pz[j] - tx[n, 2]
-            b0 = px[j] - rx[n, 0]
-            b1 = py[j] - rx[n, 1]
-            b2 = pz[j] - rx[n, 2]
-            rt = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
-            rr = math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+            rt, rr = _legs(px[j], py[j], pz[j], tx[n, 0], tx[n, 1], tx[n, 2], rx[n, 0], rx[n, 1], rx[n, 2])
             r[j] = rt + rr
             a[j] = amp[j] / (rt * rr) if path_loss else amp[j]
         for i in range(nk):
@@ -226,13 +226,8 @@ def backproject_exact(echo_re, echo_im, tx, rx, k0, dk, px, py, pz, block, out_r
             t0, t1, t2 = tx[n, 0], tx[n, 1], tx[n, 2]
             r0, r1, r2 = rx[n, 0], rx[n, 1], rx[n, 2]
             for q in range(w):
-                a0 = qx[q] - t0
-                a1 = qy[q] - t1
-                a2 = qz[q] - t2
-                b0 = qx[q] - r0
-                b1 = qy[q] - r1
-                b2 = qz[q] - r2
-                r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+                rt, rr = _legs(qx[q], qy[q], qz[q], t0, t1, t2, r0, r1, r2)
+                r = rt + rr
                 s0, c0 = _sincos64(k0 * r)
                 s1, c1 = _sincos64(dk * r)
                 ur[q] = c0
@@ -292,13 +287,8 @@ def _bp_paths(x, y, z, tx0, tx1, tx2, rx0, rx1, rx2, m, row0, nbin, r_start, inv
     loop starts at 0 and LLVM sees consecutive loads): path R = R_tx + R_rx, table index
     (``row0`` = first channel's row) and weight, carrier phasor (cos, sin)(kc R)."""
     for q in range(m):
-        a0 = x - tx0[q]
-        a1 = y - tx1[q]
-        a2 = z - tx2[q]
-        b0 = x - rx0[q]
-        b1 = y - rx1[q]
-        b2 = z - rx2[q]
-        r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        rt, rr = _legs(x, y, z, tx0[q], tx1[q], tx2[q], rx0[q], rx1[q], rx2[q])
+        r = rt + rr
         idx[q], frac[q], cph[q], sph[q] = _path_lookup(r, (row0 + q) * nbin, r_start, inv_dr, kc, hi)
 
 
@@ -425,13 +415,8 @@ def spectral_focus(spec_re, spec_im, k, kx, ky, depth, out_re, out_im):
 def _leaf_paths(tx, ty, tz, rx, ry, rz, px, py, pz, row, nbin, r_start, inv_dr, kc, hi, idx, frac, cph, sph):
     """Vectorised over the P points for one channel: path R, table index / weight, carrier."""
     for p in range(px.shape[0]):
-        a0 = px[p] - tx
-        a1 = py[p] - ty
-        a2 = pz[p] - tz
-        b0 = px[p] - rx
-        b1 = py[p] - ry
-        b2 = pz[p] - rz
-        r = math.sqrt(a0 * a0 + a1 * a1 + a2 * a2) + math.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        rt, rr = _legs(px[p], py[p], pz[p], tx, ty, tz, rx, ry, rz)
+        r = rt + rr
         idx[p], frac[p], cph[p], sph[p] = _path_lookup(r, row * nbin, r_start, inv_dr, kc, hi)
 
 
@@ -530,14 +515,13 @@ def window_echo(tx, rx, qpts, val_re, val_im, p, kc, out_re, out_im):
     for n in nb.prange(n_ch):
         t0, t1, t2 = tx[n, 0], tx[n, 1], tx[n, 2]
         r0, r1, r2 = rx[n, 0], rx[n, 1], rx[n, 2]
-        rp = (math.sqrt((t0 - p[0]) ** 2 + (t1 - p[1]) ** 2 + (t2 - p[2]) ** 2)
-              + math.sqrt((r0 - p[0]) ** 2 + (r1 - p[1]) ** 2 + (r2 - p[2]) ** 2))
+        pt, pr = _legs(p[0], p[1], p[2], t0, t1, t2, r0, r1, r2)
+        rp = pt + pr
         acc_r = 0.0
         acc_i = 0.0
         for j in range(m):
-            qx, qy, qz = qpts[j, 0], qpts[j, 1], qpts[j, 2]
-            r = (math.sqrt((t0 - qx) ** 2 + (t1 - qy) ** 2 + (t2 - qz) ** 2)
-                 + math.sqrt((r0 - qx) ** 2 + (r1 - qy) ** 2 + (r2 - qz) ** 2))
+            qt, qr = _legs(qpts[j, 0], qpts[j, 1], qpts[j, 2], t0, t1, t2, r0, r1, r2)
+            r = qt + qr
             s, c = _sincos64(kc * (r - rp))
             acc_r += val_re[j] * c - val_im[j] * s
             acc_i += val_re[j] * s + val_im[j] * c
