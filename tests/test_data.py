@@ -13,6 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
+from sarsr import radar
 from sarsr.cli import main
 from sarsr.data import (ScenarioError, generate_dataset, list_scenarios, load_scenario, read_manifest,
                         verify_shard)
@@ -64,6 +65,33 @@ def test_z_fraction_scales_the_depth_error():
     full = build_scan(sc, np.random.default_rng(0))
     dz_half, dz_full = (half.tx_est - half.tx)[:, 2], (full.tx_est - full.tx)[:, 2]
     assert np.allclose(dz_half, 0.5 * dz_full)
+
+
+def test_shape_plateau_is_drawn_per_shape_and_the_default_draw_is_unchanged():
+    """scene.shape_plateau sets each solid shape's label weight (the paper's 0.6 by default); a
+    range is drawn per shape after its reflectivity, a single value draws nothing, so records of
+    existing scenarios (and their digests) stay as they were. The label's interior scales with it."""
+    from scipy import ndimage
+
+    from sarsr.data.simulate import simulate_acquisition
+
+    base = load_scenario("sr_train_v2").with_overrides({"scene.n_shapes": 1, "scene.n_points": [1, 1]})
+    assert base.digest == load_scenario("sr_train_v2").with_overrides(
+        {"scene.n_shapes": 1, "scene.n_points": [1, 1], "scene.shape_plateau": [0.6, 0.6]}).digest
+    drawn, interior = {}, {}
+    for plateau in ((0.6, 0.6), (0.3, 0.3), (0.3, 1.0)):
+        acq = simulate_acquisition(base.with_overrides({"scene.shape_plateau": list(plateau)}), 5, 0)
+        shape = [o for o in acq["scene"].objects if o["kind"] == "shape"][0]
+        drawn[plateau] = shape["plateau"]
+        only_shape = radar.scene_from_objects([shape])
+        lab = radar.label_image(only_shape, radar.resized_grid(acq["grid"], 256))
+        interior[plateau] = np.median(lab[ndimage.binary_erosion(lab > 0.5 * lab.max(), iterations=3)])
+    assert drawn[(0.6, 0.6)] == pytest.approx(0.6) and drawn[(0.3, 0.3)] == pytest.approx(0.3)
+    assert 0.3 <= drawn[(0.3, 1.0)] <= 1.0 and drawn[(0.3, 1.0)] not in (0.3, 0.6)
+    assert interior[(0.3, 0.3)] == pytest.approx(0.5 * interior[(0.6, 0.6)], rel=0.02)
+    assert 0.55 < interior[(0.6, 0.6)] < 0.7  # ~0.64 on the 256 working grid (grid-dependent, see simulators/README)
+    with pytest.raises(ScenarioError, match="shape_plateau"):
+        base.with_overrides({"scene.shape_plateau": [0.5, 1.5]})
 
 
 @pytest.mark.parametrize("text,match", [

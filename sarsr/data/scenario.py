@@ -19,6 +19,7 @@ from .._files import read_input_text
 from ..config import REQUIRED, Field, set_dotted, validate
 from ..radar.imaging.imagers import BACKPROJECTION, DEFAULT_INPUT, list_imagers
 from ..radar.geometry.masks import OBJECT_CLASSES, SHAPES
+from ..radar.geometry.scene import SHAPE_PLATEAU
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -80,6 +81,8 @@ SCHEMA: dict = {
         "shape_reflectivity": Field("range", (1.0, 1.0), lambda v: v[0] > 0),
         "shape_reflectivity_log": Field("bool", False),  # draw log-uniformly over the range
         "point_amplitude_range": Field("range", (0.5, 1.0), lambda v: v[0] > 0),
+        # label level inside each solid shape, drawn per shape (the paper's labels: ~0.6)
+        "shape_plateau": Field("range", (SHAPE_PLATEAU, SHAPE_PLATEAU), lambda v: v[0] > 0 and v[1] <= 1),
         "point_spacing_m": Field("frange", 4 * 1.2e-3, _POS),  # minimum distance between scatterers
         "objects": Field("list[str]", None, _in(*OBJECT_CLASSES)),  # recognition: one object of these classes per scene
     },
@@ -107,7 +110,7 @@ IMAGE_STORE_KEYS = (*list_imagers(), "input")
 #: Keys added after datasets were first generated (digest-neutral at their defaults).
 _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
                "scene.point_spacing_m", "reconstruction.taper", "reconstruction.input",
-               "reconstruction.input_weights", "store.input", "reconstruction.autofocus")
+               "reconstruction.input_weights", "store.input", "reconstruction.autofocus", "scene.shape_plateau")
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,8 @@ def simulate_acquisition(sc: Scenario, seed: int, index: int) -> dict:
                                        shape_reflectivity=s["shape_reflectivity"],
                                        shape_reflectivity_log=s.get("shape_reflectivity_log", False),
                                        point_amplitude_range=s.get("point_amplitude_range", (0.5, 1.0)),
-                                       point_spacing=draw(rng, s.get("point_spacing_m", 4 * radar.LABEL_WIDTH)))
+                                       point_spacing=draw(rng, s.get("point_spacing_m", 4 * radar.LABEL_WIDTH)),
+                                       shape_plateau=s["shape_plateau"])
     lo, hi = sc["noise"]["snr_db"]
     snr = float(rng.uniform(lo, hi))
     echo = radar.simulate_scan(scan, scene, wave, snr_db=snr, rng=rng)

@@ -147,12 +147,15 @@ def random_points(rng, n: int, extent: float = 0.095, z0: float = 0.25, amplitud
 def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPES, n_shapes: int = 1,
                  size_range=(0.025, 0.035), center_range: float = 0.03, extent: float = 0.095,
                  shape_spacing: float = 1e-3, shape_reflectivity=(1.0, 1.0), shape_reflectivity_log: bool = False,
-                 point_amplitude_range=(0.5, 1.0), point_spacing: float = 4 * LABEL_WIDTH) -> tuple[Scene, float]:
+                 point_amplitude_range=(0.5, 1.0), point_spacing: float = 4 * LABEL_WIDTH,
+                 shape_plateau=(SHAPE_PLATEAU, SHAPE_PLATEAU)) -> tuple[Scene, float]:
     """The paper's scene distribution: ``n_shapes`` solid shapes plus U{n_points} random points.
 
     ``shape_reflectivity`` (lo, hi): each shape's reflectivity (see :func:`shape_scene`) is
     drawn U[lo, hi] (log-uniformly with ``shape_reflectivity_log``; no random draw when
-    lo == hi). Points have amplitudes U[``point_amplitude_range``] (radar and label alike) and
+    lo == hi). ``shape_plateau`` (lo, hi): each shape's label level inside (the paper's labels:
+    ~0.6, :data:`SHAPE_PLATEAU`) drawn U[lo, hi] after its reflectivity (no draw when lo == hi,
+    so scenes of the default draw are unchanged). Points have amplitudes U[``point_amplitude_range``] (radar and label alike) and
     keep ``point_spacing`` (m) from each other and from the shapes' scatterers.
 
     Returns ``(scene, z0)`` with z0 ~ U[z0_range] the depth of the planar scene (m).
@@ -169,8 +172,10 @@ def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPE
             refl = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) if shape_reflectivity_log else float(rng.uniform(lo, hi))
         else:
             refl = float(lo)
+        p_lo, p_hi = shape_plateau
+        plateau = float(rng.uniform(p_lo, p_hi)) if p_hi > p_lo else float(p_lo)
         scene = scene + shape_scene(name, center=center, size=size, rotation=rotation, z0=z0,
-                                    spacing=shape_spacing, reflectivity=refl)
+                                    spacing=shape_spacing, reflectivity=refl, plateau=plateau)
     npts = int(rng.integers(n_points[0], n_points[1] + 1))
     scene = scene + random_points(rng, npts, extent=extent, z0=z0, amplitude_range=point_amplitude_range,
                                   min_spacing=point_spacing, avoid=scene.points if scene.n_scatterers else None)
