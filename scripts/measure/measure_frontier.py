@@ -75,14 +75,16 @@ def plot(result: dict, path):
                 ax.annotate(f"{gain:+.1f} dB", (r["false_points"], r["point_recall"]), fontsize=7, color=f"C{i % 10}",
                             xytext=(6, -12 + 9 * (i % 3)), textcoords="offset points")
         for label, pts in result[name]["threshold_sweep"].items():
-            base = next(r for r in rows if r["method"] == label)
-            line = sorted(pts + [{"threshold": DEFAULT_POINT_THRESHOLD, **base}], key=lambda r: r["threshold"])
-            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "-", color="0.4", lw=1,
-                    zorder=0)
+            i = next(j for j, r in enumerate(rows) if r["method"] == label)
+            line = sorted(pts + [{"threshold": DEFAULT_POINT_THRESHOLD, **rows[i]}], key=lambda r: r["threshold"])
+            # the model's own colour and name: with two point-head models the lines are told apart
+            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "-", color=f"C{i % 10}",
+                    lw=1, alpha=0.7, zorder=0)
             for r in line:
                 gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
-                ax.annotate(f"p>{r['threshold']:g}{gain}", (r["false_points"], r["point_recall"]), fontsize=6,
-                            color="0.3", xytext=(-50, 3), textcoords="offset points")
+                if r["threshold"] != DEFAULT_POINT_THRESHOLD:
+                    ax.annotate(f"{label} p>{r['threshold']:g}{gain}", (r["false_points"], r["point_recall"]),
+                                fontsize=6, color=f"C{i % 10}", xytext=(-62, 3), textcoords="offset points")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel("false points per image")
         ax.set_ylabel("point recall (true amplitudes)")
