@@ -29,6 +29,8 @@ from pathlib import Path
 
 import torch
 
+from sarsr._files import home_relative
+from sarsr.checkpoint import load_checkpoint
 from sarsr.radar.imaging.imagers import DEFAULT_INPUT
 from sarsr.train.evaluate import BASELINES, evaluate, input_psnr, json_safe, robustness
 from sarsr.train.sr_task import sr_score
@@ -37,18 +39,20 @@ DATA = Path.home() / ".cache/sarsr/datasets"
 TESTS = ("paper_freehand_test", "sr_oof_array_test", "sr_oof_shapes_test", "sr_oof_snr_test")
 
 
-def export_ema(spec: str) -> tuple[str, int | None]:
-    """A run checkpoint's EMA weights as a loadable file beside a copy of the run's config."""
+def export_ema(spec: str) -> tuple[str, int | None, dict | None]:
+    """A run checkpoint's EMA weights (what the trainer validates) as a loadable file beside a
+    copy of the run's config.toml. Returns ``(spec to load, step, the run's effective config)``;
+    any other spec comes back as it is, with ``None, None``. Loaded with ``weights_only=True``."""
     p = Path(spec).expanduser()
     if p.suffix != ".pt" or not (p.parent / "config.toml").is_file():
-        return spec, None
-    ck = torch.load(p, map_location="cpu", weights_only=False)
+        return spec, None, None
+    ck = load_checkpoint(p)
     if not (isinstance(ck, dict) and "ema" in ck):
-        return spec, None
-    tmp = Path(tempfile.mkdtemp(prefix="points_design_"))
+        return spec, None, None
+    tmp = Path(tempfile.mkdtemp(prefix="points_ema_"))
     torch.save(ck["ema"]["module"], tmp / "best.pt")
     (tmp / "config.toml").write_text((p.parent / "config.toml").read_text())
-    return str(tmp / "best.pt"), int(ck["step"])
+    return str(tmp / "best.pt"), int(ck["step"]), ck.get("config")
 
 
 def row_of(rows, label):
@@ -68,7 +72,7 @@ def main():
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "docs" / "sr_points_designs.json"))
     a = ap.parse_args()
     torch.set_num_threads(1)
-    spec, step = export_ema(a.model)
+    spec, step, _ = export_ema(a.model)
     models = {a.label: spec}
     val = {}
     for t in (float(x) for x in a.thresholds.split(",")):
@@ -88,7 +92,7 @@ def main():
     harm = {"sigma_mm": curve["sigma_mm"], "input_recall": curve["point_recall"].get(BASELINES[DEFAULT_INPUT]),
             "recall": curve["point_recall"][a.label], "false_points": curve["false_points"][a.label]}
     print(f"do no harm: {harm}", flush=True)
-    entry = dict(label=a.label, model=a.model, step=step, limit=a.limit, validation=val, threshold=best, tests=tests,
+    entry = dict(label=a.label, model=home_relative(a.model), step=step, limit=a.limit, validation=val, threshold=best, tests=tests,
                  do_no_harm=harm)
     out = Path(a.out)
     table = json.loads(out.read_text()) if out.exists() else []

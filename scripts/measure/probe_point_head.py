@@ -20,15 +20,15 @@ body's parameters. One thread (a training run may share the machine).
 
 import argparse
 import json
-import tempfile
-import tomllib
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy import ndimage
 
+from measure_points_design import export_ema  # the sibling script (scripts/measure is on sys.path)
 from sarsr import metrics
+from sarsr._files import home_relative
 from sarsr.data.torch_dataset import SARDataset
 from sarsr.models.runs import resolve
 from sarsr.train.losses import LOSSES, POINT_LOSS_WEIGHTS, point_head_loss, point_head_targets
@@ -38,21 +38,12 @@ INPUT_BINS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.01))
 
 
 def load(spec: str):
-    """The network of ``spec``; a training checkpoint's EMA weights when it has them. Returns
-    (net, point-loss weights of its run or the defaults, step or None)."""
-    p = Path(spec).expanduser()
-    weights, step = dict(POINT_LOSS_WEIGHTS), None
-    if p.suffix == ".pt" and (p.parent / "config.toml").is_file():
-        cfg = tomllib.loads((p.parent / "config.toml").read_text())
-        weights.update(cfg.get("train", {}).get("point_loss", {}))
-        ck = torch.load(p, map_location="cpu", weights_only=False)
-        if isinstance(ck, dict) and "ema" in ck:
-            step = int(ck.get("step", 0))
-            tmp = Path(tempfile.mkdtemp(prefix="probe_point_head_"))
-            torch.save(ck["ema"]["module"], tmp / "best.pt")
-            (tmp / "config.toml").write_text((p.parent / "config.toml").read_text())
-            p = tmp / "best.pt"
-    return resolve(str(p)), weights, step
+    """The network of ``spec`` (a run checkpoint's EMA weights when it has them:
+    :func:`measure_points_design.export_ema`). Returns (net, point-loss weights of its run or
+    the defaults, step or None)."""
+    path, step, cfg = export_ema(spec)
+    weights = {**POINT_LOSS_WEIGHTS, **((cfg or {}).get("train", {}).get("point_loss") or {})}
+    return resolve(path), weights, step
 
 
 def probe_maps(net, root: str, count: int, detector=None) -> dict:
@@ -155,7 +146,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(1)
     net, weights, step = load(a.model)
-    res = dict(model=a.model, step=step, data=a.data, point_loss=weights, maps=probe_maps(net, a.data, a.count, resolve(a.detector) if a.detector else None))
+    res = dict(model=home_relative(a.model), step=step, data=home_relative(a.data), point_loss=weights, maps=probe_maps(net, a.data, a.count, resolve(a.detector) if a.detector else None))
     if a.gradients:
         res["gradients"] = probe_gradients(net, a.train_data, weights, a.gradients)
     text = json.dumps(res, indent=1)
