@@ -155,8 +155,9 @@ def random_scene(rng=None, z0_range=(0.25, 0.30), n_points=(1, 32), shapes=SHAPE
     drawn U[lo, hi] (log-uniformly with ``shape_reflectivity_log``; no random draw when
     lo == hi). ``shape_plateau`` (lo, hi): each shape's label level inside (the paper's labels:
     ~0.6, :data:`SHAPE_PLATEAU`) drawn U[lo, hi] after its reflectivity (no draw when lo == hi,
-    so scenes of the default draw are unchanged). Points have amplitudes U[``point_amplitude_range``] (radar and label alike) and
-    keep ``point_spacing`` (m) from each other and from the shapes' scatterers.
+    so scenes of the default draw are unchanged). Points have amplitudes
+    U[``point_amplitude_range``] (radar and label alike) and keep ``point_spacing`` (m) from each
+    other and from the shapes' scatterers.
 
     Returns ``(scene, z0)`` with z0 ~ U[z0_range] the depth of the planar scene (m).
     """
