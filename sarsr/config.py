@@ -153,8 +153,8 @@ def _parse(key: str, kind: str, v, error, empty_ok: bool = False):
             raise bad("[low, high] with low <= high" + (" (integers)" if kind == "irange" else ""))
         return tuple(int(x) if kind == "irange" else float(x) for x in v)
     if kind == "list[str]":
-        if not isinstance(v, list) or not v or not all(isinstance(x, str) for x in v):
-            raise bad("a non-empty list of strings")
+        if not isinstance(v, list) or (not v and not empty_ok) or not all(isinstance(x, str) for x in v):
+            raise bad("a list of strings" if empty_ok else "a non-empty list of strings")
         return tuple(v)
     raise AssertionError(kind)
 
@@ -184,7 +184,7 @@ def validate(raw: dict, schema: dict, source: str, error=ConfigError, prefix: st
                 raise error(f"{source}: '{full}' must be a table ([{full}])")
             out[k] = validate(v, f, source, error, full + ".")
             continue
-        empty_ok = f.kind in ("list[int]", "list[float]") and f.default == ()
+        empty_ok = f.kind.startswith("list[") and f.default == ()
         val = _parse(full, f.kind, v, error, empty_ok)
         if f.choices is not None and val not in f.choices:
             raise error(f"{source}: {full}: {v!r} not in {f.choices}")
@@ -247,7 +247,10 @@ TRAIN_SCHEMA = {
              "val_count": Field("int", 128), "complex_input": Field("bool", False),
              "num_workers": Field("int", 2, _NONNEG), "sr_model": Field("str", ""),
              "sweep_training": Field("float", 0.0, lambda v: 0 <= v <= 1), "verify": Field("bool", True),
-             "label": Field("str", "render", choices=("render", "stored")), "preload": Field("bool", False)},
+             "label": Field("str", "render", choices=("render", "stored")), "preload": Field("bool", False),
+             # further dataset folders whose every record trains (validation stays the first
+             # val_count records of data.train, so curves stay comparable as data is added)
+             "extra_train": Field("list[str]", ())},
     "train": {"batch_size": Field("int", 8), "steps": Field("int", 20000), "lr": Field("float", 1e-3, _NONNEG),
               "optimizer": Field("str", "adam", choices=("adam", "adamw")),
               "weight_decay": Field("float", 0.0, _NONNEG), "betas": Field("list[float]", (0.9, 0.999)),
@@ -311,6 +314,7 @@ def load_config(path_or_name, overrides: dict | None = None) -> dict:
         raise ConfigError(f"{p}: data.crop: {cfg['data']['crop']} px is too small a training crop (>= 8, or 0 for "
                           f"the full {cfg['data']['size']} px image)")
     cfg["data"]["train"] = str(Path(cfg["data"]["train"]).expanduser())
+    cfg["data"]["extra_train"] = tuple(str(Path(x).expanduser()) for x in cfg["data"]["extra_train"])
     if cfg["train"]["init"]:
         cfg["train"]["init"] = str(Path(cfg["train"]["init"]).expanduser())
     cfg["_source"] = str(p)

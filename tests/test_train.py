@@ -385,6 +385,40 @@ def test_preloaded_dataset_serves_the_same_items(tiny):
         SARDataset(root, size=32, indices=[]).preload()
 
 
+def test_extra_train_adds_every_record_and_keeps_the_validation_split(tiny, tmp_path):
+    """data.extra_train: each further folder's records all train, after data.train's training
+    records; the validation split (first val_count of data.train) is unchanged; items keep
+    their reproducible crops (also preloaded); a misfit part is a one-line error."""
+    from sarsr.data import ConcatSARDataset, SARDataset
+    from sarsr.train.tasks import get_task
+
+    cfg = load_config(tiny)
+    root = cfg["data"]["train"]
+    plain_tr, plain_val = get_task(cfg).datasets()
+    more = load_config(tiny, {"data.extra_train": [root, root]})
+    assert load_config(tiny, {"data.extra_train": ["~/x"]})["data"]["extra_train"] == (os.path.expanduser("~/x"),)
+    tr, val = get_task(more).datasets()
+    assert isinstance(tr, ConcatSARDataset) and len(tr) == len(plain_tr) + 2 * len(SARDataset(root, size=32))
+    assert list(val.indices) == list(plain_val.indices)
+    n0 = len(plain_tr)
+    whole = SARDataset(root, size=cfg["data"]["size"], train=True, crop=cfg["data"]["crop"] or None)
+    for k in (0, n0 - 1, n0, n0 + 3, len(tr) - 1):
+        x, y = tr[(k, 77)]
+        xr, yr = (plain_tr[(k, 77)] if k < n0 else whole[((k - n0) % len(whole), 77)])
+        assert torch.equal(x, xr) and torch.equal(y, yr)
+    pre = get_task(more).datasets()[0].preload(workers=1)
+    assert pre.supports_preload and all(torch.equal(a, b) for a, b in zip(pre[(n0 + 2, 5)], tr[(n0 + 2, 5)]))
+    with pytest.raises(IndexError):
+        tr[len(tr)]
+    with pytest.raises(ValueError, match="unlike"):
+        ConcatSARDataset([whole, SARDataset(root, size=cfg["data"]["size"], train=True, crop=8)])
+    msgs = []
+    train(more, tmp_path / "r", progress=False, log=msgs.append, max_steps=2)
+    assert any(f"{len(tr)} train / {len(val)} val records" in m for m in msgs)
+    with pytest.raises(ConfigError, match="data.extra_train"):
+        load_config(tiny, {"data.extra_train": "not-a-list"})
+
+
 def test_time_limit_on_a_checkpoint_step_keeps_its_validation(tiny, tmp_path):
     """train.time_limit_s reached on a step that was just checkpointed: the validation forced by
     the stop is still written to log.csv and recorded in last.pt (it used to stay pending)."""

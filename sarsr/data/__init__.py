@@ -8,11 +8,11 @@ from .simulate import record_rng, simulate_record
 
 __all__ = ["generate_dataset", "plan_shards", "read_manifest", "run_shard", "MANIFEST", "Scenario",
            "ScenarioError", "list_scenarios", "load_scenario", "SIMULATORS_DIR", "verify_shard",
-           "write_shard", "record_rng", "simulate_record", "SARDataset", "preprocess_input", "WORKING_SIZE"]
+           "write_shard", "record_rng", "simulate_record", "SARDataset", "ConcatSARDataset", "preprocess_input", "WORKING_SIZE"]
 
 
 def __getattr__(name):  # torch is imported only when the torch dataset is used
-    if name in ("SARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"):
+    if name in ("SARDataset", "ConcatSARDataset", "preprocess_input", "resize_image", "WORKING_SIZE"):
         from . import torch_dataset  # lazy: torch only with the torch dataset
 
         return getattr(torch_dataset, name)

@@ -35,7 +35,7 @@ from .. import radar
 from .shards import verify_shard
 from ..transforms import WORKING_SIZE, preprocess_input, resize_image  # re-exported: public here too
 
-__all__ = ["SARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
+__all__ = ["SARDataset", "ConcatSARDataset", "preprocess_input", "resize_image", "render_label", "WORKING_SIZE", "LABEL_MODES"]
 
 #: How :class:`SARDataset` makes labels on its working grid.
 LABEL_MODES = ("render", "stored")
@@ -205,3 +205,52 @@ class SARDataset(torch.utils.data.Dataset):
             if rng.random() < 0.5:
                 x, y = x.flip(-2), y.flip(-2)
         return x.contiguous(), y.contiguous()
+
+
+class ConcatSARDataset(torch.utils.data.Dataset):
+    """Several :class:`SARDataset` one after the other (training on records from more than one
+    dataset folder, ``data.extra_train``).
+
+    Position ``k`` is record ``k`` of the first part, then of the second, and so on; a
+    ``(position, augmentation_seed)`` key reaches its part unchanged, so crops and flips stay
+    reproducible. Every part must give items of one shape (same ``size``, ``crop`` and input
+    channels): ValueError otherwise.
+    """
+
+    def __init__(self, parts):
+        self.parts = list(parts)
+        if not self.parts:
+            raise ValueError("ConcatSARDataset: no datasets given")
+        ref = self.parts[0]
+        for p in self.parts[1:]:
+            if (p.size, p.crop, p.complex_input, p.train) != (ref.size, ref.crop, ref.complex_input, ref.train):
+                raise ValueError(f"ConcatSARDataset: {p.root} gives items unlike {ref.root}'s (size, crop, "
+                                 f"complex_input, train: {(p.size, p.crop, p.complex_input, p.train)} vs "
+                                 f"{(ref.size, ref.crop, ref.complex_input, ref.train)})")
+        self._ends = np.cumsum([len(p) for p in self.parts])
+
+    @property
+    def supports_preload(self) -> bool:
+        return all(getattr(p, "supports_preload", False) for p in self.parts)
+
+    def __len__(self):
+        return int(self._ends[-1])
+
+    def _part(self, k: int) -> tuple[SARDataset, int]:
+        if not 0 <= k < len(self):
+            raise IndexError(f"position {k} out of range [0, {len(self)})")
+        j = int(np.searchsorted(self._ends, k, side="right"))
+        return self.parts[j], k - (int(self._ends[j - 1]) if j else 0)
+
+    def __getitem__(self, k):
+        if isinstance(k, tuple):
+            part, kk = self._part(int(k[0]))
+            return part[(kk, k[1])]
+        part, kk = self._part(int(k))
+        return part[kk]
+
+    def preload(self, device="cpu", workers: int | None = None, progress: bool = False) -> "ConcatSARDataset":
+        """:meth:`SARDataset.preload` of every part. Returns self."""
+        for p in self.parts:
+            p.preload(device, workers, progress)
+        return self

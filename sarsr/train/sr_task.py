@@ -4,7 +4,7 @@ PSNR (primary), SSIM and the point-target scores of :mod:`sarsr.metrics`."""
 
 from __future__ import annotations
 
-from ..data import SARDataset, read_manifest
+from ..data import ConcatSARDataset, SARDataset, read_manifest
 from .losses import WithPointHead, get_loss
 from .tasks import register_task
 from .trainer import validate
@@ -43,8 +43,12 @@ class SRTask:
         n_val = min(d["val_count"], n_total - 1)
         if d["val_count"] < 1:
             raise ValueError(f"data.val_count must be >= 1, got {d['val_count']}")
-        train_ds = SARDataset(d["train"], d["source"], d["size"], train=True, crop=d["crop"] or None,
-                              indices=range(n_val, n_total), complex_input=d["complex_input"], verify=d["verify"], label=d["label"])
+        opts = dict(train=True, crop=d["crop"] or None, complex_input=d["complex_input"], verify=d["verify"],
+                    label=d["label"])
+        train_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val, n_total), **opts)
+        if d["extra_train"]:  # every record of each further folder trains
+            train_ds = ConcatSARDataset([train_ds] + [SARDataset(p, d["source"], d["size"], **opts)
+                                                      for p in d["extra_train"]])
         val_ds = SARDataset(d["train"], d["source"], d["size"], indices=range(n_val),
                             complex_input=d["complex_input"], verify=False, label=d["label"])
         return train_ds, val_ds

@@ -52,6 +52,8 @@ class ClassificationTask:
     def datasets(self):
         """(train, validation) datasets: the first ``data.val_count`` records validate."""
         d = self.cfg["data"]
+        if d["extra_train"]:
+            raise ValueError("data.extra_train: the recognition task trains on data.train alone")
         n_total = read_manifest(d["train"])["count"]
         n_val = min(d["val_count"], n_total - 1)
         sr = d["sr_model"] or None
