@@ -148,6 +148,27 @@ def test_dataset_with_autofocus_records_the_estimate(tmp_path):
 
 
 
+def test_autofocus_options_reach_the_autofocus_and_unknown_ones_are_refused(monkeypatch):
+    """reconstruction.autofocus_options: its keywords go to sarsr.radar.autofocus (the
+    explorer's quicker setting); {} keeps every preset's digest; an unknown name is one line."""
+    from sarsr import radar
+    from sarsr.data import ScenarioError, load_scenario
+    from sarsr.data.simulate import simulate_record
+
+    base = load_scenario("smoke")
+    assert base.with_overrides({"reconstruction.autofocus_options": {}}).digest == base.digest
+    seen = []
+    real = radar.autofocus
+    monkeypatch.setattr(radar, "autofocus", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    sc = base.with_overrides({"reconstruction.autofocus": True,
+                              "reconstruction.autofocus_options": {"k_step": 8, "max_iter": 2}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = simulate_record(sc, 4, 0)
+    assert seen and seen[0]["k_step"] == 8 and seen[0]["max_iter"] == 2 and np.isfinite(rec["autofocus_rms_m"])
+    with pytest.raises(ScenarioError, match=r"autofocus_options: unknown option\(s\) \['speed'\]"):
+        base.with_overrides({"reconstruction.autofocus_options": {"speed": 2}})
+
 def test_phase_gradient_start_keeps_the_promises(small_scan):
     """The EMPM phase-gradient estimator: a finite zero-mean depth field of the right shape; a
     bad start is one line."""

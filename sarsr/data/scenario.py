@@ -97,7 +97,10 @@ SCHEMA: dict = {
                        "input_weights": Field("list[float]", None, lambda v: all(w >= 0 for w in v) and sum(v) > 0),
                        # estimate the position error from the echoes first (sarsr.radar.autofocus;
                        # lattice trajectories), then image at the corrected positions
-                       "autofocus": Field("bool", False)},
+                       "autofocus": Field("bool", False),
+                       # keyword options of sarsr.radar.autofocus (AUTOFOCUS_OPTIONS), e.g. the
+                       # explorer's quicker { k_step = 8, max_iter = 10 }; {} = its defaults
+                       "autofocus_options": Field("table", {})},
     # one key per registered imager (the default input stored by default), the label, the drawn input
     "store": {**{name: Field("bool", name == DEFAULT_INPUT) for name in list_imagers()}, "label": Field("bool", True),
               "input": Field("bool", False)},
@@ -110,7 +113,13 @@ IMAGE_STORE_KEYS = (*list_imagers(), "input")
 #: Keys added after datasets were first generated (digest-neutral at their defaults).
 _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log", "scene.point_amplitude_range",
                "scene.point_spacing_m", "reconstruction.taper", "reconstruction.input",
-               "reconstruction.input_weights", "store.input", "reconstruction.autofocus", "scene.shape_plateau")
+               "reconstruction.input_weights", "store.input", "reconstruction.autofocus", "scene.shape_plateau",
+               "reconstruction.autofocus_options")
+
+#: Keys of ``reconstruction.autofocus_options``: the tunable keyword options of
+#: :func:`sarsr.radar.autofocus` (their values are checked by it, in one-line errors).
+AUTOFOCUS_OPTIONS = ("nodes", "axes", "k_step", "nfft", "max_iter", "regularization", "power", "floor", "min_gain",
+                     "start", "plane", "keep_if_sharper")
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,10 @@ def _validated(raw: dict, source: str) -> dict:
         raise ScenarioError(f"{source}: scene.{k}: unknown {'shape' if k == 'shapes' else 'object class'}(s) "
                             f"{unknown}; valid: {', '.join(valid)}")
     cfg = validate(raw, SCHEMA, source, ScenarioError)
+    unknown = sorted(set(cfg["reconstruction"]["autofocus_options"]) - set(AUTOFOCUS_OPTIONS))
+    if unknown:
+        raise ScenarioError(f"{source}: reconstruction.autofocus_options: unknown option(s) {unknown}; "
+                            f"valid: {', '.join(AUTOFOCUS_OPTIONS)}")
     if not any(cfg["store"][k] for k in IMAGE_STORE_KEYS):
         raise ScenarioError(f"{source}: store: at least one of {', '.join(IMAGE_STORE_KEYS)} must be true")
     w = cfg["reconstruction"]["input_weights"]

@@ -180,7 +180,8 @@ def simulate_record(sc: Scenario, seed: int, index: int) -> dict:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            af = radar.autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape)
+            af = radar.autofocus(echo, scan.tx_est, scan.rx_est, wave.k, grid, lattice_shape=scan.lattice_shape,
+                                 **rec.get("autofocus_options", {}))
         tx_img, rx_img = af.tx, af.rx
         if af.lateral == "regrid":
             kw["lateral"] = "regrid"
