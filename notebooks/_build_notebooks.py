@@ -306,9 +306,11 @@ nb(["""md:# 5. Explorer: turn the knobs, see the image
 Position error, SNR, number of points, seed, reconstruction method, autofocus and the
 super-resolution mode; each change re-simulates one `paper_freehand` scan and redraws input,
 super-resolved image (detected points circled, networks with a point head) and label, with the
-point scores in the titles (~2 s per redraw on a 2-core laptop with EMPM; backprojection takes
-longer, and autofocus adds its own 4-15 s a scan, measured on one core of this project's 2-core
-machines: turning only the SR mode or the model afterwards reuses the autofocused scan). The
+point scores in the titles (under half a second per redraw on this project's 2-core machines
+with EMPM; backprojection takes longer; autofocus adds 1-2 s a scan with the explorer's quicker
+setting, `sarsr.explore.EXPLORER_AUTOFOCUS`, against ~4 s for the library's defaults, which
+`simulate_view(..., autofocus_options={})` uses; turning only the SR mode or the model afterwards
+reuses the autofocused scan). The
 callbacks are plain functions of `sarsr.explore` (the test suite
 calls them); without a Jupyter front end the cell below draws the default view once.""",
 """import matplotlib.pyplot as plt

@@ -40,3 +40,24 @@ def test_changing_only_the_sr_mode_reuses_the_scan():
     np.testing.assert_array_equal(first["input"], again["input"])  # the same scan, not a new one
     other = simulate_view(sigma_mm=1.5, snr_db=30.0, n_points=4, seed=11, sr_mode="off")
     assert other["seconds"]["simulate_and_image"] > 0  # a new acquisition parameter: simulated again
+
+
+def test_autofocus_runs_with_the_explorers_quicker_setting(monkeypatch):
+    """autofocus=True: the scan is autofocused with EXPLORER_AUTOFOCUS unless options are given;
+    the options are part of the cache key; unknown option names are one line."""
+    from sarsr import radar
+    from sarsr.explore import EXPLORER_AUTOFOCUS
+
+    seen = []
+    real = radar.autofocus
+    monkeypatch.setattr(radar, "autofocus", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
+    v = simulate_view(sigma_mm=2.0, snr_db=30.0, n_points=4, seed=5, autofocus=True, sr_mode="off")
+    assert len(seen) == 1 and {k: seen[0][k] for k in EXPLORER_AUTOFOCUS} == EXPLORER_AUTOFOCUS
+    assert v["params"]["autofocus"] and v["params"]["autofocus_options"] == EXPLORER_AUTOFOCUS
+    again = simulate_view(sigma_mm=2.0, snr_db=30.0, n_points=4, seed=5, autofocus=True, sr_mode="off")
+    assert len(seen) == 1 and again["seconds"]["simulate_and_image"] == 0.0  # cached
+    simulate_view(sigma_mm=2.0, snr_db=30.0, n_points=4, seed=5, autofocus=True, sr_mode="off",
+                  autofocus_options={"k_step": 16, "max_iter": 2, "pga_targets": 2})
+    assert len(seen) == 2 and seen[1]["k_step"] == 16  # other options: autofocused again
+    with pytest.raises(ValueError, match="autofocus_options: unknown"):
+        simulate_view(autofocus=True, autofocus_options={"fast": True})

@@ -119,7 +119,7 @@ _ADDED_KEYS = ("position_error.iid_probability", "scene.shape_reflectivity_log",
 #: Keys of ``reconstruction.autofocus_options``: the tunable keyword options of
 #: :func:`sarsr.radar.autofocus` (their values are checked by it, in one-line errors).
 AUTOFOCUS_OPTIONS = ("nodes", "axes", "k_step", "nfft", "max_iter", "regularization", "power", "floor", "min_gain",
-                     "start", "plane", "keep_if_sharper")
+                     "start", "plane", "keep_if_sharper", "pga_targets")
 
 
 @dataclass(frozen=True)

@@ -419,7 +419,7 @@ def remove_plane(field, xy) -> np.ndarray:
 def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str = "z", k_step: int = 4,
               nfft=None, max_iter: int = 30, regularization: float = 1e-3, keep_if_sharper: bool = True,
               power: float = 1.0, floor: float = 0.0, stages=None, min_gain: float = 0.004, start: str = "pga",
-              plane: str = "remove", device=None, log=None) -> AutofocusResult:
+              plane: str = "remove", pga_targets: int = 30, device=None, log=None) -> AutofocusResult:
     """Estimate the smooth position error of a lattice-ordered scan from its echoes; re-image.
 
     Parameters
@@ -466,6 +466,9 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         moves the points off their places (64 x 64 scans at 0.75 mm: tilts up to 55 mm/m
         found, recall 0.59 -> 0.18 with the plane, 0.58 without; paper scans at 3 mm: 0.57 with
         vs 0.54 without on 6 scans, 0.52 vs 0.52 on 8 more; docs/autofocus.md).
+    pga_targets : bright targets per round of the phase-gradient start (:func:`phase_gradient_depth_error`
+        ``targets``): its cost grows with them (two FFTs of the image stack per target and
+        round); fewer make a quicker, rougher start (the explorer's setting).
     device : torch device of the optimiser (default CPU; "cuda" on a GPU).
     log : callable(str), optional   progress messages.
 
@@ -486,7 +489,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
         raise ValueError(f"autofocus: grid must be a plane of points (nx, ny, 3), got shape {pts.shape}")
     if not axes or set(axes) - set("xyz") or len(set(axes)) != len(axes):
         raise ValueError(f"autofocus: axes must be distinct letters of 'xyz', got {axes!r}")
-    for name, val in (("nodes", nodes), ("k_step", k_step), ("nfft", 1 if nfft is None else nfft), ("max_iter", max_iter)):
+    for name, val in (("nodes", nodes), ("k_step", k_step), ("nfft", 1 if nfft is None else nfft), ("max_iter", max_iter),
+                      ("pga_targets", pga_targets)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
             raise ValueError(f"autofocus: {name} must be an integer >= 1, got {val!r}")
     if nfft is not None and nfft < max(nx, ny):
@@ -529,7 +533,8 @@ def autofocus(echo, tx, rx, k, grid, *, lattice_shape, nodes: int = 6, axes: str
     history = [e_start]
     field_now = np.zeros((nx * ny, 3))
     if start == "pga" and "z" in axes:
-        field_now[:, 2] = phase_gradient_depth_error(echo, tx, rx, k, pts, (nx, ny), nfft=int(nfft), device=dev)
+        field_now[:, 2] = phase_gradient_depth_error(echo, tx, rx, k, pts, (nx, ny), nfft=int(nfft),
+                                                     targets=int(pga_targets), device=dev)
         with torch.no_grad():
             e_pga = model.entropy(torch.as_tensor(field_now.reshape(nx, ny, 3), dtype=torch.float32, device=dev)).item()
         say(f"autofocus phase-gradient start: entropy {e_start:.4f} -> {e_pga:.4f} ({time.perf_counter() - t0:.1f} s)")

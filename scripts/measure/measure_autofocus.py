@@ -62,6 +62,7 @@ def main():
     ap.add_argument("--k-step", type=int, default=None, help="autofocus k_step (default: autofocus's own)")
     ap.add_argument("--nfft", type=int, default=None, help="autofocus nfft (default: autofocus's own)")
     ap.add_argument("--max-iter", type=int, default=None, help="autofocus max_iter (default: autofocus's own)")
+    ap.add_argument("--pga-targets", type=int, default=None, help="autofocus pga_targets (default: autofocus's own)")
     ap.add_argument("--true-lateral", action="store_true",
                     help="experiment: measured positions keep only the depth error (lateral = true)")
     ap.add_argument("--true-depth", action="store_true",
@@ -73,7 +74,7 @@ def main():
     pts = {"before": [], "after": [], "before_registered": [], "after_registered": []}
     for i in range(a.count):
         extra = {k: v for k, v in (("power", a.power), ("floor", a.floor), ("k_step", a.k_step), ("nfft", a.nfft),
-                                            ("max_iter", a.max_iter))
+                                            ("max_iter", a.max_iter), ("pga_targets", a.pga_targets))
                  if v is not None}
         acq, label, before, r, secs = autofocus_record(sc, a.seed, i, true_lateral=a.true_lateral,
                                                        true_depth=a.true_depth, axes=a.axes,
@@ -105,6 +106,7 @@ def main():
         print(json.dumps(row), flush=True)
     summary = dict(scenario=a.scenario, seed=a.seed, sigma_mm=a.sigma_mm, count=a.count, axes=a.axes, start=a.start,
                    true_lateral=a.true_lateral, true_depth=a.true_depth, power=a.power, floor=a.floor, k_step=a.k_step, nfft=a.nfft, max_iter=a.max_iter,
+                   pga_targets=a.pga_targets,
                    recall_before=metrics.summarize_points(pts["before"]),
                    recall_after=metrics.summarize_points(pts["after"]),
                    recall_before_registered=metrics.summarize_points(pts["before_registered"]),
