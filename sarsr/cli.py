@@ -29,6 +29,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _presence(args) -> dict:
+    """``presence_mass`` for super_resolve / evaluate when --presence-mass is given (else their default)."""
+    return {} if args.presence_mass is None else {"presence_mass": args.presence_mass}
+
+
 def _bounded(kind, lo, hi, lo_open: bool = False, hi_open: bool = False):
     """argparse type: an int or a finite float within [lo, hi] (open ends where told), so that no
     number reaches numpy as an overflow; out of range is argparse's usage error (exit code 2)."""
@@ -214,7 +219,8 @@ def _cmd_evaluate(args) -> int:
     results = {}
     for test in args.test:
         rows = evaluate(test, models, limit=args.limit, baselines=not args.no_baselines, progress=not args.quiet,
-                        keep_input_points=args.keep_input_points, point_threshold=args.point_threshold)
+                        keep_input_points=args.keep_input_points, point_threshold=args.point_threshold,
+                        **_presence(args))
         results[test] = rows
         print(f"== {test}")
         for r in sorted(rows, key=lambda r: (r.get("grid", ""), -r["psnr_db"])):
@@ -230,7 +236,7 @@ def _cmd_evaluate(args) -> int:
             _print_ship_rule(rows, args.ship_rule)
     curve = robustness(models, count=args.robustness_count, progress=not args.quiet,
                        keep_input_points=args.keep_input_points,
-                       point_threshold=args.point_threshold) if args.robustness else None
+                       point_threshold=args.point_threshold, **_presence(args)) if args.robustness else None
     if args.report:
         write_report(args.report, results, curve=curve, command="sarsr " + " ".join(sys.argv[1:]))
         print(f"wrote {args.report}")
@@ -314,7 +320,7 @@ def _cmd_sr(args) -> int:
     with _warnings_as_notes():
         out = super_resolve(img, args.model, size=None if args.size == 0 else args.size,
                             keep_input_points=_POINTS_FLAG[args.keep_input_points], return_points=pts_dst is not None,
-                            point_threshold=threshold)
+                            point_threshold=threshold, **_presence(args))
     if pts_dst is not None:
         out, tables = out
         tables = [tables] if out.ndim == 2 else tables
@@ -572,6 +578,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--point-threshold", type=_bounded(float, 0.0, 1.0, hi_open=True), default=None,
                    help="networks with a point head: the point probability above which a detection is drawn "
                         "(default 0.5)")
+    e.add_argument("--presence-mass", type=_bounded(float, 0.0, 1e6), default=None,
+                   help="networks with a point head: the probability mass over a +-3 mm box above which an "
+                        "undetected point is drawn as an uncertain, 5 mm wide spot (default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
     e.add_argument("--ship-rule", default=None, metavar="LABEL",
                    help="apply the shipping rule against the --model LABEL (the shipped network): each other "
                         "network replaces it only with a higher val_score and no fewer or dimmer points")
@@ -614,9 +623,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--points", default=None, metavar="CSV",
                    help="also write the detected points (networks with a point head, such as the default): one row "
                         "per point, x_m, y_m (metres; the image taken to span [-0.1, 0.1) m), amplitude, confidence, "
-                        "row, col (pixels of the output), image (index in a stack)")
+                        "row, col (pixels of the output), spread_m (the drawn spot's width: 1.2 mm, or 5 mm for an uncertain "
+                        "point), image (index in a stack)")
     r.add_argument("--point-threshold", type=_bounded(float, 0.0, 1.0, hi_open=True), default=None,
                    help="point probability above which a detection counts (default 0.5)")
+    r.add_argument("--presence-mass", type=_bounded(float, 0.0, 1e6), default=None,
+                   help="probability mass over a +-3 mm box above which an undetected point is drawn as an "
+                        "uncertain, 5 mm wide spot (networks with a point head; default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
 

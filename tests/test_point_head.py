@@ -158,6 +158,37 @@ def test_points_table_in_metres_and_default_output():
         default_output(raw[:, :4])
 
 
+def test_uncertain_points_where_the_probability_spreads():
+    """A point whose probability is spread (0.2 over 7 x 7 pixels: none passes 0.5) but whose sum
+    is high comes back as an uncertain point at the spread's centre and is drawn 5 mm wide; a
+    detected point suppresses uncertain ones within the radius; mass 0 gives none."""
+    from sarsr.sr import UNCERTAIN_SPOT_WIDTH_M, decode_uncertain
+
+    head = torch.zeros(1, 4, 64, 64)
+    head[0, 0], head[0, 3] = -9.0, 0.7
+    spread = float(torch.logit(torch.tensor(0.2)))
+    head[0, 0, 17:24, 27:34] = spread  # centred on (20, 30)
+    head[0, 0, 42:49, 42:49] = spread
+    head[0, 0, 45, 45] = 4.0  # a detected point inside the second spread
+    found = decode_points(head, 0.5)
+    assert len(found[0]) == 1 and tuple(found[0][0, :2]) == (45, 45)
+    unsure = decode_uncertain(head, found, 8.0)[0]
+    assert unsure.shape == (1, 4) and np.allclose(unsure[0, :2], (20, 30), atol=1e-2)
+    assert unsure[0, 2] == pytest.approx(0.7) and unsure[0, 3] == pytest.approx(0.2, abs=1e-6)
+    assert len(decode_uncertain(head, found, 0.0)[0]) == 0 and len(decode_uncertain(head, found, 50.0)[0]) == 0
+    assert len(decode_uncertain(head, None, 8.0)[0]) == 2  # nothing detected: both spreads
+    img = compose(np.zeros((64, 64), np.float32), found[0], uncertain=unsure)
+    wide = 0.7 * np.exp(-16 / (SPOT_WIDTH_PX * UNCERTAIN_SPOT_WIDTH_M / 1.2e-3) ** 2)
+    assert img[20, 30] == pytest.approx(0.7, abs=1e-5) and img[20, 34] == pytest.approx(wide, abs=1e-3)
+    assert img[45, 49] < 0.01  # the detected point keeps the label's narrow spot
+    t = points_table(np.concatenate([found[0], unsure]), (64, 64), (64, 64), spread_m=[1.2e-3, UNCERTAIN_SPOT_WIDTH_M])
+    assert list(t["spread_m"]) == [1.2e-3, UNCERTAIN_SPOT_WIDTH_M]
+    with pytest.raises(ValueError, match="decode_uncertain"):
+        decode_uncertain(head[:, :3])
+    with pytest.raises(ValueError, match="mass"):
+        decode_uncertain(head, found, -1.0)
+
+
 def test_point_head_network_output_and_growth():
     net = create_model("srvit_hsm", dim=8, depth=2, state_dim=4, point_head=8)
     assert net.has_point_head and len(POINT_CHANNELS) == 4
@@ -204,7 +235,8 @@ def test_super_resolve_with_a_point_head_returns_points():
         net.points.out.bias.view(4, 4)[0] = 3.0  # every local maximum a point
     img = np.random.default_rng(0).random((40, 50))
     y, table = super_resolve(img, net, size=64, return_points=True)
-    assert y.shape == (40, 50) and table.dtype.names == ("x_m", "y_m", "amplitude", "confidence", "row", "col")
+    assert y.shape == (40, 50) and table.dtype.names == ("x_m", "y_m", "amplitude", "confidence", "row", "col",
+                                                         "spread_m")
     assert len(table) > 0 and np.all((table["row"] > -1) & (table["row"] < 40))
     alone = super_resolve(img, net, size=64, keep_input_points=False)
     assert not np.allclose(alone, y)
@@ -212,6 +244,8 @@ def test_super_resolve_with_a_point_head_returns_points():
     assert ys.shape == (2, 40, 50) and len(tables) == 2
     with pytest.raises(ValueError, match="point_threshold"):
         super_resolve(img, net, point_threshold=1.5)
+    with pytest.raises(ValueError, match="presence_mass"):
+        super_resolve(img, net, presence_mass=-1.0)
     with pytest.raises(ValueError, match="point head"):
         super_resolve(img, create_model("srvit_hsm", dim=8, depth=1, state_dim=4).eval(), return_points=True)
 
@@ -272,7 +306,7 @@ def test_cli_sr_writes_the_points_csv(tiny_points, tmp_path):
                               "--point-threshold", "0"])
     assert code == 0, err
     rows = list(csv.DictReader((tmp_path / "p.csv").open()))
-    assert rows and set(rows[0]) == {"x_m", "y_m", "amplitude", "confidence", "row", "col", "image"}
+    assert rows and set(rows[0]) == {"x_m", "y_m", "amplitude", "confidence", "row", "col", "spread_m", "image"}
     half = 0.1 / 32  # half a pixel: the footprint of pixel centres -0.1 + 0.2 i / 32
     assert all(-0.1 - half - 1e-9 <= float(r["x_m"]) <= 0.1 - half + 1e-9 for r in rows)
     code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o2.npy"),

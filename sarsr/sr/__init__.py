@@ -10,8 +10,8 @@
 
 from ._loading import DEFAULT_SR_MODEL
 from .inference import RESAMPLE_METHODS, load_sr_model, network_pass, read_image, resample_output, super_resolve
-from .points import (DEFAULT_POINT_THRESHOLD, POINT_FIELDS, SPOT_WIDTH_PX, compose, decode_points, draw_points,
-                     points_table)
+from .points import (DEFAULT_POINT_THRESHOLD, DEFAULT_PRESENCE_MASS, POINT_FIELDS, SPOT_WIDTH_PX,
+                     UNCERTAIN_SPOT_WIDTH_M, compose, decode_points, decode_uncertain, draw_points, points_table)
 from .put_back import (AUTO_DETECT_PATCH, AUTO_DETECT_PROBABILITY, AUTO_DETECT_THRESHOLD, AUTO_KEEP_BELOW,
                        AUTO_PEAK_THRESHOLD, AUTO_PUT_BACK_THRESHOLD, DEFAULT_POINT_DETECTOR, POINTS_MODES,
                        PUT_BACK_KEEP_FRACTION, PUT_BACK_RADIUS, apply_points_mode, keep_input_points,
@@ -25,4 +25,5 @@ __all__ = ["super_resolve", "load_sr_model", "network_pass", "resample_output", 
            "point_probability", "load_point_detector", "DEFAULT_POINT_DETECTOR",
            "AUTO_DETECT_PROBABILITY", "AUTO_DETECT_THRESHOLD", "AUTO_DETECT_PATCH",
            "DEFAULT_SR_MODEL", "read_image", "decode_points", "draw_points", "compose", "points_table",
-           "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD", "SPOT_WIDTH_PX"]
+           "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD", "SPOT_WIDTH_PX", "decode_uncertain", "DEFAULT_PRESENCE_MASS",
+           "UNCERTAIN_SPOT_WIDTH_M"]

@@ -19,7 +19,9 @@ from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..models import input_transform, reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
 from .._validate import check_memory
-from .points import DEFAULT_POINT_THRESHOLD, compose, decode_points, points_table
+from .points import (DEFAULT_POINT_THRESHOLD, DEFAULT_PRESENCE_MASS, UNCERTAIN_SPOT_WIDTH_M, compose, decode_points,
+                     decode_uncertain, points_table)
+from ..radar.geometry.scene import LABEL_WIDTH
 from .put_back import _points_mode, apply_points_mode
 from ..io.images import read_image  # re-exported: the image reader lives in sarsr.io
 
@@ -103,7 +105,8 @@ def network_pass(batch, net, size: int | None = WORKING_SIZE):
 @torch.no_grad()
 def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=None, keep_size: bool = True,
                   resample: str = "peak", keep_input_points="auto", point_detector=None,
-                  return_points: bool = False, point_threshold: float = DEFAULT_POINT_THRESHOLD, grid=None):
+                  return_points: bool = False, point_threshold: float = DEFAULT_POINT_THRESHOLD, grid=None,
+                  presence_mass: float = DEFAULT_PRESENCE_MASS):
     """Super-resolve one image or a batch.
 
     Parameters
@@ -137,6 +140,10 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         array per image with :data:`sarsr.sr.points.POINT_FIELDS` (x, y in metres on ``grid``,
         amplitude, confidence, row, column).
     point_threshold : point probability (0-1) above which the point head's local maxima count.
+    presence_mass : with a point head, where no pixel passes ``point_threshold`` but the point
+        probability summed over a +-3 mm box exceeds this (a point whose position the defocused
+        input does not pin down), an *uncertain point* is drawn, as wide as its position is
+        unsure (:func:`sarsr.sr.points.decode_uncertain`, 5 mm); 0 draws none.
     grid : the input image's :class:`sarsr.radar.ImageGrid`, for the points' coordinates
         (default: the paper's field, [-0.1, 0.1) m on both axes).
 
@@ -163,6 +170,8 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     if resample not in RESAMPLE_METHODS:
         raise ValueError(f"super_resolve: resample must be one of {RESAMPLE_METHODS}, got {resample!r}")
     keep_input_points = _points_mode(keep_input_points, "super_resolve")
+    if isinstance(presence_mass, bool) or not isinstance(presence_mass, (int, float)) or not presence_mass >= 0:
+        raise ValueError(f"super_resolve: presence_mass must be a number >= 0 (0: no uncertain points), got {presence_mass!r}")
     if isinstance(point_threshold, bool) or not isinstance(point_threshold, (int, float)) or not 0 <= point_threshold < 1:
         raise ValueError(f"super_resolve: point_threshold must be a probability in [0, 1), got {point_threshold!r}")
     if not np.all(np.isfinite(a)):
@@ -184,8 +193,9 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         y = resample_output(y, (H, W), resample)
     y = y.clamp(0, 1)[:, 0].cpu().numpy().astype(np.float32)
     found = decode_points(head, point_threshold) if head is not None else None
+    unsure = decode_uncertain(head, found, presence_mass) if head is not None else None
     if head is not None and keep_input_points is not False:
-        y = np.stack([compose(img, pts, head_shape) for img, pts in zip(y, found)])
+        y = np.stack([compose(img, pts, head_shape, uncertain=u) for img, pts, u in zip(y, found, unsure)])
     if keep_input_points is True or (keep_input_points == "auto" and head is None):
         shown = batch if tuple(y.shape[-2:]) == (H, W) else np.stack(  # the input on the returned grid
             [resize_image(torch.from_numpy(normalize(im))[None], y.shape[-1])[0].numpy() for im in batch])
@@ -199,5 +209,7 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     y = y[0] if a.ndim == 2 else y
     if not return_points:
         return y
-    tables = [points_table(pts, head_shape, (H, W), tuple(y.shape[-2:]), grid) for pts in found]
+    tables = [points_table(np.concatenate([pts, u]), head_shape, (H, W), tuple(y.shape[-2:]), grid,
+                           spread_m=np.r_[np.full(len(pts), LABEL_WIDTH), np.full(len(u), UNCERTAIN_SPOT_WIDTH_M)])
+              for pts, u in zip(found, unsure)]
     return y, (tables[0] if a.ndim == 2 else tables)

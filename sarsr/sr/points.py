@@ -21,8 +21,9 @@ import torch.nn.functional as F
 from ..config import WORKING_SIZE
 from ..radar.geometry.scene import LABEL_WIDTH
 
-__all__ = ["decode_points", "draw_points", "compose", "points_table", "default_output", "NMS_WINDOW", "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD",
-           "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M"]
+__all__ = ["decode_points", "decode_uncertain", "draw_points", "compose", "points_table", "default_output", "NMS_WINDOW",
+           "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD", "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M",
+           "PRESENCE_RADIUS", "DEFAULT_PRESENCE_MASS", "UNCERTAIN_SPOT_WIDTH_M"]
 
 #: Half-width (m) of the field the networks are trained on: 256 working pixels over [-0.1, 0.1) m.
 WORKING_EXTENT_M = 0.1
@@ -40,8 +41,21 @@ DEFAULT_BLEND = "replace"
 #: points, while a 3 x 3 window let one point through twice (11 close pairs among 132
 #: detections at p > 0.2 on 24 validation records, step 3,000), each drawn at full height.
 NMS_WINDOW = 5
-#: Columns of :func:`points_table`.
-POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col")
+#: Columns of :func:`points_table`: ``spread_m`` is the width o (m) of the spot drawn for the
+#: point: the label's 1.2 mm for a detected point, :data:`UNCERTAIN_SPOT_WIDTH_M` for an
+#: uncertain one (:func:`decode_uncertain`).
+POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col", "spread_m")
+#: Half-side (pixels of the head's grid, the 256 working grid: +-3.1 mm) of the box over which
+#: :func:`decode_uncertain` sums the point probability.
+PRESENCE_RADIUS = 4
+#: Probability mass (the point probability summed over a (2 R + 1)^2 box, R =
+#: :data:`PRESENCE_RADIUS`) above which a box with no detected point within R holds an
+#: uncertain point (:func:`decode_uncertain`); 0 turns them off. Chosen on validation
+#: (docs/sr_points.md, "Uncertain points").
+DEFAULT_PRESENCE_MASS = 8.0
+#: Width o (m) of an uncertain point's spot: as wide as its position is unsure (position error
+#: of 2-3 mm moves the input's own peaks a median 3-5 mm, docs/sr_points.md).
+UNCERTAIN_SPOT_WIDTH_M = 0.005
 
 
 @torch.no_grad()
@@ -77,6 +91,61 @@ def decode_points(head, threshold: float = DEFAULT_POINT_THRESHOLD) -> list[np.n
     return out
 
 
+@torch.no_grad()
+def decode_uncertain(head, found=None, mass: float = DEFAULT_PRESENCE_MASS, radius: int = PRESENCE_RADIUS) -> list[np.ndarray]:
+    """Points the head knows are there but not exactly where: where position error defocuses the
+    input, the point probability spreads over the area the point may be in (no pixel passes the
+    detection threshold) while its sum over that area stays high.
+
+    Parameters
+    ----------
+    head : (B, 4, H, W) point-head output (as :func:`decode_points`).
+    found : the detected points (:func:`decode_points`), one (n, >= 2) array per image, or None.
+    mass : the probability summed over a ``(2 radius + 1)^2`` box must exceed this, at a local
+        maximum of that sum (same window), with no point of ``found`` within ``radius`` pixels.
+    radius : half-side of the box, pixels of the head's grid.
+
+    Returns a list of B float32 arrays (n, 4), as :func:`decode_points`: row, column (the
+    probability's centroid over the box), amplitude (the amplitude channel at the box's most
+    probable pixel, clipped to [0, 1]) and that pixel's probability. Draw them wide
+    (:data:`UNCERTAIN_SPOT_WIDTH_M`, :func:`compose`'s ``uncertain``).
+    """
+    h = torch.as_tensor(head).float()
+    if h.ndim != 4 or h.shape[1] != 4:
+        raise ValueError(f"decode_uncertain: expected a (B, 4, H, W) point-head output, got shape {tuple(h.shape)}")
+    if not mass >= 0 or isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 1:
+        raise ValueError(f"decode_uncertain: mass must be >= 0 and radius an integer >= 1, got {mass!r}, {radius!r}")
+    B, _, H, W = h.shape
+    empty = [np.zeros((0, 4), np.float32) for _ in range(B)]
+    if mass <= 0:
+        return empty
+    k = 2 * int(radius) + 1
+    prob = torch.sigmoid(h[:, :1])
+    box = F.avg_pool2d(prob, k, stride=1, padding=radius, count_include_pad=True) * (k * k)
+    peak = (box >= F.max_pool2d(box, k, stride=1, padding=radius)) & (box > mass)
+    out = empty
+    for b in range(B):
+        near = [tuple(q) for q in np.asarray(found[b])[:, :2]] if found is not None and len(found[b]) else []
+        cand = torch.nonzero(peak[b, 0])
+        order = torch.argsort(-box[b, 0][cand[:, 0], cand[:, 1]], stable=True) if len(cand) else []
+        rows = []
+        for i, j in cand[order].tolist() if len(cand) else []:  # strongest first; one point per radius
+            if near and min(np.hypot(r - i, c - j) for r, c in near) <= radius:
+                continue
+            near.append((i, j))
+            i0, j0 = max(0, i - radius), max(0, j - radius)
+            win = prob[b, 0, i0:i + radius + 1, j0:j + radius + 1]
+            total = float(win.sum())
+            ci = float((win.sum(1) * torch.arange(i0, i0 + win.shape[0])).sum()) / total
+            cj = float((win.sum(0) * torch.arange(j0, j0 + win.shape[1])).sum()) / total
+            a, c = divmod(int(torch.argmax(win)), win.shape[1])
+            rows.append((ci, cj, float(h[b, 3, i0 + a, j0 + c].clamp(0, 1)), float(win[a, c])))
+        if rows:
+            pts = np.asarray(rows, np.float32)
+            out[b] = pts[np.argsort(-pts[:, 2], kind="stable")]
+    return out
+
+
 def _to_grid(points: np.ndarray, src_shape, dst_shape) -> np.ndarray:
     """Rows / columns of ``points`` (n, >= 2) from a ``src_shape`` grid to a ``dst_shape`` grid
     covering the same footprint (the align_corners=False resize of :mod:`sarsr.data`)."""
@@ -108,12 +177,13 @@ def _spots(points, shape, width_px: tuple[float, float]) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def draw_points(points, shape, head_shape=None) -> np.ndarray:
+def draw_points(points, shape, head_shape=None, width_m: float | None = None) -> np.ndarray:
     """Render ``points`` (n, >= 3: row, column on the ``head_shape`` grid, amplitude) as label
     spots on a ``shape`` (H, W) grid covering the same footprint (``head_shape`` None: the
     same grid). The spot width is the label's, 1.2 mm, i.e. :data:`SPOT_WIDTH_PX` pixels of
     the network's grid (256 working pixels span 0.2 m), scaled to the target grid (1.2 px on
-    the paper's 200 x 200 grid). Returns float32 (H, W) in [0, 1]."""
+    the paper's 200 x 200 grid); ``width_m`` (m) draws wider spots (uncertain points). Returns
+    float32 (H, W) in [0, 1]."""
     shape = (int(shape[0]), int(shape[1]))
     head_shape = shape if head_shape is None else (int(head_shape[0]), int(head_shape[1]))
     p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 4)
@@ -121,27 +191,34 @@ def draw_points(points, shape, head_shape=None) -> np.ndarray:
         raise ValueError(f"draw_points: expected (n, >= 3) points (row, col, amplitude), got shape {p.shape}")
     p = _to_grid(p, head_shape, shape) if head_shape != shape else p
     # the network's pixels are the working grid's: a spot is SPOT_WIDTH_PX of them wide
-    width = (SPOT_WIDTH_PX * shape[0] / head_shape[0], SPOT_WIDTH_PX * shape[1] / head_shape[1])
+    px = SPOT_WIDTH_PX if width_m is None else SPOT_WIDTH_PX * float(width_m) / LABEL_WIDTH
+    width = (px * shape[0] / head_shape[0], px * shape[1] / head_shape[1])
     return _spots(p, shape, width)
 
 
-def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND) -> np.ndarray:
+def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND, uncertain=None) -> np.ndarray:
     """The default output of a network with a point head: its image ``image`` (H, W) with each
     point of ``points`` (n, >= 3: row, column on the ``head_shape`` grid, amplitude) drawn as a
     label spot (:func:`draw_points`). ``blend``: ``"max"`` keeps the brighter of image and spot
     at each pixel; ``"replace"`` (default) first fades the image out within about two spot
     widths of each point (weight ``1 - exp(-r^2 / (2 o)^2)``), so the image head's own, wider
-    and dimmer, rendering of the point does not survive around the spot. Returns float32 (H, W)
-    in [0, 1]."""
+    and dimmer, rendering of the point does not survive around the spot. ``uncertain`` (n, >= 3,
+    as ``points``; :func:`decode_uncertain`): points drawn :data:`UNCERTAIN_SPOT_WIDTH_M` wide,
+    by pixel-wise maximum over the rest. Returns float32 (H, W) in [0, 1]."""
     if blend not in BLENDS:
         raise ValueError(f"compose: blend must be one of {BLENDS}, got {blend!r}")
     img = np.asarray(image, np.float32)
     if img.ndim != 2:
         raise ValueError(f"compose: expected one (H, W) image, got shape {img.shape}")
     p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 4)
+    wide = None
+    if uncertain is not None and len(uncertain):
+        wide = draw_points(uncertain, img.shape, head_shape, width_m=UNCERTAIN_SPOT_WIDTH_M)
     if len(p) == 0:
-        return np.clip(img, 0, 1)
+        return np.clip(img if wide is None else np.maximum(img, wide), 0, 1).astype(np.float32)
     spots = draw_points(p, img.shape, head_shape)
+    if wide is not None:
+        spots = np.maximum(spots, wide)
     if blend == "replace":
         head_shape = img.shape if head_shape is None else head_shape
         q = _to_grid(p, head_shape, img.shape) if tuple(head_shape) != img.shape else p.copy()
@@ -152,7 +229,7 @@ def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND) -> np.nd
 
 
 def points_table(points, head_shape, image_shape, out_shape=None, grid=None,
-                 extent_m: float = WORKING_EXTENT_M) -> np.ndarray:
+                 extent_m: float = WORKING_EXTENT_M, spread_m=LABEL_WIDTH) -> np.ndarray:
     """Decoded points (n, 4: row, column on the ``head_shape`` grid, amplitude, probability) as
     a structured array with the fields :data:`POINT_FIELDS`: ``x_m``, ``y_m`` (metres), the
     amplitude (label units, 0-1), the confidence (probability, 0-1) and ``row``, ``col``
@@ -163,6 +240,7 @@ def points_table(points, head_shape, image_shape, out_shape=None, grid=None,
     (anything with increasing ``x`` and ``y`` pixel-centre axes in metres; rows map to x,
     columns to y). Without a grid the image is taken to span ``[-extent_m, extent_m)`` on both
     axes (the paper's field: 0.1 m, pixel centres at ``-extent + 2 extent i / H``).
+    ``spread_m``: the drawn spot's width o (m), one value or one per point.
     """
     p = np.asarray(points, np.float64).reshape(-1, 4)
     H, W = int(image_shape[0]), int(image_shape[1])
@@ -182,20 +260,25 @@ def points_table(points, head_shape, image_shape, out_shape=None, grid=None,
     table = np.zeros(len(p), dtype=[(f, np.float64) for f in POINT_FIELDS])
     table["x_m"], table["y_m"], table["amplitude"], table["confidence"] = x, y, p[:, 2], p[:, 3]
     table["row"], table["col"] = r[:, 0], r[:, 1]
+    table["spread_m"] = np.broadcast_to(np.asarray(spread_m, np.float64), (len(p),)) if len(p) else 0.0
     return table
 
 
-def default_output(out, threshold: float = DEFAULT_POINT_THRESHOLD, blend: str = DEFAULT_BLEND):
+def default_output(out, threshold: float = DEFAULT_POINT_THRESHOLD, blend: str = DEFAULT_BLEND, presence_mass: float = 0.0):
     """The default call's images from a point-head network's raw output on its own grid.
 
     ``out``: (B, 5, H, W) tensor (image, then the four point channels). Returns ``(composed,
     image, points)``: float32 (B, H, W) arrays of the default output (:func:`compose`) and of
     the image head alone (clipped to [0, 1]), and the decoded points (:func:`decode_points`).
+    ``presence_mass`` > 0 also draws the uncertain points (:func:`decode_uncertain`); the
+    trainer's validation leaves them out (0, the default), so the curves of every design stay
+    on the measure they were recorded with.
     """
     o = torch.as_tensor(out).float()
     if o.ndim != 4 or o.shape[1] != 5:
         raise ValueError(f"default_output: expected a (B, 5, H, W) point-head network output, got {tuple(o.shape)}")
     image = o[:, 0].clamp(0, 1).cpu().numpy().astype(np.float32)
     points = decode_points(o[:, 1:5], threshold)
-    composed = np.stack([compose(im, p, blend=blend) for im, p in zip(image, points)])
+    unsure = decode_uncertain(o[:, 1:5], points, presence_mass)
+    composed = np.stack([compose(im, p, blend=blend, uncertain=u) for im, p, u in zip(image, points, unsure)])
     return composed, image, points

@@ -28,6 +28,7 @@ from ..data.shards import verify_shard
 from ..models import count_macs, count_params, cpu_latency_ms
 from ..sr import (DEFAULT_POINT_THRESHOLD, _points_mode, apply_points_mode, compose, decode_points,
                   keep_input_points as keep_points, load_sr_model, network_pass, resample_output)
+from ..sr.points import DEFAULT_PRESENCE_MASS, decode_uncertain
 from ..metrics import REGIONS
 
 __all__ = ["evaluate", "robustness", "write_report", "input_psnr", "report_head", "report_finish", "BASELINES"]
@@ -51,7 +52,8 @@ def _input_key(f) -> str | None:
 def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_SIZE, limit: int | None = None,
              baselines: bool = True, progress: bool = True, timing: bool = True, verify: bool = True,
              grids: tuple = ("working", "user"), resample: str = "peak",
-             keep_input_points: bool = False, points="auto", point_threshold: float | None = None) -> list[dict]:
+             keep_input_points: bool = False, points="auto", point_threshold: float | None = None,
+             presence_mass: float = DEFAULT_PRESENCE_MASS) -> list[dict]:
     """Scores of every model and stored baseline on the records of ``test_root``.
 
     ``models`` maps a label to anything :func:`sarsr.sr.load_sr_model` takes; networks get the
@@ -81,7 +83,8 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
     (nothing put back) and ``"<network> +input points"`` (screening mode, every erased input peak
     put back: :func:`sarsr.sr.keep_input_points`). A network with a point head draws its detected
     points instead (probability above ``point_threshold``, default
-    :data:`sarsr.sr.DEFAULT_POINT_THRESHOLD`; :func:`sarsr.sr.compose`), and its screening row
+    :data:`sarsr.sr.DEFAULT_POINT_THRESHOLD`; :func:`sarsr.sr.compose`) and its uncertain points
+    (``presence_mass``, :func:`sarsr.sr.points.decode_uncertain`; 0: none), and its screening row
     adds the erased input peaks to that.
     """
     from tqdm.auto import tqdm
@@ -148,6 +151,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                     yw_t, head = network_pass(net_in[j][None], net, size)
                     yw = yw_t.clamp(0, 1)[0, 0].cpu().numpy()
                     found = decode_points(head, threshold)[0] if head is not None else None
+                    unsure = decode_uncertain(head, [found], presence_mass)[0] if head is not None else None
                     alone = {}
                     if "working" in grids:
                         alone["working"] = yw
@@ -155,7 +159,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
                         alone["user"] = resample_output(torch.from_numpy(yw)[None, None], native, resample)[0, 0].numpy()
                     for grid, y in alone.items():  # as super_resolve returns it on that grid
                         if found is not None:  # a point head: its points drawn, input peaks only in screening
-                            drawn = compose(y, found, yw.shape)
+                            drawn = compose(y, found, yw.shape, uncertain=unsure)
                             ya = drawn if points is not False else y
                             fired = points is True
                             if fired:
@@ -207,7 +211,7 @@ def evaluate(test_root, models: dict | None = None, size: int | None = WORKING_S
 def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, seed: int = 2000,
                cache=Path("~/.cache/sarsr/datasets/robustness").expanduser(), workers=None,
                progress=True, grid: str = "user", keep_input_points: bool = False, points="auto",
-               point_threshold: float | None = None) -> dict:
+               point_threshold: float | None = None, presence_mass: float = DEFAULT_PRESENCE_MASS) -> dict:
     """PSNR and point recall vs position-error sigma: for each sigma a ``paper_freehand`` test
     set of ``count`` records (seed ``seed``, cached and resumable) is generated and evaluated
     on ``grid`` (``"user"``: the grid :func:`sarsr.super_resolve` returns by default, or
@@ -229,7 +233,8 @@ def robustness(models: dict, sigmas_mm=(0, 1, 2, 3, 4, 5, 6), count: int = 64, s
         generate_dataset(sc, root, count, seed=seed, workers=workers, shard_size=16, progress=progress,
                          log=lambda *a: None)
         for row in evaluate(root, models, limit=count, progress=False, timing=False, grids=(grid,),
-                            keep_input_points=keep_input_points, points=points, point_threshold=point_threshold):
+                            keep_input_points=keep_input_points, points=points, point_threshold=point_threshold,
+                            presence_mass=presence_mass):
             curve["psnr_db"].setdefault(row["method"], []).append(row["psnr_db"])
             curve["point_recall"].setdefault(row["method"], []).append(row["point_recall"])
             curve["false_points"].setdefault(row["method"], []).append(row["false_points"])

@@ -9,17 +9,18 @@ validation, then that threshold's default call on every test set and over positi
 recorded) or any model spec. Steps:
 
 1. validation: the first ``--limit`` records of ``sr_val_v2`` (a seed no training record
-   uses), the grid ``super_resolve`` returns, default call, at each ``--thresholds`` value;
-   the threshold with the highest :func:`sarsr.train.sr_task.sr_score` is chosen (no test set
+   uses), the grid ``super_resolve`` returns, default call, at each ``--thresholds`` value and
+   each ``--presence-masses`` value (the uncertain points, :func:`sarsr.sr.decode_uncertain`; 0:
+   none); the pair with the highest :func:`sarsr.train.sr_task.sr_score` is chosen (no test set
    chooses anything);
-2. at that threshold: ``paper_freehand_test`` and the out-of-family sets ``sr_oof_array_test``,
+2. at that pair: ``paper_freehand_test`` and the out-of-family sets ``sr_oof_array_test``,
    ``sr_oof_shapes_test``, ``sr_oof_snr_test`` (first ``--limit`` records each): PSNR, gain
    over the input, point recall, false points per image, amplitude ratio of the kept points;
 3. do no harm: point recall of the default call against the input's over sigma = 0-4 mm (the
    cached robustness sets, ``--robustness-count`` records per sigma).
 
 Datasets are read from ``~/.cache/sarsr/datasets`` (the commands that make them: ``data/*.card.md``).
-One thread (a training run may share the machine).
+One thread by default (a training run may share the machine; ``--threads`` when it is paused).
 """
 
 import argparse
@@ -68,35 +69,42 @@ def main():
     ap.add_argument("--label", required=True)
     ap.add_argument("--limit", type=int, default=128)
     ap.add_argument("--thresholds", default="0.1,0.2,0.3,0.5")
+    ap.add_argument("--presence-masses", default="0",
+                    help="comma list of presence_mass values tried on validation (0: no uncertain points)")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--robustness-count", type=int, default=32)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "docs" / "sr_points_designs.json"))
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     spec, step, _ = export_ema(a.model)
     models = {a.label: spec}
     val = {}
-    for t in (float(x) for x in a.thresholds.split(",")):
-        rows = evaluate(DATA / "sr_val_v2", models, limit=a.limit, grids=("user",), baselines=False, timing=False,
-                        progress=False, point_threshold=t)
-        val[t] = row_of(rows, a.label)
-        print(f"validation p > {t}: {val[t]}", flush=True)
-    best = max(val, key=lambda t: val[t]["score"])
+    for m in (float(x) for x in a.presence_masses.split(",")):
+        for t in (float(x) for x in a.thresholds.split(",")):
+            rows = evaluate(DATA / "sr_val_v2", models, limit=a.limit, grids=("user",), baselines=False, timing=False,
+                            progress=False, point_threshold=t, presence_mass=m)
+            val[(t, m)] = row_of(rows, a.label)
+            print(f"validation p > {t}, presence mass {m:g}: {val[(t, m)]}", flush=True)
+    best, mass = max(val, key=lambda k: val[k]["score"])
     tests = {}
     for name in TESTS:
         rows = evaluate(DATA / name, models, limit=a.limit, grids=("user",), timing=False, progress=False,
-                        point_threshold=best)
+                        point_threshold=best, presence_mass=mass)
         tests[name] = row_of(rows, a.label)
-        print(f"{name} at p > {best}: {tests[name]}", flush=True)
+        print(f"{name} at p > {best}, presence mass {mass:g}: {tests[name]}", flush=True)
     curve = robustness(models, sigmas_mm=(0, 1, 2, 3, 4), count=a.robustness_count, workers=1, progress=False,
-                       point_threshold=best)
+                       point_threshold=best, presence_mass=mass)
     harm = {"sigma_mm": curve["sigma_mm"], "input_recall": curve["point_recall"].get(BASELINES[DEFAULT_INPUT]),
             "recall": curve["point_recall"][a.label], "false_points": curve["false_points"][a.label]}
     print(f"do no harm: {harm}", flush=True)
-    entry = dict(label=a.label, model=home_relative(a.model), step=step, limit=a.limit, validation=val, threshold=best, tests=tests,
-                 do_no_harm=harm)
+    single = len(a.presence_masses.split(",")) == 1 and mass == 0  # the table's first form: keyed by threshold
+    val = {(k[0] if single else f"p>{k[0]:g},mass={k[1]:g}"): v for k, v in val.items()}
+    entry = dict(label=a.label, model=home_relative(a.model), step=step, limit=a.limit, validation=val, threshold=best,
+                 presence_mass=mass, tests=tests, do_no_harm=harm)
     out = Path(a.out)
     table = json.loads(out.read_text()) if out.exists() else []
-    table = [e for e in table if not (e["label"] == a.label and e.get("step") == step)] + [json_safe(entry)]
+    table = [e for e in table if not (e["label"] == a.label and e.get("step") == step
+                                      and e.get("presence_mass", 0) == mass)] + [json_safe(entry)]
     out.write_text(json.dumps(table, indent=1) + "\n")
     print(f"wrote {out}")
 
