@@ -159,30 +159,38 @@ def test_points_table_in_metres_and_default_output():
 
 
 def test_uncertain_points_where_the_probability_spreads():
-    """A point whose probability is spread (0.2 over 7 x 7 pixels: none passes 0.5) but whose sum
-    is high comes back as an uncertain point at the spread's centre and is drawn 5 mm wide; a
-    detected point suppresses uncertain ones within the radius; mass 0 gives none."""
+    """A point whose probability is spread (a Gaussian of 3 px peaking at 0.3: no pixel passes
+    0.5) but whose sum is high comes back as an uncertain point at the spread's centre, drawn
+    as wide as the spread exceeds a trained splat's; a detected point suppresses uncertain ones
+    within the radius; mass 0 gives none."""
     from sarsr.sr import UNCERTAIN_SPOT_WIDTH_M, decode_uncertain
+    from sarsr.sr.points import PRESENCE_RADIUS, _splat_rms
 
     head = torch.zeros(1, 4, 64, 64)
     head[0, 0], head[0, 3] = -9.0, 0.7
-    spread = float(torch.logit(torch.tensor(0.2)))
-    head[0, 0, 17:24, 27:34] = spread  # centred on (20, 30)
-    head[0, 0, 42:49, 42:49] = spread
+    i, j = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    for ci, cj in ((20, 30), (45, 45)):
+        spread = 0.3 * torch.exp(-((i - ci) ** 2 + (j - cj) ** 2) / (2 * 3.0 ** 2))
+        head[0, 0] = torch.maximum(head[0, 0], torch.logit(spread.clamp(min=1e-6)))
     head[0, 0, 45, 45] = 4.0  # a detected point inside the second spread
     found = decode_points(head, 0.5)
     assert len(found[0]) == 1 and tuple(found[0][0, :2]) == (45, 45)
     unsure = decode_uncertain(head, found, 8.0)[0]
-    assert unsure.shape == (1, 4) and np.allclose(unsure[0, :2], (20, 30), atol=1e-2)
-    assert unsure[0, 2] == pytest.approx(0.7) and unsure[0, 3] == pytest.approx(0.2, abs=1e-6)
-    assert len(decode_uncertain(head, found, 0.0)[0]) == 0 and len(decode_uncertain(head, found, 50.0)[0]) == 0
+    assert unsure.shape == (1, 5) and np.allclose(unsure[0, :2], (20, 30), atol=1e-3)
+    assert unsure[0, 2] == pytest.approx(0.7) and unsure[0, 3] == pytest.approx(0.3, abs=1e-5)
+    # the label's width, widened by the spread beyond the trained splat's (sigma 3 vs 2 px)
+    o = (SPOT_WIDTH_PX ** 2 + _splat_rms(PRESENCE_RADIUS, 3.0) ** 2 - _splat_rms(PRESENCE_RADIUS, 2.0) ** 2) ** 0.5
+    assert unsure[0, 4] == pytest.approx(o, abs=1e-2) and unsure[0, 4] > 1.5 * SPOT_WIDTH_PX
+    assert len(decode_uncertain(head, found, 0.0)[0]) == 0 and len(decode_uncertain(head, found, 500.0)[0]) == 0
     assert len(decode_uncertain(head, None, 8.0)[0]) == 2  # nothing detected: both spreads
     img = compose(np.zeros((64, 64), np.float32), found[0], uncertain=unsure)
-    wide = 0.7 * np.exp(-16 / (SPOT_WIDTH_PX * UNCERTAIN_SPOT_WIDTH_M / 1.2e-3) ** 2)
-    assert img[20, 30] == pytest.approx(0.7, abs=1e-5) and img[20, 34] == pytest.approx(wide, abs=1e-3)
+    assert img[20, 30] == pytest.approx(0.7, abs=1e-3) and img[20, 34] == pytest.approx(0.7 * np.exp(-16 / o ** 2), abs=5e-3)
     assert img[45, 49] < 0.01  # the detected point keeps the label's narrow spot
-    t = points_table(np.concatenate([found[0], unsure]), (64, 64), (64, 64), spread_m=[1.2e-3, UNCERTAIN_SPOT_WIDTH_M])
+    t = points_table(np.concatenate([found[0], unsure[:, :4]]), (64, 64), (64, 64),
+                     spread_m=[1.2e-3, UNCERTAIN_SPOT_WIDTH_M])
     assert list(t["spread_m"]) == [1.2e-3, UNCERTAIN_SPOT_WIDTH_M]
+    with pytest.raises(ValueError, match="uncertain"):
+        compose(np.zeros((64, 64), np.float32), found[0], uncertain=unsure[:, :4])
     with pytest.raises(ValueError, match="decode_uncertain"):
         decode_uncertain(head[:, :3])
     with pytest.raises(ValueError, match="mass"):

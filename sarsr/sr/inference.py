@@ -19,7 +19,7 @@ from ..radar.imaging.imagers import DEFAULT_INPUT
 from ..models import input_transform, reparameterize
 from ._loading import DEFAULT_SR_MODEL, _CACHE, _build_net, _check_spec
 from .._validate import check_memory
-from .points import (DEFAULT_POINT_THRESHOLD, DEFAULT_PRESENCE_MASS, UNCERTAIN_SPOT_WIDTH_M, compose, decode_points,
+from .points import (DEFAULT_POINT_THRESHOLD, DEFAULT_PRESENCE_MASS, SPOT_WIDTH_PX, compose, decode_points,
                      decode_uncertain, points_table)
 from ..radar.geometry.scene import LABEL_WIDTH
 from .put_back import _points_mode, apply_points_mode
@@ -143,7 +143,8 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     presence_mass : with a point head, where no pixel passes ``point_threshold`` but the point
         probability summed over a +-3 mm box exceeds this (a point whose position the defocused
         input does not pin down), an *uncertain point* is drawn, as wide as its position is
-        unsure (:func:`sarsr.sr.points.decode_uncertain`, 5 mm); 0 draws none.
+        unsure (:func:`sarsr.sr.points.decode_uncertain`: the head's own spread, 1.2-5 mm); 0
+        draws none.
     grid : the input image's :class:`sarsr.radar.ImageGrid`, for the points' coordinates
         (default: the paper's field, [-0.1, 0.1) m on both axes).
 
@@ -209,7 +210,7 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
     y = y[0] if a.ndim == 2 else y
     if not return_points:
         return y
-    tables = [points_table(np.concatenate([pts, u]), head_shape, (H, W), tuple(y.shape[-2:]), grid,
-                           spread_m=np.r_[np.full(len(pts), LABEL_WIDTH), np.full(len(u), UNCERTAIN_SPOT_WIDTH_M)])
+    tables = [points_table(np.concatenate([pts, u[:, :4]]), head_shape, (H, W), tuple(y.shape[-2:]), grid,
+                           spread_m=np.r_[np.full(len(pts), LABEL_WIDTH), u[:, 4] * LABEL_WIDTH / SPOT_WIDTH_PX])
               for pts, u in zip(found, unsure)]
     return y, (tables[0] if a.ndim == 2 else tables)

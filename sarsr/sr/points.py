@@ -23,7 +23,7 @@ from ..radar.geometry.scene import LABEL_WIDTH
 
 __all__ = ["decode_points", "decode_uncertain", "draw_points", "compose", "points_table", "default_output", "NMS_WINDOW",
            "POINT_FIELDS", "DEFAULT_POINT_THRESHOLD", "SPOT_WIDTH_PX", "BLENDS", "DEFAULT_BLEND", "WORKING_EXTENT_M",
-           "PRESENCE_RADIUS", "DEFAULT_PRESENCE_MASS", "UNCERTAIN_SPOT_WIDTH_M"]
+           "PRESENCE_RADIUS", "DEFAULT_PRESENCE_MASS", "UNCERTAIN_SPOT_WIDTH_M", "HEAT_SIGMA_PX"]
 
 #: Half-width (m) of the field the networks are trained on: 256 working pixels over [-0.1, 0.1) m.
 WORKING_EXTENT_M = 0.1
@@ -45,17 +45,34 @@ NMS_WINDOW = 5
 #: point: the label's 1.2 mm for a detected point, :data:`UNCERTAIN_SPOT_WIDTH_M` for an
 #: uncertain one (:func:`decode_uncertain`).
 POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col", "spread_m")
-#: Half-side (pixels of the head's grid, the 256 working grid: +-3.1 mm) of the box over which
-#: :func:`decode_uncertain` sums the point probability.
-PRESENCE_RADIUS = 4
+#: Half-side (pixels of the head's grid, the 256 working grid: +-3.9 mm) of the box over which
+#: :func:`decode_uncertain` sums the point probability. Chosen on validation with
+#: :data:`DEFAULT_PRESENCE_MASS` (docs/sr_points.md, "Uncertain points").
+PRESENCE_RADIUS = 5
 #: Probability mass (the point probability summed over a (2 R + 1)^2 box, R =
 #: :data:`PRESENCE_RADIUS`) above which a box with no detected point within R holds an
 #: uncertain point (:func:`decode_uncertain`); 0 turns them off. Chosen on validation
 #: (docs/sr_points.md, "Uncertain points").
-DEFAULT_PRESENCE_MASS = 8.0
-#: Width o (m) of an uncertain point's spot: as wide as its position is unsure (position error
-#: of 2-3 mm moves the input's own peaks a median 3-5 mm, docs/sr_points.md).
+DEFAULT_PRESENCE_MASS = 14.0
+#: Widest spot (width o, m) drawn for an uncertain point; each is drawn as wide as the head's
+#: probability spreads around it (its rms radius), at least the label's 1.2 mm. Position error
+#: of 2-3 mm moves the input's own peaks a median 3-5 mm (docs/sr_points.md).
 UNCERTAIN_SPOT_WIDTH_M = 0.005
+#: Width (pixels) of the Gaussian splat ``exp(-r^2 / (2 sigma^2))`` the point heads' probability
+#: is trained to (``train.point_loss.heat_sigma`` of every point-head design so far): a point
+#: placed exactly still spreads its probability this wide, so :func:`decode_uncertain` widens a
+#: spot only by the spread beyond it.
+HEAT_SIGMA_PX = 2.0
+
+
+def _splat_rms(radius: int, sigma: float = HEAT_SIGMA_PX) -> float:
+    """rms distance from its centre of a ``sigma`` Gaussian splat above its floor over the
+    ``(2 radius + 1)^2`` box (the spread of an exactly placed point, pixels)."""
+    r = np.arange(-radius, radius + 1, dtype=np.float64)
+    d2 = r[:, None] ** 2 + r[None, :] ** 2
+    w = np.exp(-d2 / (2 * sigma ** 2))
+    w = w - w.min()
+    return float(np.sqrt((w * d2).sum() / w.sum()))
 
 
 @torch.no_grad()
@@ -105,10 +122,14 @@ def decode_uncertain(head, found=None, mass: float = DEFAULT_PRESENCE_MASS, radi
         maximum of that sum (same window), with no point of ``found`` within ``radius`` pixels.
     radius : half-side of the box, pixels of the head's grid.
 
-    Returns a list of B float32 arrays (n, 4), as :func:`decode_points`: row, column (the
-    probability's centroid over the box), amplitude (the amplitude channel at the box's most
-    probable pixel, clipped to [0, 1]) and that pixel's probability. Draw them wide
-    (:data:`UNCERTAIN_SPOT_WIDTH_M`, :func:`compose`'s ``uncertain``).
+    Returns a list of B float32 arrays (n, 5): row, column (the probability's centroid over the
+    box), amplitude (the amplitude channel at the box's most probable pixel, clipped to [0, 1]),
+    that pixel's probability and the spot width o (pixels of the head's grid): the label's width
+    (:data:`SPOT_WIDTH_PX`) widened by the probability's spread beyond an exactly placed point's
+    (``o^2 = SPOT_WIDTH_PX^2 + max(0, s^2 - s0^2)``, s the rms distance of the probability above
+    the box's floor from the centroid, s0 the same of the trained splat,
+    :data:`HEAT_SIGMA_PX`), at most :data:`UNCERTAIN_SPOT_WIDTH_M`. Drawn by :func:`compose`
+    (``uncertain``).
     """
     h = torch.as_tensor(head).float()
     if h.ndim != 4 or h.shape[1] != 4:
@@ -116,7 +137,9 @@ def decode_uncertain(head, found=None, mass: float = DEFAULT_PRESENCE_MASS, radi
     if not mass >= 0 or isinstance(radius, bool) or not isinstance(radius, (int, np.integer)) or radius < 1:
         raise ValueError(f"decode_uncertain: mass must be >= 0 and radius an integer >= 1, got {mass!r}, {radius!r}")
     B, _, H, W = h.shape
-    empty = [np.zeros((0, 4), np.float32) for _ in range(B)]
+    empty = [np.zeros((0, 5), np.float32) for _ in range(B)]
+    widest = SPOT_WIDTH_PX * UNCERTAIN_SPOT_WIDTH_M / LABEL_WIDTH
+    s0 = _splat_rms(int(radius))
     if mass <= 0:
         return empty
     k = 2 * int(radius) + 1
@@ -139,7 +162,12 @@ def decode_uncertain(head, found=None, mass: float = DEFAULT_PRESENCE_MASS, radi
             ci = float((win.sum(1) * torch.arange(i0, i0 + win.shape[0])).sum()) / total
             cj = float((win.sum(0) * torch.arange(j0, j0 + win.shape[1])).sum()) / total
             a, c = divmod(int(torch.argmax(win)), win.shape[1])
-            rows.append((ci, cj, float(h[b, 3, i0 + a, j0 + c].clamp(0, 1)), float(win[a, c])))
+            above = (win - win.min()).clamp(min=0)
+            gi = torch.arange(i0, i0 + win.shape[0], dtype=torch.float32)[:, None]
+            gj = torch.arange(j0, j0 + win.shape[1], dtype=torch.float32)[None, :]
+            r2 = float((above * ((gi - ci) ** 2 + (gj - cj) ** 2)).sum()) / max(float(above.sum()), 1e-12)
+            width = min((SPOT_WIDTH_PX ** 2 + max(0.0, r2 - s0 * s0)) ** 0.5, widest)
+            rows.append((ci, cj, float(h[b, 3, i0 + a, j0 + c].clamp(0, 1)), float(win[a, c]), width))
         if rows:
             pts = np.asarray(rows, np.float32)
             out[b] = pts[np.argsort(-pts[:, 2], kind="stable")]
@@ -202,9 +230,10 @@ def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND, uncertai
     label spot (:func:`draw_points`). ``blend``: ``"max"`` keeps the brighter of image and spot
     at each pixel; ``"replace"`` (default) first fades the image out within about two spot
     widths of each point (weight ``1 - exp(-r^2 / (2 o)^2)``), so the image head's own, wider
-    and dimmer, rendering of the point does not survive around the spot. ``uncertain`` (n, >= 3,
-    as ``points``; :func:`decode_uncertain`): points drawn :data:`UNCERTAIN_SPOT_WIDTH_M` wide,
-    by pixel-wise maximum over the rest. Returns float32 (H, W) in [0, 1]."""
+    and dimmer, rendering of the point does not survive around the spot. ``uncertain`` ((n, 5)
+    from :func:`decode_uncertain`: row, column, amplitude, probability, width o in pixels of the
+    ``head_shape`` grid): each drawn its own width, by pixel-wise maximum over the rest. Returns
+    float32 (H, W) in [0, 1]."""
     if blend not in BLENDS:
         raise ValueError(f"compose: blend must be one of {BLENDS}, got {blend!r}")
     img = np.asarray(image, np.float32)
@@ -213,7 +242,11 @@ def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND, uncertai
     p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 4)
     wide = None
     if uncertain is not None and len(uncertain):
-        wide = draw_points(uncertain, img.shape, head_shape, width_m=UNCERTAIN_SPOT_WIDTH_M)
+        u = np.asarray(uncertain, np.float64)
+        if u.ndim != 2 or u.shape[1] < 5:
+            raise ValueError(f"compose: uncertain points must be (n, 5) (decode_uncertain), got shape {u.shape}")
+        wide = np.max([draw_points(q[None, :3], img.shape, head_shape, width_m=q[4] * LABEL_WIDTH / SPOT_WIDTH_PX)
+                       for q in u], axis=0)
     if len(p) == 0:
         return np.clip(img if wide is None else np.maximum(img, wide), 0, 1).astype(np.float32)
     spots = draw_points(p, img.shape, head_shape)
