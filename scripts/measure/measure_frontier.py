@@ -12,8 +12,11 @@ Each ``--model`` gives three points (:func:`sarsr.train.evaluate.evaluate` with
 ``keep_input_points=True``): its default call, the network alone and screening mode; the
 input (EMPM) is a fourth. A network with a point head adds one default-call point per
 ``--thresholds`` value (the point probability above which a detection is drawn), the line
-along which its default call trades recall for false points. The shaded corner is the issue's
-target (recall >= 0.93, <= 3 false points per image on ``paper_freehand``).
+along which its default call trades recall for false points, and one per ``--presence-masses``
+value (its uncertain points, :func:`sarsr.sr.decode_uncertain`; 0: none), a dashed line. The
+shaded corner is the issue's target (recall >= 0.93, <= 3 false points per image on
+``paper_freehand``). ``--add`` merges the models measured into the JSON at ``--out`` (rows of
+models already there are kept), so one more design does not re-measure the others.
 """
 
 import argparse
@@ -22,16 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from sarsr.sr import DEFAULT_POINT_THRESHOLD, load_sr_model
+from sarsr.sr import DEFAULT_POINT_THRESHOLD, DEFAULT_PRESENCE_MASS, load_sr_model
 from sarsr.train.evaluate import evaluate, input_psnr, json_safe
 
 
-def measure(tests: dict, models: dict, thresholds, limit=None) -> dict:
+def measure(tests: dict, models: dict, thresholds, limit=None, masses=()) -> dict:
     out = {}
     for name, root in tests.items():
         rows = evaluate(root, models, grids=("user",), keep_input_points=True, timing=False, limit=limit,
                         progress=True)
-        sweep = {}
+        sweep, presence = {}, {}
         for label, spec in models.items():
             if getattr(load_sr_model(spec), "has_point_head", False):
                 for t in thresholds:
@@ -40,13 +43,34 @@ def measure(tests: dict, models: dict, thresholds, limit=None) -> dict:
                     r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
                                              limit=limit, progress=False, point_threshold=t) if x["method"] == label]
                     sweep.setdefault(label, []).append({"threshold": t, **r[0]})
+                for m in masses:
+                    if abs(m - DEFAULT_PRESENCE_MASS) < 1e-9:
+                        continue
+                    r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
+                                             limit=limit, progress=False, presence_mass=m) if x["method"] == label]
+                    presence.setdefault(label, []).append({"presence_mass": m, **r[0]})
         inp = input_psnr(rows)
         for r in rows:
             r["psnr_gain_db"] = r["psnr_db"] - inp if inp is not None else None
-        for label, pts in sweep.items():
+        for pts in (*sweep.values(), *presence.values()):
             for r in pts:
                 r["psnr_gain_db"] = r["psnr_db"] - inp if inp is not None else None
-        out[name] = {"root": str(root), "rows": rows, "threshold_sweep": sweep}
+        out[name] = {"root": str(root), "rows": rows, "threshold_sweep": sweep, "presence_sweep": presence}
+    return out
+
+
+def merge(old: dict, new: dict) -> dict:
+    """``new``'s models added to ``old`` (same test sets): rows whose method ``old`` already has
+    (the input, a model measured before) stay as they were."""
+    out = json.loads(json.dumps(old))
+    for name, res in new.items():
+        if name not in out:
+            out[name] = res
+            continue
+        have = {r["method"] for r in out[name]["rows"]}
+        out[name]["rows"] += [r for r in res["rows"] if r["method"] not in have]
+        for key in ("threshold_sweep", "presence_sweep"):
+            out[name].setdefault(key, {}).update(res.get(key, {}))
     return out
 
 
@@ -85,6 +109,17 @@ def plot(result: dict, path):
                 if r["threshold"] != DEFAULT_POINT_THRESHOLD:
                     ax.annotate(f"{label} p>{r['threshold']:g}{gain}", (r["false_points"], r["point_recall"]),
                                 fontsize=6, color=f"C{i % 10}", xytext=(-62, 3), textcoords="offset points")
+        for label, pts in result[name].get("presence_sweep", {}).items():
+            i = next(j for j, r in enumerate(rows) if r["method"] == label)
+            line = sorted(pts + [{"presence_mass": DEFAULT_PRESENCE_MASS, **rows[i]}], key=lambda r: r["presence_mass"])
+            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "--", color=f"C{i % 10}",
+                    lw=1, alpha=0.7, zorder=0)
+            for r in line:
+                gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
+                if r["presence_mass"] != DEFAULT_PRESENCE_MASS:
+                    what = "no uncertain points" if r["presence_mass"] == 0 else f"mass {r['presence_mass']:g}"
+                    ax.annotate(f"{label} {what}{gain}", (r["false_points"], r["point_recall"]),
+                                fontsize=6, color=f"C{i % 10}", xytext=(6, -10), textcoords="offset points")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel("false points per image")
         ax.set_ylabel("point recall (true amplitudes)")
@@ -103,7 +138,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--test", action="append", default=[], help="NAME=DATASET_FOLDER")
     ap.add_argument("--model", action="append", default=[], help="LABEL=SPEC or a registered name")
-    ap.add_argument("--thresholds", default="0.2,0.3,0.5")
+    ap.add_argument("--thresholds", default="0.2,0.3,0.5", help="comma list; '' for none")
+    ap.add_argument("--presence-masses", default="", help="comma list of presence_mass values (0: none); '' for none")
+    ap.add_argument("--add", action="store_true", help="merge into the JSON at --out instead of replacing it")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--out", default="docs/sr_frontier.json")
     ap.add_argument("--figure", default="docs/sr_frontier.png")
@@ -117,9 +154,12 @@ def main():
     for spec in a.model:
         label, _, what = spec.partition("=")
         models[label] = str(Path(what).expanduser()) if what else label
-    result = measure(tests, models, [float(t) for t in a.thresholds.split(",")], a.limit)
+    result = measure(tests, models, [float(t) for t in a.thresholds.split(",") if t],
+                     a.limit, [float(m) for m in a.presence_masses.split(",") if m])
     from sarsr._files import atomic_write_text, home_relative
 
+    if a.add and Path(a.out).is_file():
+        result = merge(json.loads(Path(a.out).read_text()), result)
     atomic_write_text(a.out, home_relative(json.dumps(json_safe(result), indent=2, allow_nan=False)))
     plot(result, a.figure)
     for name, res in result.items():
@@ -130,6 +170,10 @@ def main():
         for label, pts in res["threshold_sweep"].items():
             for r in pts:
                 print(f"  {label} p>{r['threshold']:<4g}{'':<24} recall {r['point_recall']:.3f}  false "
+                      f"{r['false_points']:6.2f}  gain {r['psnr_gain_db']:+6.2f} dB  ratio {r['kept_amplitude_ratio']:.2f}")
+        for label, pts in res.get("presence_sweep", {}).items():
+            for r in pts:
+                print(f"  {label} mass {r['presence_mass']:<4g}{'':<21} recall {r['point_recall']:.3f}  false "
                       f"{r['false_points']:6.2f}  gain {r['psnr_gain_db']:+6.2f} dB  ratio {r['kept_amplitude_ratio']:.2f}")
 
 
