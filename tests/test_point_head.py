@@ -317,6 +317,13 @@ def test_cli_sr_writes_the_points_csv(tiny_points, tmp_path):
     assert rows and set(rows[0]) == {"x_m", "y_m", "amplitude", "confidence", "row", "col", "spread_m", "image"}
     half = 0.1 / 32  # half a pixel: the footprint of pixel centres -0.1 + 0.2 i / 32
     assert all(-0.1 - half - 1e-9 <= float(r["x_m"]) <= 0.1 - half + 1e-9 for r in rows)
+    code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o4.npy"), "--size", "32",
+                              "--model", str(tmp_path / "run" / "best.pt"), "--points", str(tmp_path / "p4.csv"),
+                              "--point-threshold", "0", "--presence-mass", "0"])
+    assert code == 0, err  # no uncertain points: every spot the label's width
+    assert {float(r["spread_m"]) for r in csv.DictReader((tmp_path / "p4.csv").open())} == {1.2e-3}
+    code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o5.npy"), "--presence-mass", "-1"])
+    assert code == 2 and "presence-mass" in err
     code, err = run_cli(*["sr", str(tmp_path / "img.npy"), "--out", str(tmp_path / "o2.npy"),
                               "--points", str(tmp_path / "p.txt")])
     assert code == 2 and "csv" in err
