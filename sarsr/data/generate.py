@@ -305,6 +305,8 @@ def _write_card(out: Path, sc: Scenario, m: dict) -> None:
     atomic_write_text(out / "dataset_card.json", json.dumps(card, indent=2))
     rate = f"{m['scans_per_hour']:.0f} scans/hour ({m['workers'] or 'dask'} workers, this run)" \
         if m.get("scans_per_hour") else "n/a (no record generated in the last run)"
+    lo, hi = sc["scene"]["shape_plateau"]
+    plateau = f"at plateau {lo:g}" if lo == hi else f"at a plateau drawn in [{lo:g}, {hi:g}] per shape"
     md = f"""# Dataset card: {sc.name}
 
 {sc['description']}
@@ -321,6 +323,6 @@ def _write_card(out: Path, sc: Scenario, m: dict) -> None:
 Reproduce: `sarsr dataset {sc.name} --count {m['count']} --seed {m['seed']} --store {','.join(stored)} --shard-size {m['shard_size']} --out DIR`
 (the scenario TOML is stored in `manifest.json` and in every shard's attributes).
 Images are complex64 (EMPM / backprojection / RMA) on the grid x, y at the scene depth z0;
-labels are float32 in [0, 1] (Gaussian blobs, o = 1.2 mm, shapes at plateau 0.6).
+labels are float32 in [0, 1] (Gaussian blobs, o = 1.2 mm, shapes {plateau}).
 """
     atomic_write_text(out / "DATASET_CARD.md", md)
