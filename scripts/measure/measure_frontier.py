@@ -37,18 +37,15 @@ def measure(tests: dict, models: dict, thresholds, limit=None, masses=()) -> dic
         sweep, presence = {}, {}
         for label, spec in models.items():
             if getattr(load_sr_model(spec), "has_point_head", False):
-                for t in thresholds:
-                    if abs(t - DEFAULT_POINT_THRESHOLD) < 1e-9:
-                        continue
-                    r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
-                                             limit=limit, progress=False, point_threshold=t) if x["method"] == label]
-                    sweep.setdefault(label, []).append({"threshold": t, **r[0]})
-                for m in masses:
-                    if abs(m - DEFAULT_PRESENCE_MASS) < 1e-9:
-                        continue
-                    r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
-                                             limit=limit, progress=False, presence_mass=m) if x["method"] == label]
-                    presence.setdefault(label, []).append({"presence_mass": m, **r[0]})
+                for out_of, field, values, default in ((sweep, "point_threshold", thresholds, DEFAULT_POINT_THRESHOLD),
+                                                       (presence, "presence_mass", masses, DEFAULT_PRESENCE_MASS)):
+                    for v in values:
+                        if abs(v - default) < 1e-9:
+                            continue  # the default call's own row
+                        r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
+                                                 limit=limit, progress=False, **{field: v}) if x["method"] == label]
+                        key = "threshold" if field == "point_threshold" else field
+                        out_of.setdefault(label, []).append({key: v, **r[0]})
         inp = input_psnr(rows)
         for r in rows:
             r["psnr_gain_db"] = r["psnr_db"] - inp if inp is not None else None
@@ -98,28 +95,22 @@ def plot(result: dict, path):
             if gain is not None:  # staggered so that neighbouring points' labels do not overlap
                 ax.annotate(f"{gain:+.1f} dB", (r["false_points"], r["point_recall"]), fontsize=7, color=f"C{i % 10}",
                             xytext=(6, -12 + 9 * (i % 3)), textcoords="offset points")
-        for label, pts in result[name]["threshold_sweep"].items():
-            i = next(j for j, r in enumerate(rows) if r["method"] == label)
-            line = sorted(pts + [{"threshold": DEFAULT_POINT_THRESHOLD, **rows[i]}], key=lambda r: r["threshold"])
-            # the model's own colour and name: with two point-head models the lines are told apart
-            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "-", color=f"C{i % 10}",
-                    lw=1, alpha=0.7, zorder=0)
-            for r in line:
-                gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
-                if r["threshold"] != DEFAULT_POINT_THRESHOLD:
-                    ax.annotate(f"{label} p>{r['threshold']:g}{gain}", (r["false_points"], r["point_recall"]),
-                                fontsize=6, color=f"C{i % 10}", xytext=(-62, 3), textcoords="offset points")
-        for label, pts in result[name].get("presence_sweep", {}).items():
-            i = next(j for j, r in enumerate(rows) if r["method"] == label)
-            line = sorted(pts + [{"presence_mass": DEFAULT_PRESENCE_MASS, **rows[i]}], key=lambda r: r["presence_mass"])
-            ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], "--", color=f"C{i % 10}",
-                    lw=1, alpha=0.7, zorder=0)
-            for r in line:
-                gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
-                if r["presence_mass"] != DEFAULT_PRESENCE_MASS:
-                    what = "no uncertain points" if r["presence_mass"] == 0 else f"mass {r['presence_mass']:g}"
-                    ax.annotate(f"{label} {what}{gain}", (r["false_points"], r["point_recall"]),
-                                fontsize=6, color=f"C{i % 10}", xytext=(6, -10), textcoords="offset points")
+        # each point-head model's sweeps in its own colour and name: thresholds solid, presence masses dashed
+        for key, default, style, name_of, offset in (
+                ("threshold_sweep", ("threshold", DEFAULT_POINT_THRESHOLD), "-", lambda v: f"p>{v:g}", (-62, 3)),
+                ("presence_sweep", ("presence_mass", DEFAULT_PRESENCE_MASS), "--",
+                 lambda v: "no uncertain points" if v == 0 else f"mass {v:g}", (6, -10))):
+            field, value = default
+            for label, pts in result[name].get(key, {}).items():
+                i = next(j for j, r in enumerate(rows) if r["method"] == label)
+                line = sorted(pts + [{field: value, **rows[i]}], key=lambda r: r[field])
+                ax.plot([r["false_points"] for r in line], [r["point_recall"] for r in line], style,
+                        color=f"C{i % 10}", lw=1, alpha=0.7, zorder=0)
+                for r in line:
+                    if r[field] != value:
+                        gain = f" {r['psnr_gain_db']:+.1f} dB" if r.get("psnr_gain_db") is not None else ""
+                        ax.annotate(f"{label} {name_of(r[field])}{gain}", (r["false_points"], r["point_recall"]),
+                                    fontsize=6, color=f"C{i % 10}", xytext=offset, textcoords="offset points")
         ax.set_xscale("symlog", linthresh=1)
         ax.set_xlabel("false points per image")
         ax.set_ylabel("point recall (true amplitudes)")
