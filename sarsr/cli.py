@@ -579,8 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="networks with a point head: the point probability above which a detection is drawn "
                         "(default 0.5)")
     e.add_argument("--presence-mass", type=_bounded(float, 0.0, 1e6), default=None,
-                   help="networks with a point head: the probability mass over a +-3 mm box above which an "
-                        "undetected point is drawn as an uncertain, 5 mm wide spot (default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
+                   help="networks with a point head: the probability mass over a +-3.9 mm box above which an "
+                        "undetected point is drawn as an uncertain spot, up to 5 mm wide (default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
     e.add_argument("--ship-rule", default=None, metavar="LABEL",
                    help="apply the shipping rule against the --model LABEL (the shipped network): each other "
                         "network replaces it only with a higher val_score and no fewer or dimmer points")
@@ -623,13 +623,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--points", default=None, metavar="CSV",
                    help="also write the detected points (networks with a point head, such as the default): one row "
                         "per point, x_m, y_m (metres; the image taken to span [-0.1, 0.1) m), amplitude, confidence, "
-                        "row, col (pixels of the output), spread_m (the drawn spot's width: 1.2 mm, or 5 mm for an uncertain "
-                        "point), image (index in a stack)")
+                        "row, col (pixels of the output), spread_m (the drawn spot's width: 1.2 mm, up to 5 mm for an "
+                        "uncertain point), image (index in a stack)")
     r.add_argument("--point-threshold", type=_bounded(float, 0.0, 1.0, hi_open=True), default=None,
                    help="point probability above which a detection counts (default 0.5)")
     r.add_argument("--presence-mass", type=_bounded(float, 0.0, 1e6), default=None,
-                   help="probability mass over a +-3 mm box above which an undetected point is drawn as an "
-                        "uncertain, 5 mm wide spot (networks with a point head; default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
+                   help="probability mass over a +-3.9 mm box above which an undetected point is drawn as an "
+                        "uncertain spot, up to 5 mm wide (networks with a point head; default: sarsr.sr.DEFAULT_PRESENCE_MASS; 0: none)")
     r.add_argument("--force", action="store_true", help="overwrite the output")
     r.set_defaults(func=_cmd_sr)
 

@@ -141,7 +141,7 @@ def super_resolve(image, model=None, size: int | None = WORKING_SIZE, device=Non
         amplitude, confidence, row, column).
     point_threshold : point probability (0-1) above which the point head's local maxima count.
     presence_mass : with a point head, where no pixel passes ``point_threshold`` but the point
-        probability summed over a +-3 mm box exceeds this (a point whose position the defocused
+        probability summed over a +-3.9 mm box exceeds this (a point whose position the defocused
         input does not pin down), an *uncertain point* is drawn, as wide as its position is
         unsure (:func:`sarsr.sr.points.decode_uncertain`: the head's own spread, 1.2-5 mm); 0
         draws none.

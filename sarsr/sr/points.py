@@ -42,8 +42,8 @@ DEFAULT_BLEND = "replace"
 #: detections at p > 0.2 on 24 validation records, step 3,000), each drawn at full height.
 NMS_WINDOW = 5
 #: Columns of :func:`points_table`: ``spread_m`` is the width o (m) of the spot drawn for the
-#: point: the label's 1.2 mm for a detected point, :data:`UNCERTAIN_SPOT_WIDTH_M` for an
-#: uncertain one (:func:`decode_uncertain`).
+#: point: the label's 1.2 mm for a detected point, 1.2 mm to :data:`UNCERTAIN_SPOT_WIDTH_M` for
+#: an uncertain one (:func:`decode_uncertain`).
 POINT_FIELDS = ("x_m", "y_m", "amplitude", "confidence", "row", "col", "spread_m")
 #: Half-side (pixels of the head's grid, the 256 working grid: +-3.9 mm) of the box over which
 #: :func:`decode_uncertain` sums the point probability. Chosen on validation with
@@ -138,10 +138,10 @@ def decode_uncertain(head, found=None, mass: float = DEFAULT_PRESENCE_MASS, radi
         raise ValueError(f"decode_uncertain: mass must be >= 0 and radius an integer >= 1, got {mass!r}, {radius!r}")
     B, _, H, W = h.shape
     empty = [np.zeros((0, 5), np.float32) for _ in range(B)]
-    widest = SPOT_WIDTH_PX * UNCERTAIN_SPOT_WIDTH_M / LABEL_WIDTH
-    s0 = _splat_rms(int(radius))
     if mass <= 0:
         return empty
+    widest = SPOT_WIDTH_PX * UNCERTAIN_SPOT_WIDTH_M / LABEL_WIDTH
+    s0 = _splat_rms(int(radius))
     k = 2 * int(radius) + 1
     prob = torch.sigmoid(h[:, :1])
     box = F.avg_pool2d(prob, k, stride=1, padding=radius, count_include_pad=True) * (k * k)
@@ -184,17 +184,19 @@ def _to_grid(points: np.ndarray, src_shape, dst_shape) -> np.ndarray:
     return p
 
 
-def _spots(points, shape, width_px: tuple[float, float]) -> np.ndarray:
+def _spots(points, shape, width_px) -> np.ndarray:
     """Label spots ``a exp(-r^2 / o^2)`` (each normalised to its maximum over the pixel grid) of
     ``points`` (n, >= 3: row, col, amplitude) on a ``shape`` grid, combined by their pixel-wise
     maximum (the label sums its points, which lie >= 3 mm apart: sum and maximum differ by ~1e-3
-    where two tails overlap; two detections of one point must not double its height), in [0, 1]."""
+    where two tails overlap; two detections of one point must not double its height), in [0, 1].
+    ``width_px``: o along rows and columns (pixels), one pair or one pair per point (n, 2)."""
     H, W = shape
     out = np.zeros(shape, np.float32)
-    p = np.asarray(points, np.float64)
-    for r, c, a in p[:, :3]:
-        gr = np.exp(-((np.arange(H) - r) ** 2) / width_px[0] ** 2)
-        gc = np.exp(-((np.arange(W) - c) ** 2) / width_px[1] ** 2)
+    p = np.asarray(points, np.float64).reshape(-1, np.shape(points)[-1] if np.ndim(points) == 2 else 3)
+    widths = np.broadcast_to(np.asarray(width_px, np.float64), (len(p), 2))
+    for (r, c, a), (wr, wc) in zip(p[:, :3], widths):
+        gr = np.exp(-((np.arange(H) - r) ** 2) / wr ** 2)
+        gc = np.exp(-((np.arange(W) - c) ** 2) / wc ** 2)
         i0, i1 = np.flatnonzero(gr > 1e-7)[[0, -1]] if (gr > 1e-7).any() else (0, -1)
         j0, j1 = np.flatnonzero(gc > 1e-7)[[0, -1]] if (gc > 1e-7).any() else (0, -1)
         peak = gr.max() * gc.max()
@@ -205,12 +207,13 @@ def _spots(points, shape, width_px: tuple[float, float]) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def draw_points(points, shape, head_shape=None, width_m: float | None = None) -> np.ndarray:
+def draw_points(points, shape, head_shape=None, width_px=None) -> np.ndarray:
     """Render ``points`` (n, >= 3: row, column on the ``head_shape`` grid, amplitude) as label
     spots on a ``shape`` (H, W) grid covering the same footprint (``head_shape`` None: the
     same grid). The spot width is the label's, 1.2 mm, i.e. :data:`SPOT_WIDTH_PX` pixels of
     the network's grid (256 working pixels span 0.2 m), scaled to the target grid (1.2 px on
-    the paper's 200 x 200 grid); ``width_m`` (m) draws wider spots (uncertain points). Returns
+    the paper's 200 x 200 grid); ``width_px`` (pixels of the ``head_shape`` grid, one value or
+    one per point) draws other widths (uncertain points, :func:`decode_uncertain`). Returns
     float32 (H, W) in [0, 1]."""
     shape = (int(shape[0]), int(shape[1]))
     head_shape = shape if head_shape is None else (int(head_shape[0]), int(head_shape[1]))
@@ -219,9 +222,8 @@ def draw_points(points, shape, head_shape=None, width_m: float | None = None) ->
         raise ValueError(f"draw_points: expected (n, >= 3) points (row, col, amplitude), got shape {p.shape}")
     p = _to_grid(p, head_shape, shape) if head_shape != shape else p
     # the network's pixels are the working grid's: a spot is SPOT_WIDTH_PX of them wide
-    px = SPOT_WIDTH_PX if width_m is None else SPOT_WIDTH_PX * float(width_m) / LABEL_WIDTH
-    width = (px * shape[0] / head_shape[0], px * shape[1] / head_shape[1])
-    return _spots(p, shape, width)
+    px = np.asarray(SPOT_WIDTH_PX if width_px is None else width_px, np.float64).reshape(-1, 1)
+    return _spots(p, shape, px * [shape[0] / head_shape[0], shape[1] / head_shape[1]])
 
 
 def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND, uncertain=None) -> np.ndarray:
@@ -245,8 +247,7 @@ def compose(image, points, head_shape=None, blend: str = DEFAULT_BLEND, uncertai
         u = np.asarray(uncertain, np.float64)
         if u.ndim != 2 or u.shape[1] < 5:
             raise ValueError(f"compose: uncertain points must be (n, 5) (decode_uncertain), got shape {u.shape}")
-        wide = np.max([draw_points(q[None, :3], img.shape, head_shape, width_m=q[4] * LABEL_WIDTH / SPOT_WIDTH_PX)
-                       for q in u], axis=0)
+        wide = draw_points(u[:, :3], img.shape, head_shape, width_px=u[:, 4])
     if len(p) == 0:
         return np.clip(img if wide is None else np.maximum(img, wide), 0, 1).astype(np.float32)
     spots = draw_points(p, img.shape, head_shape)
