@@ -72,3 +72,19 @@ def test_loss_options_bind_keywords_and_bad_options_are_one_line_errors():
         get_loss("l1", {"kernel": 5})
     with pytest.raises(ValueError, match="expected a number >= 0"):
         get_loss("l1_peak", {"point_weight": "big"})
+
+
+def test_mse_scale_and_its_minimiser_is_the_mean_where_l1_takes_the_median():
+    y = _image([(10, 10)])
+    pred = torch.zeros_like(y)
+    assert float(get_loss("mse", {"scale": 16.0})(pred, y)) == pytest.approx(16 * float(((pred - y) ** 2).mean()))
+    # a point whose place is unsure between two pixels (one label each, 30 % / 70 %): squared
+    # error is least for the blend 0.3 / 0.7, absolute error for the likelier place alone
+    a, b = _image([(10, 10)]), _image([(10, 12)])
+    def expected(loss, p):
+        return 0.3 * float(loss(p, a)) + 0.7 * float(loss(p, b))
+    blend, likelier = 0.3 * a + 0.7 * b, b
+    assert expected(get_loss("mse"), blend) < expected(get_loss("mse"), likelier)
+    assert expected(get_loss("l1"), likelier) < expected(get_loss("l1"), blend)
+    with pytest.raises(ValueError, match="expected a number >= 0"):
+        get_loss("mse", {"scale": -1.0})

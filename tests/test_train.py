@@ -4,10 +4,12 @@ import csv
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+import sarsr.train
 from sarsr.checkpoint import load_checkpoint
 
 from sarsr.train import ConfigError, StepBatchSampler, load_config, lr_factor, train
@@ -44,6 +46,10 @@ def test_shipped_configs_load():
     for name in ("mobile_srvit_paper", "srvit_hsm", "srvit_hsm_finetune", "srvit_shsa", "sr_cnn"):
         cfg = load_config(name)
         assert cfg["model"]["name"] and cfg["train"]["steps"] > 0
+    for path in sorted((Path(sarsr.train.__file__).parent / "configs").glob("*.toml")):
+        cfg = load_config(path.stem)  # every shipped config parses, its loss and options included
+        assert cfg["name"] == path.stem, path
+    assert load_config("srvit_hsm_points_v5")["train"]["loss_options"] == {"scale": 16.0}
     paper = load_config("mobile_srvit_paper")
     assert paper["train"]["lr"] == 1e-4 and paper["train"]["batch_size"] == 2 and paper["train"]["loss"] == "l1"
 

@@ -73,8 +73,12 @@ def charbonnier(pred, target, eps=1e-3):
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
 
 
-def mse(pred, target):
-    return ((pred - target) ** 2).mean()
+def mse(pred, target, scale: float = 1.0):
+    """Mean squared error times ``scale``: the loss whose minimiser is the posterior mean, the
+    image of highest expected PSNR. Its gradient on a network is ~17x weaker than
+    ``l1_peak_clean``'s at the same weights (0.043 vs 0.72 on the body of the fourth point-head
+    design), so a ``scale`` keeps its balance with other terms (a point head's)."""
+    return scale * ((pred - target) ** 2).mean()
 
 
 def l1_peak(pred, target, kernel: int = 5, peak_weight: float = 1.0, point_weight: float = 4.0):
