@@ -26,7 +26,7 @@ Training-config schema (defaults in brackets); unknown keys are rejected naming 
                  memory, crops and flips on the device; same batches as without)
     [train]      batch_size [8], steps [20000], lr [1e-3], optimizer ["adam"|"adamw"],
                  weight_decay [0], betas [[0.9, 0.999]], schedule ["cosine"|"multistep"|"constant"],
-                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|"charbonnier"|"mse"|"l1_peak"|"l1_peak_clean"|"l1_peak_keep"],
+                 milestones [[]], gamma [0.5], warmup_steps [0], loss ["l1"|any name of LOSS_NAMES],
                  time_limit_s [0 = none] (stop at the first step after this many seconds of
                  training, checkpointed and resumable; a GPU lease's wall-clock budget),
                  loss_options [{}] (keyword options of the loss, e.g. {kernel = 9} for
@@ -236,6 +236,10 @@ def _is_source(name) -> bool:
     return name in IMAGERS or name == "input"
 
 #: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
+#: Names of the training losses: the keys of :data:`sarsr.train.losses.LOSSES`, the registry (its
+#: functions need torch, which this module does not import; a test keeps the two equal).
+LOSS_NAMES = ("l1", "charbonnier", "mse", "mse_sparse", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce")
+
 TRAIN_SCHEMA = {
     "name": Field("str"),
     "task": Field("str", "super_resolution", choices=("super_resolution", "point_detection", "classification",
@@ -257,8 +261,7 @@ TRAIN_SCHEMA = {
               "schedule": Field("str", "cosine", choices=("cosine", "multistep", "constant")),
               "milestones": Field("list[int]", ()), "gamma": Field("float", 0.5, _POS),
               "warmup_steps": Field("int", 0, _NONNEG),
-              "loss": Field("str", "l1", choices=("l1", "charbonnier", "mse", "l1_peak", "l1_peak_clean",
-                                                      "l1_peak_keep", "point_bce")),
+              "loss": Field("str", "l1", choices=LOSS_NAMES),
               "loss_options": Field("table", {}),
               "point_loss": Field("table", {}), "samples": Field("int", 0, _NONNEG), "cpu_bf16": Field("bool", False),
               "ema_decay": Field("float", 0.0, lambda v: 0 <= v < 1),

@@ -88,3 +88,23 @@ def test_mse_scale_and_its_minimiser_is_the_mean_where_l1_takes_the_median():
     assert expected(get_loss("l1"), likelier) < expected(get_loss("l1"), blend)
     with pytest.raises(ValueError, match="expected a number >= 0"):
         get_loss("mse", {"scale": -1.0})
+
+
+def test_config_names_every_registered_loss():
+    from sarsr.config import LOSS_NAMES
+
+    assert set(LOSS_NAMES) == set(LOSSES)
+
+
+def test_mse_sparse_zeroes_a_haze_far_from_the_label_and_keeps_structure():
+    y = _image([(10, 10)], shape=(20, 28, 4, 12))
+    haze = y.clone()
+    haze[..., :, 20:] = 0.02                      # a haze on the background, far from any label
+    f = get_loss("mse_sparse")
+    assert float(f(haze, y)) > float(f(y, y)) == pytest.approx(0.0)
+    # a 0.02 haze costs the sparse term sparse_weight / (scale x 0.02) = 6.25x what it costs the squared error
+    sq = float(get_loss("mse", {"scale": 16.0})(haze, y))
+    assert float(f(haze, y)) - sq == pytest.approx(6.25 * sq, rel=1e-3)
+    near = y.clone()
+    near[0, 0, 11, 11] = 0.3                      # next to the point: the squared error's business only
+    assert float(f(near, y)) == pytest.approx(float(get_loss("mse", {"scale": 16.0})(near, y)))
