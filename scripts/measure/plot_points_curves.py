@@ -63,14 +63,16 @@ def _table() -> list[dict]:
 
 def plot(out: Path):
     table = _table()
-    runs = list(dict.fromkeys(r["run"] for r in table))
+    runs = sorted(dict.fromkeys(r["run"] for r in table))
     ladder = {}
     for r in csv.DictReader(LADDER.open()):
         if r["run"] in ("refine", "deep") and r.get("val_score"):
             per = int(r["batch_size"]) * 192 ** 2 / 256 ** 2
             ladder.setdefault(r["run"], []).append(((int(r["start_step"]) + int(r["step"])) * per, r))
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
-    colours = ("C0", "C3", "C4", "C5")
+    colours = ("C0", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "k")  # C1 / C2: the ladder's rungs
+    if len(runs) > len(colours):
+        raise SystemExit(f"{len(runs)} runs in {TABLE}, colours for {len(colours)}: add colours")
     for ax, (key, label) in zip(axes, PANELS):
         for run, colour in zip(runs, colours):
             rows = [r for r in table if r["run"] == run and r.get(key)]
