@@ -106,6 +106,28 @@ def test_resume_continues_exactly(tiny, tmp_path):
     assert any(r["val_psnr"] for r in rows_a)
 
 
+def test_a_signal_stops_after_the_step_checkpointed_and_the_run_resumes_exactly(tiny, tmp_path):
+    """SIGTERM (kill) or SIGINT mid-run: the step in flight finishes, last.pt records it, the
+    call returns; the same command resumes and trains the uninterrupted run's weights."""
+    import signal
+
+    full = train(tiny, tmp_path / "a", progress=False, log=lambda *a: None)
+    msgs = []
+
+    def log(m):
+        msgs.append(m)
+        if "train /" in m and not any("stopped by" in x for x in msgs):  # the loop is about to start
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    res = train(tiny, tmp_path / "b", progress=False, log=log)
+    assert res["step"] == 1 and load_checkpoint(tmp_path / "b" / "last.pt")["step"] == 1
+    assert any("stopped by SIGTERM at step 1" in m for m in msgs)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handlers are put back
+    assert train(tiny, tmp_path / "b", progress=False, log=lambda *a: None)["step"] == full["step"]
+    a, b = load_checkpoint(tmp_path / "a" / "model.pt"), load_checkpoint(tmp_path / "b" / "model.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_init_fine_tunes_from_another_run(tiny, tmp_path):
     train(tiny, tmp_path / "a", progress=False, log=lambda *a: None)
     src = load_checkpoint(tmp_path / "a" / "model.pt")

@@ -12,6 +12,9 @@
 - Data-parallel with ``torchrun --nproc_per_node N -m sarsr train ...`` (gloo on CPU, NCCL on
   GPU): each rank takes its slice of the global batch; rank 0 writes files.
 - CUDA when available, with automatic mixed precision (``train.amp``).
+- SIGINT (Ctrl-C) or SIGTERM (``kill``) stops a single-process run after the step in flight,
+  checkpointed there (a second signal stops at once, from the last checkpoint); a run started
+  in the background (``nohup ... &``, where the shell ignores SIGINT) stops the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import csv
 import io
 import math
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -295,6 +300,30 @@ class TrainingDiverged(ValueError):
 _RUN_FILES = ("log.csv", "model.pt", "best.pt", "config.toml", "loss.png")
 
 
+class _StopRequest:
+    """SIGINT / SIGTERM handlers for the training loop: the first signal asks the loop to stop
+    after the step in flight (``requested`` names it), a second raises KeyboardInterrupt. Only
+    in the main thread of a single-process run (ranks must stop at the same step); ``restore``
+    puts the previous handlers back."""
+
+    def __init__(self, enabled: bool = True):
+        self.requested = ""
+        self._previous = {}
+        if enabled and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopped without a checkpoint at this step")
+        self.requested = signal.Signals(signum).name
+
+    def restore(self):
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
 def train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
           overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False) -> dict:
     """Train (or resume) the run defined by ``config`` into folder ``out`` (see
@@ -304,12 +333,19 @@ def train(config, out, resume: bool = True, max_steps: int | None = None, device
     if int(os.environ.get("RANK", "0")) != 0:
         return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config)
     Path(out).mkdir(parents=True, exist_ok=True)
-    with FolderLock(out, "training run"):
-        return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config)
+    # SIGINT / SIGTERM: checkpoint after the step in flight, then stop (single process: ranks
+    # must stop at the same step)
+    stop = _StopRequest(enabled=int(os.environ.get("WORLD_SIZE", "1")) == 1)
+    try:
+        with FolderLock(out, "training run"):
+            return _train(config, out, resume, max_steps, device, overrides, progress, log, force_config, stop)
+    finally:
+        stop.restore()
 
 
 def _train(config, out, resume: bool = True, max_steps: int | None = None, device: str | None = None,
-           overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False) -> dict:
+           overrides: dict | None = None, progress: bool = True, log=print, force_config: bool = False,
+           stop: "_StopRequest | None" = None) -> dict:
     """Train (or resume) the run defined by ``config`` into folder ``out``.
 
     ``max_steps`` stops early at that step (the schedule still follows ``train.steps``), e.g.
@@ -322,6 +358,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
     """
     cfg = config if isinstance(config, dict) else load_config(config, overrides)
     t, d = cfg["train"], cfg["data"]
+    stop = stop if stop is not None else _StopRequest(enabled=False)
     if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
         raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -528,7 +565,7 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
                     f"was saved: lower train.lr (now {t['lr']:g}) or set train.grad_clip, then run again with --restart")
         bar.update(1)
         bar.set_postfix(loss=f"{np.mean(running[-50:]):.4g}", lr=f"{opt.param_groups[0]['lr']:.2e}")
-        out_of_time = bool(t["time_limit_s"]) and time.perf_counter() - t0 >= t["time_limit_s"]
+        out_of_time = (bool(t["time_limit_s"]) and time.perf_counter() - t0 >= t["time_limit_s"]) or bool(stop.requested)
         if world > 1 and t["time_limit_s"]:  # every rank stops at the same step
             flag = torch.tensor([float(out_of_time)], device=dev)
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
@@ -561,7 +598,8 @@ def _train(config, out, resume: bool = True, max_steps: int | None = None, devic
             if pending or (step % t["checkpoint_every"] != 0 and step != end):  # rows and best since the last save
                 checkpoint(step)
             _plot(log_path, out / "loss.png")
-            log(f"train.time_limit_s = {t['time_limit_s']:g} s reached at step {step}")
+            log(f"stopped by {stop.requested} at step {step}: checkpointed; run the same command again to resume"
+                if stop.requested else f"train.time_limit_s = {t['time_limit_s']:g} s reached at step {step}")
             break
     bar.close()
     if world > 1:
