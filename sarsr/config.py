@@ -235,11 +235,11 @@ def _is_source(name) -> bool:
 
     return name in IMAGERS or name == "input"
 
-#: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
 #: Names of the training losses: the keys of :data:`sarsr.train.losses.LOSSES`, the registry (its
 #: functions need torch, which this module does not import; a test keeps the two equal).
 LOSS_NAMES = ("l1", "charbonnier", "mse", "mse_sparse", "l1_peak", "l1_peak_clean", "l1_peak_keep", "point_bce")
 
+#: The training-config schema (``sarsr train``; see the module docstring of :mod:`sarsr.config`).
 TRAIN_SCHEMA = {
     "name": Field("str"),
     "task": Field("str", "super_resolution", choices=("super_resolution", "point_detection", "classification",

@@ -78,6 +78,13 @@ __all__ = ["LOSSES", "get_loss", "needs_input", "mse_sparse", "l1_peak", "l1_pea
            "point_head_targets", "point_head_loss", "WithPointHead", "POINT_LOSS_WEIGHTS"]
 
 
+def _far_from_label(target, guard: int) -> torch.Tensor:
+    """(B, 1, H, W) bool: the pixels of label images ``target`` farther than ``guard // 2`` pixels
+    from any label structure (the label's ``guard x guard`` maximum below 0.05): the background
+    that ``l1_peak_clean`` and ``mse_sparse`` charge."""
+    return F.max_pool2d(target, guard, stride=1, padding=guard // 2) < 0.05
+
+
 def l1(pred, target):
     return (pred - target).abs().mean()
 
@@ -98,7 +105,7 @@ def mse_sparse(pred, target, scale: float = 16.0, sparse_weight: float = 2.0, gu
     """``mse`` (times ``scale``) plus ``sparse_weight`` x the mean absolute value of the prediction
     on the pixels farther than ``guard // 2`` from any label structure (module docstring).
     ``pred`` and ``target`` are (B, 1, H, W) in [0, 1], ``guard`` odd (pixels)."""
-    far = F.max_pool2d(target, guard, stride=1, padding=guard // 2) < 0.05
+    far = _far_from_label(target, guard)
     return mse(pred, target, scale) + sparse_weight * pred.abs().masked_fill(~far, 0.0).mean()
 
 
@@ -118,8 +125,7 @@ def l1_peak_clean(pred, target, kernel: int = 5, guard: int = 9, floor: float = 
     and ``target`` are (B, 1, H, W) in [0, 1], ``kernel`` and ``guard`` odd (pixels), ``floor``
     the tolerated background amplitude (fraction of the image maximum); ``peak_weight`` and
     ``point_weight`` as in :func:`l1_peak`."""
-    near_label = F.max_pool2d(target, guard, stride=1, padding=guard // 2) >= 0.05
-    excess = F.relu(pred - floor).masked_fill(near_label, 0.0)
+    excess = F.relu(pred - floor).masked_fill(~_far_from_label(target, guard), 0.0)
     return l1_peak(pred, target, kernel, peak_weight, point_weight) + clean_weight * excess.mean()
 
 

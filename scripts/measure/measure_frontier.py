@@ -37,14 +37,15 @@ def measure(tests: dict, models: dict, thresholds, limit=None, masses=()) -> dic
         sweep, presence = {}, {}
         for label, spec in models.items():
             if getattr(load_sr_model(spec), "has_point_head", False):
-                for out_of, field, values, default in ((sweep, "point_threshold", thresholds, DEFAULT_POINT_THRESHOLD),
-                                                       (presence, "presence_mass", masses, DEFAULT_PRESENCE_MASS)):
+                # (rows, evaluate's keyword, the rows' key, values, the default call's value)
+                for out_of, option, key, values, default in (
+                        (sweep, "point_threshold", "threshold", thresholds, DEFAULT_POINT_THRESHOLD),
+                        (presence, "presence_mass", "presence_mass", masses, DEFAULT_PRESENCE_MASS)):
                     for v in values:
                         if abs(v - default) < 1e-9:
                             continue  # the default call's own row
                         r = [x for x in evaluate(root, {label: spec}, grids=("user",), baselines=False, timing=False,
-                                                 limit=limit, progress=False, **{field: v}) if x["method"] == label]
-                        key = "threshold" if field == "point_threshold" else field
+                                                 limit=limit, progress=False, **{option: v}) if x["method"] == label]
                         out_of.setdefault(label, []).append({key: v, **r[0]})
         inp = input_psnr(rows)
         for r in rows:

@@ -15,7 +15,9 @@ amplitude ratio and the RMSE per label region:
 - ``input``, ``network alone``, ``default`` (detected and uncertain points drawn, the library's
   default presence mass) and ``default, mass 8``: as a user gets them;
 - ``... registered``: the same images moved by the rigid shift (sub-pixel, cubic spline) that
-  best lines the network alone up with its label (one search per record, +-3.4 px): what the
+  best lines the network alone up with its label (one search per record, +-3.4 px; not
+  :func:`sarsr.metrics.register_shift`, whose whole-pixel shift would leave up to half a pixel
+  of misregistration in the PSNR it is to remove): what the
   *rigid* part of the position error costs. A rigid error of the scan moves the whole image
   and nothing in the image tells by how much (no absolute reference), so no image-domain
   method gets this back; the shifts' spread is reported (``rigid_shift``);
@@ -44,7 +46,7 @@ from sarsr import metrics
 from sarsr._files import atomic_write_text, home_relative, open_h5
 from sarsr.data import read_manifest
 from sarsr.data.torch_dataset import render_label
-from sarsr.sr import compose, decode_points, load_sr_model, network_pass, resample_output
+from sarsr.sr import DEFAULT_POINT_THRESHOLD, compose, decode_points, load_sr_model, network_pass, resample_output
 from sarsr.sr.points import DEFAULT_PRESENCE_MASS, SPOT_WIDTH_PX, decode_uncertain
 from sarsr.train.evaluate import json_safe
 from sarsr.train.losses import point_head_targets
@@ -125,7 +127,7 @@ def probe_set(net, root: Path, count: int, seed: int) -> dict:
         yw_t, head = network_pass(x[None], net)
         yw = yw_t.clamp(0, 1)[0, 0].numpy()
         alone = resample_output(torch.from_numpy(yw)[None, None], lab.shape)[0, 0].numpy()
-        found = decode_points(head, 0.5)[0]
+        found = decode_points(head, DEFAULT_POINT_THRESHOLD)[0]
         drawn = {"default": compose(alone, found, yw.shape, uncertain=decode_uncertain(head, [found], DEFAULT_PRESENCE_MASS)[0]),
                  "default, mass 8": compose(alone, found, yw.shape, uncertain=decode_uncertain(head, [found], 8.0)[0])}
         score(rows, "input", inp, lab)
