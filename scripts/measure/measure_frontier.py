@@ -16,7 +16,9 @@ along which its default call trades recall for false points, and one per ``--pre
 value (its uncertain points, :func:`sarsr.sr.decode_uncertain`; 0: none), a dashed line. The
 shaded corner is the issue's target (recall >= 0.93, <= 3 false points per image on
 ``paper_freehand``). ``--add`` merges the models measured into the JSON at ``--out`` (rows of
-models already there are kept), so one more design does not re-measure the others.
+models already there are kept), so one more design does not re-measure the others; ``--show
+LABEL`` (repeat) draws only those models beside the input (the JSON keeps every one), e.g.
+``--plot-only --show srvit_hsm --show "v3 15.6k" --show "v6 17.2k"``.
 """
 
 import argparse
@@ -69,6 +71,20 @@ def merge(old: dict, new: dict) -> dict:
         out[name]["rows"] += [r for r in res["rows"] if r["method"] not in have]
         for key in ("threshold_sweep", "presence_sweep"):
             out[name].setdefault(key, {}).update(res.get(key, {}))
+    return out
+
+
+def shown(result: dict, labels) -> dict:
+    """``result`` with only the models named in ``labels`` (their rows ``LABEL``, ``LABEL alone``,
+    ``LABEL +input points`` and sweeps) beside the input; ``labels`` empty or None: all of it."""
+    if not labels:
+        return result
+    keep = {f"{m}{k}" for m in labels for k in ("", " alone", " +input points")} | {"EMPM (network input)"}
+    out = {}
+    for name, res in result.items():
+        out[name] = dict(res, rows=[r for r in res["rows"] if r["method"] in keep])
+        for key in ("threshold_sweep", "presence_sweep"):
+            out[name][key] = {k: v for k, v in res.get(key, {}).items() if k in labels}
     return out
 
 
@@ -137,9 +153,11 @@ def main():
     ap.add_argument("--out", default="docs/sr_frontier.json")
     ap.add_argument("--figure", default="docs/sr_frontier.png")
     ap.add_argument("--plot-only", action="store_true", help="redraw --figure from the JSON at --out")
+    ap.add_argument("--show", action="append", default=[],
+                    help="LABEL of a model to draw (repeat; default: every model in the JSON); the JSON keeps them all")
     a = ap.parse_args()
     if a.plot_only:
-        plot(json.loads(Path(a.out).read_text()), a.figure)
+        plot(shown(json.loads(Path(a.out).read_text()), a.show), a.figure)
         return
     tests = {k: Path(v).expanduser() for k, v in (t.split("=", 1) for t in a.test)}
     models = {}
@@ -153,7 +171,7 @@ def main():
     if a.add and Path(a.out).is_file():
         result = merge(json.loads(Path(a.out).read_text()), result)
     atomic_write_text(a.out, home_relative(json.dumps(json_safe(result), indent=2, allow_nan=False)))
-    plot(result, a.figure)
+    plot(shown(result, a.show), a.figure)
     for name, res in result.items():
         print(f"== {name}")
         for r in res["rows"]:
