@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from sarsr.cli import main
@@ -88,3 +89,24 @@ def test_dataset_set_overrides_a_scenario_key(tmp_path, capsys):
     assert m["scenario_config"]["position_error"]["sigma_m"] == 0.002
     assert m["scenario_config"]["noise"]["snr_db"] == [5.0, 10.0]
     assert "# override: position_error.sigma_m=0.002" in m["scenario_toml"]
+    # the records can be drawn again from the dataset alone, override included: each record's
+    # re-drawn scan has the position error the shard stored (the TOML text alone would give 1 mm)
+    from sarsr.data import dataset_scenario, iter_records, record_rng
+    from sarsr.data.simulate import build_scan
+
+    sc = dataset_scenario(tmp_path / "d")
+    assert sc["position_error"]["sigma_m"] == 0.002 and sc.digest == m["scenario_digest"]
+    recs = list(iter_records(tmp_path / "d", ["pos_error_rms_m", "snr_db"]))
+    assert [r["index"] for r in recs] == [0, 1]
+    for r in recs:
+        scan = build_scan(sc, record_rng(m["seed"], r["index"]))
+        err = np.concatenate([scan.tx_est - scan.tx, scan.rx_est - scan.rx])
+        assert np.sqrt(np.mean(err ** 2)) == pytest.approx(r["pos_error_rms_m"], rel=1e-9)
+        assert 5.0 <= r["snr_db"] <= 10.0
+    assert len(list(iter_records(tmp_path / "d", ["snr_db"], limit=1))) == 1
+    with pytest.raises(ValueError, match="no 'class_id'"):  # not a recognition scenario
+        next(iter_records(tmp_path / "d", ["class_id"]))
+    edited = dict(m, scenario_config=dict(m["scenario_config"], noise={"snr_db": [0.0, 1.0]}))
+    (tmp_path / "d" / "manifest.json").write_text(json.dumps(edited))
+    with pytest.raises(ValueError, match="does not match its scenario_digest"):
+        dataset_scenario(tmp_path / "d")

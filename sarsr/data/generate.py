@@ -20,13 +20,14 @@ import shutil
 import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed as done_iter
 
-from .._files import FolderLock, atomic_write_text, die_with_parent, pid_alive, read_input_text, temp_owner_pid
+from .._files import FolderLock, atomic_write_text, die_with_parent, open_h5, pid_alive, read_input_text, temp_owner_pid
 from .scenario import IMAGE_STORE_KEYS, Scenario, load_scenario
 from .shards import shard_name, verify_shard, write_shard
 from .simulate import check_record_memory, simulate_record
 from .. import __version__
 
-__all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "MANIFEST"]
+__all__ = ["generate_dataset", "run_shard", "plan_shards", "read_manifest", "dataset_scenario", "iter_records",
+           "MANIFEST"]
 
 MANIFEST = "manifest.json"
 DEFAULT_SHARD_SIZE = 32
@@ -97,6 +98,52 @@ def read_manifest(root: str | Path) -> dict:
         raise ValueError(f"{p}: written by sarsr {m.get('sarsr_version')}, newer than this sarsr {__version__}; "
                          f"upgrade sarsr to read it")
     return m
+
+
+def dataset_scenario(root: str | Path) -> Scenario:
+    """The scenario the dataset at ``root`` was generated with, overrides included: built from
+    the manifest's ``scenario_config`` (its ``scenario_toml`` is the preset's text with each
+    ``--set`` override only as a comment). With :func:`sarsr.data.record_rng` and the manifest's
+    ``seed`` it draws any record again (e.g. :func:`sarsr.data.simulate.build_scan` for its true
+    and estimated positions)."""
+    m = read_manifest(root)
+    cfg = m.get("scenario_config")
+    if not isinstance(cfg, dict) or "name" not in cfg:
+        raise ValueError(f"{Path(root) / MANIFEST}: no scenario_config (written by an older sarsr); "
+                         f"regenerate the dataset with `sarsr dataset`")
+    sc = Scenario(cfg["name"], cfg, m.get("scenario_toml", ""), str(Path(root) / MANIFEST))
+    if sc.digest != m.get("scenario_digest"):
+        raise ValueError(f"{Path(root) / MANIFEST}: its scenario_config does not match its scenario_digest; "
+                         f"the manifest was edited, regenerate the dataset")
+    return sc
+
+
+def iter_records(root: str | Path, keys, limit: int | None = None):
+    """The records of the dataset at ``root`` in order, as dicts of the stored ``keys`` (names of
+    the shard datasets: ``"empm"``, ``"label"``, ``"scene_json"``, ``"pos_error_rms_m"``, ...)
+    plus ``"index"`` (the record's index, for :func:`sarsr.data.record_rng`); the first
+    ``limit`` records (None: all). Shards are opened through the input gate
+    (:func:`sarsr._files.open_h5`); a key a shard lacks raises ValueError naming both."""
+    root = Path(root)
+    m = read_manifest(root)
+    keys = list(keys)
+    n = m["count"] if limit is None else min(int(limit), m["count"])
+    done = 0
+    for s in m["shards"]:
+        if done >= n:
+            return
+        path = root / shard_name(int(s["shard"]))
+        with open_h5(path, "shard") as f:
+            missing = [k for k in keys + ["index"] if k not in f]
+            if missing:
+                raise ValueError(f"{path}: no {', '.join(map(repr, missing))} (stored: {', '.join(sorted(f))})")
+            take = min(int(s["count"]), n - done)
+            cols = {k: f[k][:take] for k in keys + ["index"]}
+        for j in range(take):
+            rec = {k: cols[k][j] for k in keys}
+            rec["index"] = int(cols["index"][j])
+            yield rec
+        done += take
 
 
 def _release(version) -> tuple:

@@ -43,8 +43,8 @@ from scipy import ndimage
 
 from measure_points_design import export_ema  # this script's folder is on sys.path
 from sarsr import metrics
-from sarsr._files import atomic_write_text, home_relative, open_h5
-from sarsr.data import read_manifest
+from sarsr._files import atomic_write_text, home_relative
+from sarsr.data import dataset_scenario, iter_records
 from sarsr.data.torch_dataset import render_label
 from sarsr.sr import DEFAULT_POINT_THRESHOLD, compose, decode_points, load_sr_model, network_pass, resample_output
 from sarsr.sr.points import DEFAULT_PRESENCE_MASS, SPOT_WIDTH_PX, decode_uncertain
@@ -58,17 +58,10 @@ REFINE = np.arange(-0.4, 0.41, 0.1)
 
 def records(root: Path, count: int):
     """(network input, scene_json, grid n, extent m) of the first ``count`` records."""
-    m = read_manifest(root)
-    g = m["scenario_config"]["grid"]
-    done = 0
-    for s in m["shards"]:
-        with open_h5(root / s["file"], "shard") as f:
-            key = "empm" if "empm" in f else "input"
-            for j in range(min(s["count"], count - done)):
-                yield f[key][j], f["scene_json"][j], g["n"], g["extent_m"]
-                done += 1
-        if done >= count:
-            return
+    sc = dataset_scenario(root)
+    key = "empm" if sc["store"].get("empm") else "input"
+    for r in iter_records(root, [key, "scene_json"], count):
+        yield r[key], r["scene_json"], sc["grid"]["n"], sc["grid"]["extent_m"]
 
 
 def true_points(scene, n, extent) -> np.ndarray:

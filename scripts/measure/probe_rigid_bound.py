@@ -55,10 +55,9 @@ from scipy import ndimage
 
 from probe_gain_bound import best_shift  # this script's folder is on sys.path
 from sarsr import metrics, radar
-from sarsr._files import atomic_write_text, home_relative, open_h5
-from sarsr.data import read_manifest
-from sarsr.data.scenario import Scenario
-from sarsr.data.simulate import build_scan, record_rng
+from sarsr._files import atomic_write_text, home_relative
+from sarsr.data import dataset_scenario, iter_records, read_manifest, record_rng
+from sarsr.data.simulate import build_scan
 from sarsr.data.torch_dataset import render_label
 from sarsr.sr import network_pass, resample_output
 from sarsr.train.evaluate import json_safe
@@ -71,17 +70,9 @@ WIDER_BLUR = 0.75
 
 def records(root: Path, count: int):
     """(index, EMPM image, scene_json, z0 m, stored position-error rms m) of the first ``count`` records."""
-    m = read_manifest(root)
-    done = 0
-    for s in m["shards"]:
-        with open_h5(root / s["file"], "shard") as f:
-            key = "empm" if "empm" in f else "input"
-            for j in range(min(s["count"], count - done)):
-                yield (int(f["index"][j]), f[key][j], f["scene_json"][j], float(f["z0_m"][j]),
-                       float(f["pos_error_rms_m"][j]))
-                done += 1
-        if done >= count:
-            return
+    key = "empm" if dataset_scenario(root)["store"].get("empm") else "input"
+    for r in iter_records(root, [key, "scene_json", "z0_m", "pos_error_rms_m"], count):
+        yield r["index"], r[key], r["scene_json"], float(r["z0_m"]), float(r["pos_error_rms_m"])
 
 
 def rigid_shift(scan, q) -> np.ndarray:
@@ -182,9 +173,8 @@ def score(rows: dict, name: str, pred, lab) -> None:
 
 def probe_set(root: Path, count: int, net=None, model_count: int = 0) -> dict:
     m = read_manifest(root)
-    cfg = m["scenario_config"]  # not scenario_toml: a set generated with overrides keeps them only here
-    sc = Scenario(cfg["name"], cfg, m["scenario_toml"], str(root / "manifest.json"))
-    n, extent = int(m["scenario_config"]["grid"]["n"]), float(m["scenario_config"]["grid"]["extent_m"])
+    sc = dataset_scenario(root)  # overrides included (the manifest's TOML has them only as comments)
+    n, extent = int(sc["grid"]["n"]), float(sc["grid"]["extent_m"])
     px = 2 * extent / n
     cases, rms_check, pairs, shifts, peaks = [], [], [], [], []
     for k, (index, x, scene, z0, rms) in enumerate(records(root, count)):
