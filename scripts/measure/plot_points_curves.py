@@ -8,9 +8,10 @@ network itself (horizontal lines), all on the same validation records (the first
     .venv/bin/python scripts/measure/plot_points_curves.py --record ~/.cache/sarsr/runs/srvit_hsm_points
     .venv/bin/python scripts/measure/plot_points_curves.py --out docs/sr_points_curves.png
 
-``--record`` copies the run's validation rows into docs/sr_points_validation.csv under the run's
-name (column ``run``; the rows of the other runs are kept: run folders live in a cache a later
-session may not find); the figure is drawn from that table, one colour per point-head design. x
+``--record`` copies the run's validation rows into docs/sr_points_validation.csv under the run
+folder's name (column ``run``; the rows of the other runs are kept: run folders live in a cache a
+later session may not find; ``--start-step N``: a run started from another run's weights at step
+N, e.g. an annealed copy, is placed after it); the figure is drawn from that table, one colour per point-head design. x
 is in 256 x 256 image equivalents (steps x batch x crop^2 / 256^2).
 """
 
@@ -38,13 +39,13 @@ PANELS = (("val_psnr", "PSNR (dB)"), ("val_point_recall", "point recall"), ("val
 FIRST_RUN = "srvit_hsm_points"
 
 
-def record(folder: Path):
+def record(folder: Path, start_step: int = 0):
     cfg = tomllib.loads((folder / "config.toml").read_text())
     t, d = cfg["train"], cfg["data"]
     per_step = t.get("batch_size", 8) * (d.get("crop", 128) or 256) ** 2 / 256 ** 2
     rows = [r for r in csv.DictReader((folder / "log.csv").read_text().splitlines()) if r.get("val_score")]
-    name = cfg.get("name", folder.name)
-    out = [{"run": name, "step": r["step"], "samples_256": f"{int(r['step']) * per_step:.0f}",
+    name = folder.name  # the run folder (default: the config's name; a copy trained with --out keeps its own)
+    out = [{"run": name, "step": r["step"], "samples_256": f"{(start_step + int(r['step'])) * per_step:.0f}",
             **{k: r.get(k, "") for k in FIELDS[3:]}} for r in rows]
     from sarsr._files import atomic_write_text
 
@@ -106,8 +107,11 @@ def plot(out: Path):
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--record", type=Path, default=None, help="run folder whose validation rows to record")
+    ap.add_argument("--start-step", type=int, default=0,
+                    help="the recorded run started from another run's weights at this step (same batch and crop): "
+                         "its points are placed after it on the x axis ('step' stays the run's own)")
     ap.add_argument("--out", type=Path, default=HERE / "sr_points_curves.png")
     a = ap.parse_args()
     if a.record:
-        record(a.record.expanduser())
+        record(a.record.expanduser(), a.start_step)
     plot(a.out)
