@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 
-from probe_gain_bound import best_shift  # this script's folder is on sys.path
+from probe_gain_bound import best_shift, score, summary  # this script's folder is on sys.path
 from sarsr import metrics, radar
 from sarsr._files import atomic_write_text, home_relative
 from sarsr.data import dataset_scenario, iter_records, read_manifest, record_rng
@@ -68,9 +68,10 @@ WIDER = 1.25  # the input's own peaks move ~1.1 mm rms per axis where the model 
 WIDER_BLUR = 0.75
 
 
-def records(root: Path, count: int):
-    """(index, EMPM image, scene_json, z0 m, stored position-error rms m) of the first ``count`` records."""
-    key = "empm" if dataset_scenario(root)["store"].get("empm") else "input"
+def records(root: Path, count: int, sc):
+    """(index, EMPM image, scene_json, z0 m, stored position-error rms m) of the first ``count``
+    records of the dataset at ``root`` generated with scenario ``sc``."""
+    key = "empm" if sc["store"].get("empm") else "input"
     for r in iter_records(root, [key, "scene_json", "z0_m", "pos_error_rms_m"], count):
         yield r["index"], r[key], r["scene_json"], float(r["z0_m"]), float(r["pos_error_rms_m"])
 
@@ -90,21 +91,21 @@ def rigid_shift(scan, q) -> np.ndarray:
     return np.array(out)
 
 
-def moved(scene_json, shift_at, kinds=("shape", "points")) -> str:
-    """The scene description with its objects of ``kinds`` moved laterally where the image shows
-    them: ``shift_at((k, 3) m) -> (k, 3) m``; a shape moves by the shift at its centre."""
-    out = []
+def moved(scene_json, shifts) -> str:
+    """The scene description with every object moved laterally where the image shows it:
+    ``shifts`` (k, 3) m, one row per row of :func:`object_positions` (a shape moves by the shift
+    at its centre)."""
+    out, i = [], 0
     for o in json.loads(scene_json):
-        if o.get("kind") not in kinds:
-            continue
         o = dict(o)
-        if o["kind"] == "shape":
-            d = shift_at(np.array([[o["center"][0], o["center"][1], o["z0"]]]))[0]
-            o["center"] = [o["center"][0] + d[0], o["center"][1] + d[1]]
-        elif o.get("positions"):
+        if o.get("kind") == "shape":
+            o["center"] = [o["center"][0] + shifts[i, 0], o["center"][1] + shifts[i, 1]]
+            i += 1
+        elif o.get("kind") == "points" and o.get("positions"):
             p = np.asarray(o["positions"], float)
-            d = shift_at(p)
+            d = shifts[i:i + len(p)]
             o["positions"] = np.column_stack([p[:, :2] + d[:, :2], p[:, 2]]).tolist()
+            i += len(p)
         out.append(o)
     return json.dumps(out)
 
@@ -120,15 +121,18 @@ def points_image(scene_json, n, extent, width, height) -> np.ndarray:
     return height * radar.label_image(radar.scene_from_objects(only(scene_json, ("points",))), grid, width)
 
 
-def object_positions(scene_json) -> np.ndarray:
-    """(k, 3) m: every label point and every shape's centre."""
-    q = []
+def object_positions(scene_json) -> tuple[np.ndarray, np.ndarray]:
+    """(k, 3) m: every shape's centre and every label point, in the scene's order, and (k,) bool:
+    which rows are label points."""
+    q, is_point = [], []
     for o in json.loads(scene_json):
         if o.get("kind") == "shape":
             q.append([o["center"][0], o["center"][1], o["z0"]])
+            is_point.append(False)
         elif o.get("kind") == "points":
             q.extend(o.get("positions", []))
-    return np.asarray(q, float).reshape(-1, 3)
+            is_point.extend([True] * len(o.get("positions", [])))
+    return np.asarray(q, float).reshape(-1, 3), np.asarray(is_point, bool)
 
 
 def input_peak_displacement(inp, points_m, extent, px) -> tuple[np.ndarray, np.ndarray]:
@@ -164,34 +168,24 @@ def agreement(measured, modelled) -> dict:
                 residual_rms_mm=float(np.sqrt(np.mean((a - b) ** 2))) * 1e3)
 
 
-def score(rows: dict, name: str, pred, lab) -> None:
-    r = rows.setdefault(name, dict(psnr=[], points=[], regions=[]))
-    r["psnr"].append(metrics.psnr(pred, lab))
-    r["points"].append(metrics.point_metrics(pred, lab))
-    r["regions"].append(metrics.region_errors(pred, lab))
-
-
 def probe_set(root: Path, count: int, net=None, model_count: int = 0) -> dict:
     m = read_manifest(root)
     sc = dataset_scenario(root)  # overrides included (the manifest's TOML has them only as comments)
     n, extent = int(sc["grid"]["n"]), float(sc["grid"]["extent_m"])
     px = 2 * extent / n
     cases, rms_check, pairs, shifts, peaks = [], [], [], [], []
-    for k, (index, x, scene, z0, rms) in enumerate(records(root, count)):
+    for k, (index, x, scene, z0, rms) in enumerate(records(root, count, sc)):
         scan = build_scan(sc, record_rng(m["seed"], index))
         err = np.concatenate([scan.tx_est - scan.tx, scan.rx_est - scan.rx])
         rms_check.append((float(np.sqrt(np.mean(err ** 2))), rms))
-        q = object_positions(scene)
-        here = rigid_shift(scan, q)
+        q, is_point = object_positions(scene)
+        here = rigid_shift(scan, q)  # once per object; every use below reads it
         shifts.append(here)
-        pts = object_positions(only(scene, ("points",)))
-        if len(pts):
-            seen, used = input_peak_displacement(metrics.normalize(x), pts[:, :2], extent, px)
+        if is_point.any():
+            seen, used = input_peak_displacement(metrics.normalize(x), q[is_point, :2], extent, px)
             if len(used):
-                peaks.append((seen, rigid_shift(scan, pts[used])[:, :2]))
-
-        at_json = moved(scene, lambda q: rigid_shift(scan, q))
-        wider_json = moved(scene, lambda q: WIDER * rigid_shift(scan, q))
+                peaks.append((seen, here[is_point][used, :2]))
+        at_json, wider_json = moved(scene, here), moved(scene, WIDER * here)
         lab = render_label(scene, n, extent)
         cases.append((x, at_json, wider_json, lab))
         if net is not None and k < model_count:
@@ -224,14 +218,7 @@ def probe_set(root: Path, count: int, net=None, model_count: int = 0) -> dict:
                 wide = float(np.sqrt(o ** 2 + 2 * (b * px) ** 2))
                 floor = points_image(moved_json, n, extent, wide, max(o ** 2 / wide ** 2, FLOOR))
                 score(rows, f"posterior mean (blur {f:g} sigma), points >= {FLOOR}{name}", np.maximum(blurred, floor), lab)
-    input_psnr = float(np.mean(rows["input"]["psnr"]))
-    out = []
-    for name, r in rows.items():
-        p, g = metrics.summarize_points(r["points"]), metrics.summarize_regions(r["regions"])
-        out.append(dict(method=name, psnr_db=float(np.mean(r["psnr"])), gain_db=float(np.mean(r["psnr"])) - input_psnr,
-                        point_recall=p["point_recall"], false_points=p["false_points"],
-                        point_amplitude_ratio=p["point_amplitude_ratio"],
-                        **{k: v for k, v in g.items() if k.startswith("rmse_")}))
+    out = summary(rows, float(np.mean(rows["input"]["psnr"])))
     res = dict(records=len(cases), pixel_mm=px * 1e3,
                rigid_shift=dict(sigma_per_axis_mm=sigma_px * px * 1e3,
                                 median_lateral_mm=float(np.median(np.hypot(*shifts[:, :2].T))) * 1e3,
