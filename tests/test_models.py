@@ -51,6 +51,8 @@ def _tiny():
            for m in ("shsa", "hsm", "stvit", "mobilevit")},
         "efficient_sr_hsm_refine": lambda: EfficientSR(1, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=2,
                                                        refine_width=4, state_dim=4),
+        "efficient_sr_hsm_refine_features": lambda: EfficientSR(1, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=2,
+                                                                refine_width=4, state_dim=4, refine_features=3),
         "sr_cnn": lambda: PlainCNN(1, 1, 8, 2),
     }
 
@@ -381,6 +383,43 @@ def test_full_resolution_refiner_starts_as_the_identity():
     for bad in (dict(refine=-1), dict(refine=True), dict(refine=1, refine_width=0)):
         with pytest.raises(ValueError, match="refine"):
             create_model("srvit_hsm", dim=8, depth=1, state_dim=4, **bad)
+
+
+def test_refiner_widens_and_takes_body_features_from_the_identity():
+    """srvit_hsm(refine_features=k, wider refine_width): grown from a narrower refiner without
+    features it starts at that network's output exactly (old weights in the leading slice, new
+    inputs at zero), then every new weight trains; a refiner cannot shrink; features need a
+    refiner."""
+    torch.manual_seed(2)
+    opts = dict(dim=8, depth=2, state_dim=4, log_input_db=40.0, refine=2)
+    narrow = create_model("srvit_hsm", refine_width=4, **opts).eval()
+    with torch.no_grad():
+        for p in narrow.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    wide = create_model("srvit_hsm", refine_width=6, refine_features=3, **opts).eval()
+    assert wide.grow_from(narrow.state_dict()) == 0
+    assert wide.refine.body[0].weight.shape[:2] == (6, 3 + 3)  # [coarse, input, log view] + 3 features
+    x = torch.rand(2, 1, 24, 40)
+    with torch.no_grad():
+        assert torch.allclose(wide(x), narrow(x), atol=1e-6)
+    wide.train()
+    opt = torch.optim.SGD(wide.parameters(), lr=0.1)
+    for _ in range(2):  # the features reach the output once the zero-started weights have moved (step 2)
+        opt.zero_grad()
+        wide(x).square().sum().backward()
+        if _ == 0:
+            assert wide.refine.out.weight.grad[:, 4:].abs().sum() > 0  # the new channels reach the output
+            assert wide.refine.body[0].weight.grad[:4, 3:].abs().sum() > 0  # kept channels see the features
+        opt.step()
+    for name in ("refine_feat.0.weight", "refine.body.0.weight", "refine.out.weight"):
+        grad = dict(wide.named_parameters())[name].grad
+        assert grad is not None and grad.abs().sum() > 0, name
+    with pytest.raises(ValueError, match="does not fit inside"):
+        narrow.grow_from(wide.state_dict())
+    with pytest.raises(ValueError, match="refine_features needs"):
+        create_model("srvit_hsm", dim=8, depth=1, state_dim=4, refine_features=2)
+    with pytest.raises(ValueError, match="refine_features must"):
+        create_model("srvit_hsm", dim=8, depth=1, state_dim=4, refine=1, refine_features=-1)
 
 
 def test_one_resolver_for_every_model_spec(tmp_path):

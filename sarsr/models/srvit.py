@@ -124,7 +124,10 @@ class EfficientSR(nn.Module):
     peak, near zero in the linear image, stand out in it. 0 (default) leaves the input as is.
 
     ``refine`` > 0 appends a :class:`FullResRefiner` of ``refine`` layers (``refine_width``
-    channels) at the output's full resolution.
+    channels) at the output's full resolution; ``refine_features`` > 0 also feeds it that many
+    channels of the body's features brought to full resolution (a 1x1 conv to
+    ``refine_features x scale^2`` channels, pixel-shuffled): what the body knows about the scene
+    (inside a shape or not, a point or speckle) at the pitch where thin structure is drawn.
 
     ``point_head`` > 0 adds a :class:`PointHead` of that width on the body's features
     (``point_head_input`` > 0: with a full-resolution branch of that many channels on the input
@@ -136,7 +139,7 @@ class EfficientSR(nn.Module):
 
     def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
                  global_residual=True, log_input_db=0.0, refine=0, refine_width=16, point_head=0,
-                 point_head_input=0, **mixer_opts):
+                 point_head_input=0, refine_features=0, **mixer_opts):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
@@ -157,8 +160,15 @@ class EfficientSR(nn.Module):
             raise ValueError(f"refine must be an integer >= 0 (full-resolution blocks), got {refine!r}")
         if isinstance(refine_width, bool) or not isinstance(refine_width, int) or refine_width < 1:
             raise ValueError(f"refine_width must be an integer >= 1, got {refine_width!r}")
-        self.refine = (FullResRefiner(out_chans + in_chans + (self.log_input_db > 0), out_chans, refine_width, refine)
-                       if refine else None)
+        if isinstance(refine_features, bool) or not isinstance(refine_features, int) or refine_features < 0:
+            raise ValueError(f"refine_features must be an integer >= 0 (body feature channels for the refiner), "
+                             f"got {refine_features!r}")
+        if refine_features and not refine:
+            raise ValueError("refine_features needs a full-resolution refiner (refine > 0)")
+        self.refine = (FullResRefiner(out_chans + in_chans + (self.log_input_db > 0) + refine_features, out_chans,
+                                      refine_width, refine) if refine else None)
+        self.refine_feat = (nn.Sequential(nn.Conv2d(dim, refine_features * r2, 1), nn.PixelShuffle(scale))
+                            if refine_features else None)
         if isinstance(point_head, bool) or not isinstance(point_head, int) or point_head < 0:
             raise ValueError(f"point_head must be an integer >= 0 (hidden width; 0 = none), got {point_head!r}")
         if isinstance(point_head_input, bool) or not isinstance(point_head_input, int) or point_head_input < 0:
@@ -181,7 +191,11 @@ class EfficientSR(nn.Module):
         (0.018 by default), so the grown network starts at the shallow one's output to ~1 % and
         trains from there. A state without the log-magnitude input view (``log_input_db`` = 0)
         loads into a network with it: the view's head weights start at zero, so the grown
-        network starts at the loaded one's output exactly. Returns the number of blocks added.
+        network starts at the loaded one's output exactly. A narrower refiner (fewer channels or
+        fewer inputs, e.g. without ``refine_features``) loads into a wider one: its weights fill
+        the leading slice, the new inputs of every kept channel start at zero and the new
+        channels at their initialisation, so the wider refiner starts at the narrower one's
+        output exactly. Returns the number of blocks added.
         Raises ValueError when ``state`` is not a shallower network of this shape or the blocks
         have no branch gates."""
         state = dict(state)
@@ -190,14 +204,17 @@ class EfficientSR(nn.Module):
         if (self.log_input_db and head_w is not None and head_w.shape[1] == own_w.shape[1] - view_ch
                 and head_w.shape[0] == own_w.shape[0]):
             state["head.conv.weight"] = torch.cat([head_w, head_w.new_zeros(head_w.shape[0], view_ch, *head_w.shape[2:])], 1)
+        own = self.state_dict()
+        for k, v in list(state.items()):
+            if k.startswith("refine.") and k in own and v.shape != own[k].shape:
+                state[k] = _embed(v, own[k], k)
         old = {int(m.group(1)) for k in state if (m := re.match(r"body\.(\d+)\.", k))}
         n_old, n_new = len(old), len(self.body)
         if not old or old != set(range(n_old)) or n_old > n_new:
             raise ValueError(f"grow_from: the state has body blocks {sorted(old)[:8]}..., not a prefix "
                              f"of this network's {n_new}")
-        own = self.state_dict()
         missing = {k for k in own if (not (m := re.match(r"body\.(\d+)\.", k)) or int(m.group(1)) < n_old)
-                   and not k.startswith(("refine.", "points."))} - set(state)  # a new refiner starts as the
+                   and not k.startswith(("refine.", "refine_feat.", "points."))} - set(state)  # a new refiner starts as the
         # identity; a new point head starts at its own initialisation (it adds channels, not image)
         extra = set(state) - set(own)
         if missing or extra:
@@ -231,11 +248,27 @@ class EfficientSR(nn.Module):
         if self.global_residual:
             y = y + x[:, : self.out_chans]
         if self.refine is not None:
-            y = self.refine(y, self._with_log_view(x))
+            guide = self._with_log_view(x)
+            if self.refine_feat is not None:
+                guide = torch.cat([guide, self.refine_feat(feats)[..., :H, :W]], dim=1)
+            y = self.refine(y, guide)
         if self.points is not None:
             inp = self._with_log_view(xp) if self.points.input_width else None
             y = torch.cat([y, self.points(feats, inp)[..., :H, :W]], dim=1)
         return y
+
+
+def _embed(old: torch.Tensor, new: torch.Tensor, name: str) -> torch.Tensor:
+    """``old`` (a narrower layer's weight or bias) inside ``new`` (the wider layer's
+    initialisation): the leading slice is ``old``, the rest of the kept output channels (dim 0)
+    zero (their new inputs), the new output channels ``new``'s own values. ValueError when
+    ``old`` is larger than ``new`` along some dimension or of another rank."""
+    if old.ndim != new.ndim or any(a > b for a, b in zip(old.shape, new.shape)):
+        raise ValueError(f"grow_from: {name} {tuple(old.shape)} does not fit inside {tuple(new.shape)}")
+    out = new.clone()
+    out[: old.shape[0]] = 0
+    out[tuple(slice(0, n) for n in old.shape)] = old
+    return out
 
 
 class FullResRefiner(nn.Module):
@@ -348,14 +381,15 @@ def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
 
 @register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
 def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0, refine=0,
-              refine_width=16, point_head=0, point_head_input=0):
+              refine_width=16, point_head=0, point_head_input=0, refine_features=0):
     """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution;
     ``log_input_db`` > 0 adds a log-magnitude input view, ``refine`` > 0 full-resolution
-    refinement layers after the pixel-shuffle, ``point_head`` > 0 a point head of that width,
-    ``point_head_input`` > 0 its full-resolution input branch (see :class:`EfficientSR`)."""
+    refinement layers after the pixel-shuffle (``refine_features`` > 0: fed that many channels of
+    body features), ``point_head`` > 0 a point head of that width, ``point_head_input`` > 0 its
+    full-resolution input branch (see :class:`EfficientSR`)."""
     return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim,
                        log_input_db=log_input_db, refine=refine, refine_width=refine_width, point_head=point_head,
-                       point_head_input=point_head_input)
+                       point_head_input=point_head_input, refine_features=refine_features)
 
 
 @register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")
