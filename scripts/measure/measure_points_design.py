@@ -17,7 +17,9 @@ recorded) or any model spec. Steps:
    ``sr_oof_shapes_test``, ``sr_oof_snr_test`` (first ``--limit`` records each): PSNR, gain
    over the input, point recall, false points per image, amplitude ratio of the kept points;
 3. do no harm: point recall of the default call against the input's over sigma = 0-4 mm (the
-   cached robustness sets, ``--robustness-count`` records per sigma).
+   cached robustness sets, ``--robustness-count`` records per sigma); ``--harm-masses`` adds the
+   same curve at other presence masses (the frontier's points, not chosen by anything), e.g.
+   ``--harm-masses 8,14``.
 
 Datasets are read from ``~/.cache/sarsr/datasets`` (the commands that make them: ``data/*.card.md``).
 One thread by default (a training run may share the machine; ``--threads`` when it is paused).
@@ -73,6 +75,8 @@ def main():
                     help="comma list of presence_mass values tried on validation (0: no uncertain points)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--robustness-count", type=int, default=32)
+    ap.add_argument("--harm-masses", default="",
+                    help="comma list of further presence masses at which to measure do no harm (at the chosen threshold)")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "docs" / "sr_points_designs.json"))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -92,15 +96,22 @@ def main():
                         point_threshold=best, presence_mass=mass)
         tests[name] = row_of(rows, a.label)
         print(f"{name} at p > {best}, presence mass {mass:g}: {tests[name]}", flush=True)
-    curve = robustness(models, sigmas_mm=(0, 1, 2, 3, 4), count=a.robustness_count, workers=1, progress=False,
-                       point_threshold=best, presence_mass=mass)
-    harm = {"sigma_mm": curve["sigma_mm"], "input_recall": curve["point_recall"].get(BASELINES[DEFAULT_INPUT]),
-            "recall": curve["point_recall"][a.label], "false_points": curve["false_points"][a.label]}
+    def do_no_harm(m):
+        curve = robustness(models, sigmas_mm=(0, 1, 2, 3, 4), count=a.robustness_count, workers=1, progress=False,
+                           point_threshold=best, presence_mass=m)
+        return {"sigma_mm": curve["sigma_mm"], "input_recall": curve["point_recall"].get(BASELINES[DEFAULT_INPUT]),
+                "recall": curve["point_recall"][a.label], "false_points": curve["false_points"][a.label]}
+
+    harm = do_no_harm(mass)
     print(f"do no harm: {harm}", flush=True)
+    harm_at = {}
+    for m in (float(x) for x in a.harm_masses.split(",") if x.strip()):
+        harm_at[f"{m:g}"] = do_no_harm(m)
+        print(f"do no harm at presence mass {m:g}: {harm_at[f'{m:g}']}", flush=True)
     single = len(a.presence_masses.split(",")) == 1 and mass == 0  # the table's first form: keyed by threshold
     val = {(k[0] if single else f"p>{k[0]:g},mass={k[1]:g}"): v for k, v in val.items()}
     entry = dict(label=a.label, model=home_relative(a.model), step=step, limit=a.limit, validation=val, threshold=best,
-                 presence_mass=mass, tests=tests, do_no_harm=harm)
+                 presence_mass=mass, tests=tests, do_no_harm=harm, **({"do_no_harm_at_mass": harm_at} if harm_at else {}))
     out = Path(a.out)
     table = json.loads(out.read_text()) if out.exists() else []
     table = [e for e in table if not (e["label"] == a.label and e.get("step") == step
