@@ -116,6 +116,35 @@ def test_hdf5_with_data_outside_the_file_is_refused_everywhere(tmp_path):
         assert f["x"].shape == (10, 10)
 
 
+def test_a_manifest_cannot_send_readers_out_of_its_folder(tmp_path):
+    """A dataset's manifest names its shards; one naming a file elsewhere (absolute path, ``..``,
+    another name) would have every reader (evaluation, training, iter_records) open that file:
+    refused in one line by read_manifest, which all of them go through."""
+    import json
+
+    from sarsr.data import SARDataset, iter_records, read_manifest
+    from sarsr.data.shards import shard_name
+    from sarsr.train.evaluate import evaluate
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    with h5py.File(outside / "secret.h5", "w") as f:
+        f["label"] = np.zeros((1, 4, 4), np.float32)
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    good = {"shard": 0, "file": shard_name(0), "start": 0, "count": 1}
+    for bad in ({**good, "file": str(outside / "secret.h5")}, {**good, "file": "../elsewhere/secret.h5"},
+                {**good, "file": "shard-00001.h5"}, {**good, "shard": -1}, {**good, "count": "1"}, "shard-00000.h5"):
+        (ds / "manifest.json").write_text(json.dumps({"count": 1, "seed": 0, "shards": [bad]}))
+        for read in (lambda: read_manifest(ds), lambda: SARDataset(ds), lambda: list(iter_records(ds, ["label"])),
+                     lambda: evaluate(ds, None, limit=1, grids=("user",), timing=False, progress=False)):
+            with pytest.raises(ValueError, match="is not this folder's shard-NNNNN.h5") as info:
+                read()
+            assert len(str(info.value).splitlines()) == 1
+    (ds / "manifest.json").write_text(json.dumps({"count": 1, "seed": 0, "shards": [good]}))
+    assert read_manifest(ds)["shards"] == [good]
+
+
 def _fifo(path):
     os.mkfifo(path)
     return path

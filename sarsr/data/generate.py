@@ -93,6 +93,12 @@ def read_manifest(root: str | Path) -> dict:
                          f"rewrite it") from None
     if not isinstance(m, dict) or not isinstance(m.get("shards"), list) or "count" not in m:
         raise ValueError(f"{p}: not a sarsr dataset manifest (no shards / count)")
+    for s in m["shards"]:  # every reader opens root / file: a name, never a path out of the folder
+        ok = isinstance(s, dict) and all(isinstance(s.get(k), int) and not isinstance(s.get(k), bool) and s[k] >= 0
+                                         for k in ("shard", "start", "count"))
+        if not ok or s.get("file", shard_name(s["shard"])) != shard_name(s["shard"]):
+            raise ValueError(f"{p}: shard entry {str(s)[:80]} is not this folder's shard-NNNNN.h5 (a manifest "
+                             f"names only its own shards); re-run the dataset's `sarsr dataset` command to rewrite it")
 
     if _release(m.get("sarsr_version", "0")) > _release(__version__):
         raise ValueError(f"{p}: written by sarsr {m.get('sarsr_version')}, newer than this sarsr {__version__}; "
