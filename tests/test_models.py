@@ -51,6 +51,8 @@ def _tiny():
            for m in ("shsa", "hsm", "stvit", "mobilevit")},
         "efficient_sr_hsm_refine": lambda: EfficientSR(1, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=2,
                                                        refine_width=4, state_dim=4),
+        "efficient_sr_hsm_phase_view": lambda: EfficientSR(2, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=1,
+                                                           refine_width=4, state_dim=4, phase_view=True),
         "efficient_sr_hsm_refine_features": lambda: EfficientSR(1, 1, 8, 1, "hsm", 2, log_input_db=40.0, refine=2,
                                                                 refine_width=4, state_dim=4, refine_features=3),
         "sr_cnn": lambda: PlainCNN(1, 1, 8, 2),
@@ -67,12 +69,13 @@ def test_tiny_width_family_forward_backward_fused(family):
     torch.manual_seed(0)
     m = TINY[family]()
     sr = not hasattr(m, "num_classes")
-    x = torch.rand(2, 1, 40, 52) if sr else torch.randn(2, 3, 96, 144)
+    complex_in = getattr(m, "phase_view", False)  # (real, imaginary) in, one image out
+    x = torch.randn(2, 2, 40, 52) if complex_in else torch.rand(2, 1, 40, 52) if sr else torch.randn(2, 3, 96, 144)
     m.train()
     y = m(x)
     assert torch.isfinite(y).all()
     if sr:
-        assert y.shape == x.shape
+        assert y.shape == (2, 1, 40, 52)
     elif family == "stvit_r_dense":
         assert y.shape == (2, 9, 96, 144)
     else:
@@ -420,6 +423,37 @@ def test_refiner_widens_and_takes_body_features_from_the_identity():
         create_model("srvit_hsm", dim=8, depth=1, state_dim=4, refine_features=2)
     with pytest.raises(ValueError, match="refine_features must"):
         create_model("srvit_hsm", dim=8, depth=1, state_dim=4, refine=1, refine_features=-1)
+
+
+def test_phase_view_starts_at_the_magnitude_network_and_ignores_the_global_phase():
+    """srvit_hsm(in_chans=2, phase_view=True): grown from a magnitude network it gives that
+    network's output on the magnitude of its complex input (normalised to 1); once its phase
+    weights move, the output depends on the phase differences but not on the image's global
+    phase; phase_view needs a complex input."""
+    torch.manual_seed(3)
+    opts = dict(dim=8, depth=2, state_dim=4, log_input_db=40.0, refine=2, refine_width=4, point_head=4,
+                point_head_input=2)
+    mag_net = create_model("srvit_hsm", **opts).eval()
+    with torch.no_grad():
+        for p in mag_net.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    net = create_model("srvit_hsm", in_chans=2, phase_view=True, **opts).eval()
+    assert net.grow_from(mag_net.state_dict()) == 0
+    z = torch.randn(2, 1, 22, 30, dtype=torch.complex64)
+    x = torch.cat([z.real, z.imag], 1) * 0.7
+    mag = z.abs() / z.abs().amax(dim=(-2, -1), keepdim=True)
+    with torch.no_grad():
+        assert torch.allclose(net(x), mag_net(mag), atol=1e-5)
+        net.head.conv.weight[:, -16:].normal_(0, 0.3)  # the phase view's weights, moved
+        turned = z * torch.exp(torch.tensor(1.1j))
+        x_turned = torch.cat([turned.real, turned.imag], 1) * 0.7
+        assert torch.allclose(net(x_turned), net(x), atol=1e-4)  # the global phase does not matter
+        scrambled = z.abs() * torch.exp(2j * torch.pi * torch.rand(z.shape))
+        x_scr = torch.cat([scrambled.real, scrambled.imag], 1) * 0.7
+        assert not torch.allclose(net(x_scr), net(x), atol=1e-3)  # the phase differences do
+    assert net.default_cfg["in_chans"] == 2
+    with pytest.raises(ValueError, match="phase_view needs a complex input"):
+        create_model("srvit_hsm", dim=8, depth=1, state_dim=4, phase_view=True)
 
 
 def test_one_resolver_for_every_model_spec(tmp_path):

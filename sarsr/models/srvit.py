@@ -129,6 +129,14 @@ class EfficientSR(nn.Module):
     ``refine_features x scale^2`` channels, pixel-shuffled): what the body knows about the scene
     (inside a shape or not, a point or speckle) at the pitch where thin structure is drawn.
 
+    ``phase_view`` (complex input, ``in_chans`` = 2: real and imaginary parts) computes the
+    magnitude (normalised to 1 per image; everything else sees it as the magnitude networks see
+    their input) and a phase-difference view for the head: for neighbours along rows and along
+    columns, ``z[i + 1] conj(z[i]) / (|z[i + 1]| |z[i]| + 1e-3)`` (real and imaginary parts: 4
+    channels, invariant to the image's global phase). Position error defocuses the image through
+    the phase of the echoes; the magnitude alone discards what the complex image keeps of it
+    (the local phase slope and curvature that phase-gradient autofocus reads).
+
     ``point_head`` > 0 adds a :class:`PointHead` of that width on the body's features
     (``point_head_input`` > 0: with a full-resolution branch of that many channels on the input
     and its log view, so the head localises on the input's own pixels): the
@@ -139,7 +147,7 @@ class EfficientSR(nn.Module):
 
     def __init__(self, in_chans=1, out_chans=1, dim=32, depth=6, mixer="shsa", scale=2,
                  global_residual=True, log_input_db=0.0, refine=0, refine_width=16, point_head=0,
-                 point_head_input=0, refine_features=0, **mixer_opts):
+                 point_head_input=0, refine_features=0, phase_view=False, **mixer_opts):
         super().__init__()
         if mixer not in MIXERS:
             raise ValueError(f"unknown mixer {mixer!r}; choose from {MIXERS}")
@@ -147,9 +155,14 @@ class EfficientSR(nn.Module):
             raise ValueError(f"log_input_db must be >= 0 dB, got {log_input_db!r}")
         self.scale, self.global_residual, self.out_chans = scale, global_residual, out_chans
         self.log_input_db = float(log_input_db)
+        if not isinstance(phase_view, bool) or (phase_view and in_chans != 2):
+            raise ValueError(f"phase_view needs a complex input (in_chans = 2: real, imaginary; data.complex_input = "
+                             f"true), got phase_view={phase_view!r}, in_chans={in_chans!r}")
+        self.phase_view = phase_view
+        mag_chans = 1 if phase_view else in_chans  # what the image path sees: the magnitude
         r2 = scale * scale
         self.unshuffle = nn.PixelUnshuffle(scale)
-        self.head = ConvNorm((in_chans + (self.log_input_db > 0)) * r2, dim, 3, act=nn.SiLU)
+        self.head = ConvNorm((mag_chans + (self.log_input_db > 0) + 4 * phase_view) * r2, dim, 3, act=nn.SiLU)
         self.body = nn.Sequential(*[_block(mixer, dim, mixer_opts) for _ in range(depth)])
         self.body_norm = LayerNorm2d(dim)
         self.tail = nn.Conv2d(dim, out_chans * r2, 3, padding=1)
@@ -165,7 +178,7 @@ class EfficientSR(nn.Module):
                              f"got {refine_features!r}")
         if refine_features and not refine:
             raise ValueError("refine_features needs a full-resolution refiner (refine > 0)")
-        self.refine = (FullResRefiner(out_chans + in_chans + (self.log_input_db > 0) + refine_features, out_chans,
+        self.refine = (FullResRefiner(out_chans + mag_chans + (self.log_input_db > 0) + refine_features, out_chans,
                                       refine_width, refine) if refine else None)
         self.refine_feat = (nn.Sequential(nn.Conv2d(dim, refine_features * r2, 1), nn.PixelShuffle(scale))
                             if refine_features else None)
@@ -177,7 +190,7 @@ class EfficientSR(nn.Module):
         if point_head_input and not point_head:
             raise ValueError("point_head_input needs a point head (point_head > 0)")
         self.points = (PointHead(dim, point_head, scale, input_width=point_head_input,
-                                 input_chans=in_chans + (self.log_input_db > 0)) if point_head else None)
+                                 input_chans=mag_chans + (self.log_input_db > 0)) if point_head else None)
 
     @property
     def has_point_head(self) -> bool:
@@ -191,7 +204,9 @@ class EfficientSR(nn.Module):
         (0.018 by default), so the grown network starts at the shallow one's output to ~1 % and
         trains from there. A state without the log-magnitude input view (``log_input_db`` = 0)
         loads into a network with it: the view's head weights start at zero, so the grown
-        network starts at the loaded one's output exactly. A narrower refiner (fewer channels or
+        network starts at the loaded one's output exactly; so does a magnitude network's state
+        into a ``phase_view`` network (the phase view's head weights at zero: it starts at the
+        magnitude network's output on the magnitude of the resized complex image). A narrower refiner (fewer channels or
         fewer inputs, e.g. without ``refine_features``) loads into a wider one: its weights fill
         the leading slice, the new inputs of every kept channel start at zero and the new
         channels at their initialisation, so the wider refiner starts at the narrower one's
@@ -200,10 +215,11 @@ class EfficientSR(nn.Module):
         have no branch gates."""
         state = dict(state)
         head_w, own_w = state.get("head.conv.weight"), self.head.conv.weight
-        view_ch = self.scale * self.scale  # the log view's channels after pixel-unshuffle
-        if (self.log_input_db and head_w is not None and head_w.shape[1] == own_w.shape[1] - view_ch
-                and head_w.shape[0] == own_w.shape[0]):
-            state["head.conv.weight"] = torch.cat([head_w, head_w.new_zeros(head_w.shape[0], view_ch, *head_w.shape[2:])], 1)
+        if (head_w is not None and head_w.shape[1] < own_w.shape[1] and head_w.shape[0] == own_w.shape[0]
+                and (head_w.shape[1] - own_w.shape[1]) % (self.scale * self.scale) == 0):
+            # views the state lacks (log magnitude, phase) come after its channels: their weights start at zero
+            extra = own_w.shape[1] - head_w.shape[1]
+            state["head.conv.weight"] = torch.cat([head_w, head_w.new_zeros(head_w.shape[0], extra, *head_w.shape[2:])], 1)
         own = self.state_dict()
         for k, v in list(state.items()):
             if k.startswith("refine.") and k in own and v.shape != own[k].shape:
@@ -238,12 +254,32 @@ class EfficientSR(nn.Module):
         log_view = 1.0 + 20.0 * torch.log10(x[:, :1].abs().clamp_min(floor)) / self.log_input_db
         return torch.cat([x, log_view], dim=1)
 
+    def _views(self, x):
+        """(the magnitude the image path sees, the head's input views) of a network input."""
+        if not self.phase_view:
+            return x, self._with_log_view(x)
+        re, im = x[:, :1], x[:, 1:2]
+        mag = torch.sqrt(re * re + im * im + 1e-20)
+        peak = mag.amax(dim=(-2, -1), keepdim=True).clamp_min(1e-12)
+        mag, re, im = mag / peak, re / peak, im / peak
+        views = [self._with_log_view(mag)]
+        for dim in (-2, -1):  # z[i + 1] conj(z[i]) along rows, then along columns
+            n = x.shape[dim]
+            a, b = re.narrow(dim, 1, n - 1), im.narrow(dim, 1, n - 1)
+            c, d = re.narrow(dim, 0, n - 1), im.narrow(dim, 0, n - 1)
+            norm = mag.narrow(dim, 1, n - 1) * mag.narrow(dim, 0, n - 1) + 1e-3
+            pair = torch.cat([(a * c + b * d) / norm, (b * c - a * d) / norm], dim=1)
+            views.append(torch.cat([pair, pair.narrow(dim, n - 2, 1)], dim=dim))  # last row / column repeated
+        return mag, torch.cat(views, dim=1)
+
     def forward_features(self, x):
-        return self.body_norm(self.body(self.head(self.unshuffle(self._with_log_view(x)))))
+        return self.body_norm(self.body(self.head(self.unshuffle(self._views(x)[1]))))
 
     def forward(self, x):
         xp, (H, W) = pad_to_multiple(x, self.scale, self.scale)
-        feats = self.forward_features(xp)
+        mag, views = self._views(xp)
+        feats = self.body_norm(self.body(self.head(self.unshuffle(views))))
+        xp, x = mag, mag[..., :H, :W]  # from here on the image path sees the magnitude
         y = self.shuffle(self.tail(feats))[..., :H, :W]
         if self.global_residual:
             y = y + x[:, : self.out_chans]
@@ -381,15 +417,16 @@ def srvit_shsa(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, window=16):
 
 @register_model("super_resolution", _SR, "EfficientViM HSM-SSD mixer (CVPR 2025)")
 def srvit_hsm(in_chans=1, out_chans=1, dim=32, depth=6, scale=2, state_dim=32, log_input_db=0.0, refine=0,
-              refine_width=16, point_head=0, point_head_input=0, refine_features=0):
+              refine_width=16, point_head=0, point_head_input=0, refine_features=0, phase_view=False):
     """Efficient SR: EfficientViM blocks (global, linear-cost HSM-SSD) at 1/scale resolution;
     ``log_input_db`` > 0 adds a log-magnitude input view, ``refine`` > 0 full-resolution
     refinement layers after the pixel-shuffle (``refine_features`` > 0: fed that many channels of
     body features), ``point_head`` > 0 a point head of that width, ``point_head_input`` > 0 its
-    full-resolution input branch (see :class:`EfficientSR`)."""
+    full-resolution input branch, ``phase_view`` (complex input) a phase-difference view for the
+    head (see :class:`EfficientSR`)."""
     return EfficientSR(in_chans, out_chans, dim, depth, "hsm", scale, state_dim=state_dim,
                        log_input_db=log_input_db, refine=refine, refine_width=refine_width, point_head=point_head,
-                       point_head_input=point_head_input, refine_features=refine_features)
+                       point_head_input=point_head_input, refine_features=refine_features, phase_view=phase_view)
 
 
 @register_model("super_resolution", _SR, "STViT-R semantic tokens (CVPR 2023)")
