@@ -3,6 +3,7 @@ family at a tiny width: build, forward/backward on non-square input,
 fusion equivalence, state-dict round trip, features API; published parameter counts; TORE."""
 
 import io
+import warnings
 
 import numpy as np
 import pytest
@@ -452,6 +453,15 @@ def test_phase_view_starts_at_the_magnitude_network_and_ignores_the_global_phase
         x_scr = torch.cat([scrambled.real, scrambled.imag], 1) * 0.7
         assert not torch.allclose(net(x_scr), net(x), atol=1e-3)  # the phase differences do
     assert net.default_cfg["in_chans"] == 2
+    from sarsr.sr import super_resolve
+
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((24, 24)) + 1j * rng.standard_normal((24, 24))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the complex image: no warning
+        assert super_resolve(image, model=net, size=None, keep_input_points=False).shape == (24, 24)
+    with pytest.warns(UserWarning, match="reads the complex image"):
+        super_resolve(np.abs(image), model=net, size=None, keep_input_points=False)
     with pytest.raises(ValueError, match="phase_view needs a complex input"):
         create_model("srvit_hsm", dim=8, depth=1, state_dim=4, phase_view=True)
 

@@ -91,6 +91,10 @@ def network_pass(batch, net, size: int | None = WORKING_SIZE):
     working grid, not clipped, and the point head's (B, 4, h, w) or None for a network
     without one. ValueError when the network produces NaN or inf."""
     dev = next(net.parameters()).device
+    if getattr(net, "default_cfg", {}).get("in_chans", 1) == 2 and not all(np.iscomplexobj(im) for im in batch):
+        warnings.warn("super_resolve: this network reads the complex image (real and imaginary parts: it was trained "
+                      "on the phase too); a magnitude image gives it none, and its output degrades. Pass the "
+                      "complex reconstruction, or use a magnitude network.", stacklevel=3)
     transform = input_transform(net, size)
     x = torch.stack([transform(im) for im in batch]).to(dev)
     out = net(x).float()
