@@ -22,7 +22,30 @@ import torch.nn.functional as F
 
 from .config import WORKING_SIZE
 
-__all__ = ["preprocess_input", "resize_image", "WORKING_SIZE"]
+__all__ = ["preprocess_input", "resize_image", "remove_phase_ramp", "WORKING_SIZE"]
+
+
+def remove_phase_ramp(image: np.ndarray) -> np.ndarray:
+    """A complex image (H, W) with its linear phase ramp taken out: multiplied by
+    ``exp(-1j (a i + b j))``, a and b (rad per pixel) the phases of its mean neighbour products
+    ``sum z[i + 1, j] conj(z[i, j])`` along rows and columns (weighted by magnitude). A linear
+    ramp carries no information about the scene (a reconstruction's centring convention or
+    reference offset: the real AWR1443 capture's EMPM image steps by ~180 deg a pixel, the
+    simulator's by ~0), and resizing an image that turns by ~180 deg a pixel cancels its
+    magnitude between pixels. Returns complex64; a real image or one without signal comes back
+    as complex64 unchanged."""
+    z = np.asarray(image)
+    if z.ndim != 2:
+        raise ValueError(f"remove_phase_ramp: expected one (H, W) image, got shape {z.shape}")
+    z = z.astype(np.complex64)
+    if not np.iscomplexobj(image) or z.shape[0] < 2 or z.shape[1] < 2:
+        return z
+    steps = [np.vdot(z[:-1], z[1:]), np.vdot(z[:, :-1], z[:, 1:])]  # sum conj(z[i]) z[i + 1]
+    if not all(np.isfinite(s) and abs(s) > 0 for s in steps):
+        return z
+    a, b = (float(np.angle(s)) for s in steps)
+    i, j = np.arange(z.shape[0])[:, None], np.arange(z.shape[1])[None, :]
+    return (z * np.exp(-1j * (a * i + b * j))).astype(np.complex64)
 
 
 def resize_image(img: torch.Tensor, size: int | None) -> torch.Tensor:
@@ -44,6 +67,7 @@ def preprocess_input(image: np.ndarray, size: int | None = WORKING_SIZE, complex
     if complex_input:
         if not np.iscomplexobj(a):
             a = a.astype(np.complex64)
+        a = remove_phase_ramp(a)  # before resizing: interpolating across a ramp cancels the magnitude
         x = torch.from_numpy(np.stack([a.real, a.imag]).astype(np.float32))
     else:
         x = torch.from_numpy(np.abs(a).astype(np.float32))[None]

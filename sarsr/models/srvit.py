@@ -132,8 +132,10 @@ class EfficientSR(nn.Module):
     ``phase_view`` (complex input, ``in_chans`` = 2: real and imaginary parts) computes the
     magnitude (normalised to 1 per image; everything else sees it as the magnitude networks see
     their input) and a phase-difference view for the head: for neighbours along rows and along
-    columns, ``z[i + 1] conj(z[i]) / (|z[i + 1]| |z[i]| + 1e-3)`` (real and imaginary parts: 4
-    channels, invariant to the image's global phase). Position error defocuses the image through
+    columns, ``z[i + 1] conj(z[i]) / (|z[i + 1]| |z[i]| + 1e-3)`` turned by the image's mean phase
+    step along that axis (real and imaginary parts: 4 channels, invariant to the image's global
+    phase and to a linear phase ramp across it: the real capture's EMPM image steps by ~180 deg a
+    pixel, a centring convention, the simulator's by ~0). Position error defocuses the image through
     the phase of the echoes; the magnitude alone discards what the complex image keeps of it
     (the local phase slope and curvature that phase-gradient autofocus reads).
 
@@ -267,8 +269,15 @@ class EfficientSR(nn.Module):
             n = x.shape[dim]
             a, b = re.narrow(dim, 1, n - 1), im.narrow(dim, 1, n - 1)
             c, d = re.narrow(dim, 0, n - 1), im.narrow(dim, 0, n - 1)
+            pr, pi = a * c + b * d, b * c - a * d
+            # the image's mean phase step along this axis (a linear phase ramp: a reconstruction's
+            # centring convention or reference offset, no defocus) is taken out
+            mr, mi = pr.sum(dim=(-2, -1), keepdim=True), pi.sum(dim=(-2, -1), keepdim=True)
+            mn = torch.sqrt(mr * mr + mi * mi).clamp_min(1e-12)
+            mr, mi = mr / mn, mi / mn
+            pr, pi = pr * mr + pi * mi, pi * mr - pr * mi
             norm = mag.narrow(dim, 1, n - 1) * mag.narrow(dim, 0, n - 1) + 1e-3
-            pair = torch.cat([(a * c + b * d) / norm, (b * c - a * d) / norm], dim=1)
+            pair = torch.cat([pr / norm, pi / norm], dim=1)
             views.append(torch.cat([pair, pair.narrow(dim, n - 2, 1)], dim=dim))  # last row / column repeated
         return mag, torch.cat(views, dim=1)
 
