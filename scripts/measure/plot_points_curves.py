@@ -71,7 +71,7 @@ def plot(out: Path):
             per = int(r["batch_size"]) * 192 ** 2 / 256 ** 2
             ladder.setdefault(r["run"], []).append(((int(r["start_step"]) + int(r["step"])) * per, r))
     fig, axes = plt.subplots(1, len(PANELS), figsize=(4.2 * len(PANELS), 3.8))
-    colours = ("C0", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "k")  # C1 / C2: the ladder's rungs
+    colours = ("C0", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "k", "navy", "lime", "m")  # C1 / C2: the ladder's rungs
     if len(runs) > len(colours):
         raise SystemExit(f"{len(runs)} runs in {TABLE}, colours for {len(colours)}: add colours")
     for ax, (key, label) in zip(axes, PANELS):
