@@ -208,8 +208,9 @@ class EfficientSR(nn.Module):
         loads into a network with it: the view's head weights start at zero, so the grown
         network starts at the loaded one's output exactly; so does a magnitude network's state
         into a ``phase_view`` network (the phase view's head weights at zero: it starts at the
-        magnitude network's output on the magnitude of the resized complex image). A narrower refiner (fewer channels or
-        fewer inputs, e.g. without ``refine_features``) loads into a wider one: its weights fill
+        magnitude network's output on the magnitude of the resized complex image). A narrower
+        refiner (fewer channels or fewer inputs, e.g. without ``refine_features``) loads into a
+        wider one: its weights fill
         the leading slice, the new inputs of every kept channel start at zero and the new
         channels at their initialisation, so the wider refiner starts at the narrower one's
         output exactly. Returns the number of blocks added.
@@ -281,24 +282,29 @@ class EfficientSR(nn.Module):
             views.append(torch.cat([pair, pair.narrow(dim, n - 2, 1)], dim=dim))  # last row / column repeated
         return mag, torch.cat(views, dim=1)
 
+    def _features(self, views):
+        return self.body_norm(self.body(self.head(self.unshuffle(views))))
+
     def forward_features(self, x):
-        return self.body_norm(self.body(self.head(self.unshuffle(self._views(x)[1]))))
+        return self._features(self._views(x)[1])
 
     def forward(self, x):
         xp, (H, W) = pad_to_multiple(x, self.scale, self.scale)
         mag, views = self._views(xp)
-        feats = self.body_norm(self.body(self.head(self.unshuffle(views))))
-        xp, x = mag, mag[..., :H, :W]  # from here on the image path sees the magnitude
+        feats = self._features(views)
+        # the views start with the magnitude (and its log view): what the refiner and the point
+        # head's input branch read, on the padded grid
+        shown = views[:, : mag.shape[1] + (self.log_input_db > 0)]
         y = self.shuffle(self.tail(feats))[..., :H, :W]
         if self.global_residual:
-            y = y + x[:, : self.out_chans]
+            y = y + mag[:, : self.out_chans, :H, :W]
         if self.refine is not None:
-            guide = self._with_log_view(x)
+            guide = shown[..., :H, :W]
             if self.refine_feat is not None:
                 guide = torch.cat([guide, self.refine_feat(feats)[..., :H, :W]], dim=1)
             y = self.refine(y, guide)
         if self.points is not None:
-            inp = self._with_log_view(xp) if self.points.input_width else None
+            inp = shown if self.points.input_width else None
             y = torch.cat([y, self.points(feats, inp)[..., :H, :W]], dim=1)
         return y
 
